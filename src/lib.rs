@@ -1,0 +1,11 @@
+//! msgperf: performance tests for a chat Messenger API.
+//!
+//! Data flows one way: `matrix` (plan) → `load` (engine against a target, or the
+//! embedded `server`) → `results` files → `analysis` → `report`. Each stage is a
+//! module with plain data at its edges; I/O stays in `load`, `server` and the
+//! command layer.
+
+pub mod matrix;
+pub mod protocol;
+pub mod results;
+pub mod server;

@@ -1,0 +1,422 @@
+//! The result file of one run: the contract between the load engine and
+//! everything after it (analysis, report, CloudWatch, merging of shards).
+//!
+//! One JSON file per run, `DIR/<scenario-id>.json`, written atomically (temp file
+//! in the same directory, fsync, rename) so a cancelled job never leaves half a
+//! file. The format is versioned by [`SCHEMA_VERSION`]; readers accept unknown
+//! fields so that additive changes keep the version, and reject a newer major
+//! schema with a clear error instead of misreading it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Version of the result file format written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything recorded about one run of one scenario.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    /// Format version, [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// What was run.
+    pub scenario: ScenarioInfo,
+    /// Against what (URLs only; never credentials).
+    pub target: TargetInfo,
+    /// RFC 3339 UTC, when the first worker started (the CloudWatch window start).
+    pub started_at: String,
+    /// RFC 3339 UTC, when the last worker stopped.
+    pub ended_at: String,
+    /// Seconds from start to stop (drain excluded).
+    pub duration_s: f64,
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// Which stop rule ended the run: `max_duration`, `max_participants`,
+    /// `first_error`, `error_budget`, `signal`.
+    pub stop_reason: String,
+    /// The first error of any worker, or null.
+    pub first_error: Option<FirstError>,
+    /// Error counts by [`ErrorKind`] name.
+    #[serde(default)]
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Counts over the whole run.
+    pub totals: Totals,
+    /// One entry per wall-clock second since `started_at`.
+    pub timeline: Vec<Second>,
+    /// Latency distributions.
+    pub latency_ms: Latencies,
+    /// The load generator's own health.
+    pub generator: Generator,
+    /// Counters of the embedded staging server, when the run used it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<BTreeMap<String, u64>>,
+}
+
+/// The scenario parameters, flattened to numbers for tools and charts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioInfo {
+    /// Stable id, e.g. `sci10ms-cpi20ms-smi100ms-r2`.
+    pub id: String,
+    /// Start chat interval, ms.
+    pub sci_ms: f64,
+    /// Create participant interval, ms.
+    pub cpi_ms: f64,
+    /// Send message interval, ms.
+    pub smi_ms: f64,
+    /// Repetition number, 1-based.
+    pub repetition: u32,
+    /// Organizer pool size.
+    #[serde(default = "one")]
+    pub organizers: u32,
+    /// Id without the repetition suffix: the group repetitions are pooled by.
+    #[serde(default)]
+    pub group: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The target's public coordinates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetInfo {
+    /// WebSocket URL of the Messenger API.
+    pub messenger_ws_url: String,
+    /// Organizer API base URL.
+    pub organizer_api_url: String,
+    /// Participant API base URL.
+    pub participant_api_url: String,
+    /// Event the chat requests are for.
+    pub event_id: i64,
+    /// True when the embedded staging server was the target.
+    pub embedded: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// An error stop rule fired: the expected finding of a capacity test.
+    Saturated,
+    /// A duration or participant limit was reached without the API failing.
+    Completed,
+    /// Cancelled by a signal; the data up to then is kept.
+    Interrupted,
+}
+
+/// What went wrong, as a small closed set so runs can be compared.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The WebSocket (TCP + upgrade) did not complete within `handshake_timeout`.
+    HandshakeTimeout,
+    /// TCP connection refused or reset while connecting.
+    ConnectRefused,
+    /// A REST call answered with an unexpected status.
+    HttpStatus,
+    /// A REST call or frame did not finish in time (other than the handshake).
+    Timeout,
+    /// The server sent something the protocol does not allow, or an `error` frame.
+    Protocol,
+    /// The server closed an established WebSocket.
+    ConnectionClosed,
+    /// A participant got no chat after its `get_chats` tries.
+    NoChat,
+}
+
+impl ErrorKind {
+    /// The snake_case name used in files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::HandshakeTimeout => "handshake_timeout",
+            ErrorKind::ConnectRefused => "connect_refused",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::ConnectionClosed => "connection_closed",
+            ErrorKind::NoChat => "no_chat",
+        }
+    }
+}
+
+/// The first error of the run, with the load at that moment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FirstError {
+    /// Seconds since `started_at`.
+    pub at_s: f64,
+    /// Classified kind.
+    pub kind: ErrorKind,
+    /// What happened, for people (never contains credentials).
+    pub message: String,
+    /// Which worker saw it, e.g. `participant 812` or `organizer 1`.
+    #[serde(default)]
+    pub worker: String,
+    /// Chats active when it happened.
+    pub active_chats: u64,
+    /// Participants created when it happened.
+    pub participants: u64,
+}
+
+/// Counts over the whole run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Totals {
+    /// Participant workers created.
+    pub participants: u64,
+    /// Chats started (new_chat received by an organizer).
+    pub chats: u64,
+    /// `send_message` frames written by participants.
+    pub messages_sent: u64,
+    /// Distinct participant messages an organizer received.
+    pub messages_delivered: u64,
+    /// Sent but never delivered (after the drain period).
+    pub messages_lost: u64,
+    /// Deliveries of a message an organizer had already received.
+    #[serde(default)]
+    pub messages_duplicated: u64,
+    /// `start_chat` frames written by organizers.
+    #[serde(default)]
+    pub start_chats_sent: u64,
+    /// Errors of all kinds.
+    pub errors: u64,
+}
+
+/// One wall-clock second of the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Second {
+    /// Seconds since `started_at` (bucket `[t, t+1)`).
+    pub t: u32,
+    /// Messages sent in this second.
+    pub sent: u64,
+    /// Messages delivered to an organizer in this second.
+    pub delivered: u64,
+    /// Participants created so far (end of second).
+    pub participants: u64,
+    /// Chats started and not closed (end of second).
+    pub active_chats: u64,
+    /// WebSockets open (end of second).
+    pub open_connections: u64,
+    /// Errors in this second.
+    pub errors: u64,
+    /// Largest lateness of a scheduled send in this second, ms.
+    #[serde(default)]
+    pub max_lateness_ms: f64,
+    /// Load-generator CPU use in this second, percent of one core.
+    #[serde(default)]
+    pub cpu_percent: f64,
+}
+
+/// Latency distributions of the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Latencies {
+    /// Participant send → organizer receive.
+    pub message: Percentiles,
+    /// TCP connect + WebSocket upgrade.
+    pub handshake: Percentiles,
+    /// `POST /auth/sign-up`.
+    pub sign_up: Percentiles,
+    /// `POST /chat-requests`.
+    pub chat_request: Percentiles,
+}
+
+/// Summary of one latency distribution, milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Number of samples.
+    pub count: u64,
+}
+
+/// The load generator's health: tells a saturated generator from a saturated API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Generator {
+    /// Largest lateness of a scheduled send, ms.
+    pub max_send_lateness_ms: f64,
+    /// 99th percentile of send lateness, ms.
+    #[serde(default)]
+    pub p99_send_lateness_ms: f64,
+    /// Ticks that fired more than one interval late (skipped, never burst).
+    #[serde(default)]
+    pub late_ticks: u64,
+    /// CPU used by the load generator's threads, percent of one core, averaged.
+    pub cpu_percent: f64,
+    /// CPU time of the generator per message sent, µs.
+    #[serde(default)]
+    pub cpu_us_per_message: f64,
+    /// Cores available to the generator.
+    #[serde(default)]
+    pub cores: u32,
+}
+
+/// Why a result file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not a result file, or a damaged one.
+    #[error("{path}: not a msgperf result file: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// Written by a newer msgperf.
+    #[error("{path}: result schema {found} is newer than this msgperf understands ({SCHEMA_VERSION}); upgrade msgperf")]
+    NewerSchema {
+        /// The file.
+        path: PathBuf,
+        /// Its schema.
+        found: u32,
+    },
+}
+
+impl RunResult {
+    /// The file name of this run inside a results directory.
+    pub fn file_name(&self) -> String {
+        format!("{}.json", self.scenario.id)
+    }
+
+    /// Writes `dir/<scenario-id>.json` atomically and returns its path.
+    pub fn write_to_dir(&self, dir: &Path) -> Result<PathBuf, ResultsError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ResultsError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join(self.file_name());
+        let tmp = dir.join(format!(".{}.tmp", self.file_name()));
+        let json = serde_json::to_vec_pretty(self).expect("result types always serialize");
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(&json).map_err(io(&tmp))?;
+        f.write_all(b"\n").map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        Ok(path)
+    }
+
+    /// Reads one result file.
+    pub fn read(path: &Path) -> Result<RunResult, ResultsError> {
+        let text = std::fs::read(path).map_err(|source| ResultsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        #[derive(Deserialize)]
+        struct Probe {
+            schema: u32,
+        }
+        let parse = |source| ResultsError::Parse {
+            path: path.to_path_buf(),
+            source,
+        };
+        let probe: Probe = serde_json::from_slice(&text).map_err(parse)?;
+        if probe.schema > SCHEMA_VERSION {
+            return Err(ResultsError::NewerSchema {
+                path: path.to_path_buf(),
+                found: probe.schema,
+            });
+        }
+        serde_json::from_slice(&text).map_err(parse)
+    }
+}
+
+/// Reads every `*.json` result file in `dir` (not recursive), sorted by scenario id.
+/// Files that carry a `schema` but are not results (e.g. `report.json`) are skipped.
+pub fn read_dir(dir: &Path) -> Result<Vec<RunResult>, ResultsError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ResultsError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| ResultsError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.ends_with(".json") || name.starts_with('.') || name == "report.json" {
+            continue;
+        }
+        out.push(RunResult::read(&path)?);
+    }
+    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small, complete result for tests of later stages.
+    pub(crate) fn sample() -> RunResult {
+        RunResult {
+            schema: SCHEMA_VERSION,
+            scenario: ScenarioInfo {
+                id: "sci10ms-cpi20ms-smi100ms-r1".into(),
+                sci_ms: 10.0,
+                cpi_ms: 20.0,
+                smi_ms: 100.0,
+                repetition: 1,
+                organizers: 1,
+                group: "sci10ms-cpi20ms-smi100ms".into(),
+            },
+            target: TargetInfo {
+                messenger_ws_url: "ws://127.0.0.1:1/connect".into(),
+                organizer_api_url: "http://127.0.0.1:2".into(),
+                participant_api_url: "http://127.0.0.1:3".into(),
+                event_id: 1,
+                embedded: true,
+            },
+            started_at: "2026-11-28T01:00:00.000Z".into(),
+            ended_at: "2026-11-28T01:00:02.000Z".into(),
+            duration_s: 2.0,
+            outcome: Outcome::Completed,
+            stop_reason: "max_duration".into(),
+            first_error: None,
+            errors_by_kind: BTreeMap::new(),
+            totals: Totals::default(),
+            timeline: vec![Second::default()],
+            latency_ms: Latencies::default(),
+            generator: Generator::default(),
+            server: None,
+        }
+    }
+
+    #[test]
+    fn write_then_read_round_trips_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = sample();
+        let path = r.write_to_dir(dir.path()).unwrap();
+        assert_eq!(RunResult::read(&path).unwrap(), r);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert_eq!(read_dir(dir.path()).unwrap(), vec![r]);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, r#"{"schema": 99}"#).unwrap();
+        let err = RunResult::read(&path).unwrap_err().to_string();
+        assert!(err.contains("upgrade msgperf"), "{err}");
+    }
+}
