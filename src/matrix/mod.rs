@@ -19,6 +19,29 @@ pub struct Plan {
     pub embedded: Capacity,
     /// The expanded scenarios, in file order (matrix order, then repetition).
     pub scenarios: Vec<Scenario>,
+    /// When a baseline comparison fails the command.
+    pub gate: Gate,
+}
+
+/// Regression gate of the report (`gate:` in matrix.yaml).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    /// Smallest relative change of the sustained rate that counts (default 0.05).
+    pub min_change: f64,
+    /// Significance level of Welch's t-test (default 0.05).
+    pub alpha: f64,
+    /// Exit 1 when a scenario regressed (default true).
+    pub fail_on_regression: bool,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            min_change: 0.05,
+            alpha: 0.05,
+            fail_on_regression: true,
+        }
+    }
 }
 
 /// One run: a cell of the matrix and a repetition.
