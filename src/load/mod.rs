@@ -1,0 +1,401 @@
+//! The load engine: runs one [`Scenario`] against a [`Target`] and returns its
+//! [`RunResult`].
+//!
+//! An organizer pool starts chats, a spawner adds a participant every `cpi`,
+//! each participant sends a message every `smi`; one recorder owns every
+//! number. Schedules are open-model timers that skip a missed tick instead of
+//! bursting to catch up: lateness is recorded as the generator's own health.
+
+mod cpu;
+mod organizer;
+mod participant;
+mod recorder;
+mod rest;
+mod stop;
+pub mod wire;
+
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::SinkExt;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector;
+use tokio_util::sync::CancellationToken;
+
+pub use cpu::SERVER_THREAD_NAME;
+pub use recorder::Progress;
+pub use stop::StopReason;
+
+use crate::matrix::{Scenario, Secret, Target};
+use crate::protocol::{AuthFrame, CONNECT};
+use crate::results::{
+    ErrorKind, Generator, Latencies, Outcome, RunResult, ScenarioInfo, TargetInfo, Totals,
+    SCHEMA_VERSION,
+};
+use recorder::{ErrorEvent, Event, Latency, Periods, Recorder};
+use stop::StopSignal;
+
+/// The run's time base: a monotonic start and the wall-clock instant it maps to.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Monotonic start.
+    pub start: Instant,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn new() -> Self {
+        Clock {
+            start: Instant::now(),
+            started_at: SystemTime::now(),
+        }
+    }
+    /// µs since start.
+    pub fn elapsed_us(&self) -> u64 {
+        self.us_at(Instant::now())
+    }
+    /// µs from start to `at`.
+    pub fn us_at(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_micros() as u64
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How the caller steers a run.
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    /// Cancelled on SIGINT/SIGTERM: the run stops at once, skips the drain and
+    /// returns an `interrupted` result.
+    pub interrupt: CancellationToken,
+    /// Receives a progress snapshot every second.
+    pub progress: watch::Sender<Progress>,
+    /// Marks the target as the embedded server in the result.
+    pub embedded: bool,
+}
+
+/// What every worker of a run shares.
+pub(crate) struct Ctx {
+    clock: Clock,
+    ws_url: String,
+    organizer_api_url: String,
+    participant_api_url: String,
+    organizer_password: Secret,
+    event_id: i64,
+    sci: Duration,
+    smi: Duration,
+    handshake_timeout: Duration,
+    run_tag: String,
+    http: reqwest::Client,
+    tls: Option<Connector>,
+    events: mpsc::UnboundedSender<Event>,
+    stop: Arc<StopSignal>,
+    /// Cancelled when the drain after the stop is over.
+    done: CancellationToken,
+}
+
+impl Ctx {
+    fn emit(&self, event: Event) {
+        // The recorder outlives every worker; a failed send means the run is torn down.
+        let _ = self.events.send(event);
+    }
+
+    fn latency(&self, kind: Latency, since: Instant) {
+        self.emit(Event::Latency {
+            kind,
+            us: since.elapsed().as_micros() as u64,
+        });
+    }
+
+    /// Records an error, unless the run already stopped: failures caused by our
+    /// own teardown are not the API's.
+    fn error(&self, kind: ErrorKind, worker: String, message: String) {
+        if self.stop.is_stopped() {
+            return;
+        }
+        self.emit(Event::Error(Box::new(ErrorEvent {
+            t_us: self.clock.elapsed_us(),
+            kind,
+            worker,
+            message,
+        })));
+    }
+
+    /// Runs `work` unless the run stops first.
+    async fn until_stopped<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            _ = self.stop.stopped() => None,
+            value = work => Some(value),
+        }
+    }
+
+    /// Connects, records the handshake, and sends the authorization frame.
+    async fn connect(
+        &self,
+        sizing: wire::SocketSizing,
+        token: &str,
+    ) -> Result<ConnectionGuard<wire::Ws>, (ErrorKind, String)> {
+        let t = Instant::now();
+        let ws = wire::connect(&self.ws_url, self.handshake_timeout, sizing, self.tls.as_ref())
+            .await
+            .map_err(|e| (e.kind, e.message))?;
+        self.latency(Latency::Handshake, t);
+        let mut ws = ConnectionGuard::new(ws, self);
+        let auth = serde_json::to_string(&AuthFrame {
+            authorization: format!("Bearer {token}"),
+        })
+        .expect("protocol frames serialize");
+        ws.send(Message::text(auth))
+            .await
+            .map_err(|e| (ErrorKind::ConnectionClosed, format!("authorization failed: {e}")))?;
+        Ok(ws)
+    }
+}
+
+/// An open connection that tells the recorder when it closes (also when its
+/// task is aborted).
+pub struct ConnectionGuard<T> {
+    inner: T,
+    events: mpsc::UnboundedSender<Event>,
+    clock: Clock,
+}
+
+impl<T> ConnectionGuard<T> {
+    fn new(inner: T, ctx: &Ctx) -> Self {
+        ctx.emit(Event::Connection {
+            t_us: ctx.clock.elapsed_us(),
+            delta: 1,
+        });
+        ConnectionGuard {
+            inner,
+            events: ctx.events.clone(),
+            clock: ctx.clock,
+        }
+    }
+}
+
+impl<T> Drop for ConnectionGuard<T> {
+    fn drop(&mut self) {
+        let _ = self.events.send(Event::Connection {
+            t_us: self.clock.elapsed_us(),
+            delta: -1,
+        });
+    }
+}
+
+impl<T> Deref for ConnectionGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T> DerefMut for ConnectionGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+/// The WebSocket URL to dial: the target's URL, with `/connect` when it has no path.
+pub fn connect_url(messenger_ws_url: &str) -> String {
+    let after_scheme = messenger_ws_url.split_once("://").map_or("", |(_, rest)| rest);
+    if after_scheme.contains('/') {
+        messenger_ws_url.to_string()
+    } else {
+        format!("{messenger_ws_url}{CONNECT}")
+    }
+}
+
+/// Runs one scenario against `target` and returns its result. Never fails:
+/// whatever goes wrong is an error recorded in the result.
+pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunControl) -> RunResult {
+    let clock = Clock::new();
+    let stop = Arc::new(StopSignal::new());
+    let (events, receiver) = mpsc::unbounded_channel();
+    let periods = Periods {
+        send_message: scenario.smi,
+        start_chat: organizer::period(scenario.sci, scenario.organizers),
+        create_participant: scenario.cpi,
+    };
+    let recorder = Recorder::new(clock, scenario.stop.on_error, stop.clone(), periods);
+    let recording = tokio::spawn(recorder.run(receiver, control.progress.clone()));
+    let ws_url = connect_url(&target.messenger_ws_url);
+    let ctx = Arc::new(Ctx {
+        clock,
+        tls: ws_url.starts_with("wss://").then(wire::tls_connector),
+        ws_url,
+        organizer_api_url: target.organizer_api_url.clone(),
+        participant_api_url: target.participant_api_url.clone(),
+        organizer_password: target.organizer_password.clone(),
+        event_id: target.event_id,
+        sci: scenario.sci,
+        smi: scenario.smi,
+        handshake_timeout: scenario.stop.handshake_timeout,
+        run_tag: run_tag(&clock),
+        http: rest::client(scenario.stop.handshake_timeout),
+        events,
+        stop: stop.clone(),
+        done: CancellationToken::new(),
+    });
+
+    let mut organizers = JoinSet::new();
+    for n in 1..=scenario.organizers {
+        let email = target.organizer_email.replace("{n}", &n.to_string());
+        organizers.spawn(organizer::run(ctx.clone(), n, scenario.organizers, email));
+    }
+    let mut participants = JoinSet::new();
+    let deadline = tokio::time::Instant::from_std(clock.start) + scenario.stop.max_duration;
+    tokio::select! {
+        _ = spawn_participants(&ctx, scenario, &mut participants) => {}
+        _ = tokio::time::sleep_until(deadline) => stop.stop(StopReason::MaxDuration),
+        _ = control.interrupt.cancelled() => stop.stop(StopReason::Signal),
+        _ = stop.stopped() => {}
+    }
+    let stopped_at = Instant::now();
+    let ended_at = SystemTime::now();
+    if stop.reason() != Some(StopReason::Signal) {
+        tokio::select! {
+            _ = tokio::time::sleep(scenario.stop.drain) => {}
+            _ = control.interrupt.cancelled() => {}
+        }
+    }
+    ctx.done.cancel();
+    participants.shutdown().await;
+    organizers.shutdown().await;
+    // The last sender goes with the context: the recorder then finishes.
+    drop(ctx);
+    let rec = recording.await.expect("the recorder does not panic");
+
+    let reason = stop.reason().unwrap_or(StopReason::MaxDuration);
+    let outcome = match reason {
+        StopReason::FirstError | StopReason::ErrorBudget => Outcome::Saturated,
+        StopReason::MaxDuration | StopReason::MaxParticipants => Outcome::Completed,
+        StopReason::Signal => Outcome::Interrupted,
+    };
+    let (cpu_ns, cpu_percent) = rec.cpu;
+    RunResult {
+        schema: SCHEMA_VERSION,
+        scenario: ScenarioInfo {
+            id: scenario.id.clone(),
+            sci_ms: ms(scenario.sci),
+            cpi_ms: ms(scenario.cpi),
+            smi_ms: ms(scenario.smi),
+            repetition: scenario.repetition,
+            organizers: scenario.organizers,
+            group: scenario.group.clone(),
+        },
+        target: TargetInfo {
+            messenger_ws_url: target.messenger_ws_url.clone(),
+            organizer_api_url: target.organizer_api_url.clone(),
+            participant_api_url: target.participant_api_url.clone(),
+            event_id: target.event_id,
+            embedded: control.embedded,
+        },
+        started_at: rfc3339(clock.started_at),
+        ended_at: rfc3339(ended_at),
+        duration_s: stopped_at.duration_since(clock.start).as_secs_f64(),
+        outcome,
+        stop_reason: reason.as_str().to_string(),
+        first_error: rec.first_error,
+        errors_by_kind: rec.errors_by_kind,
+        totals: Totals {
+            participants: rec.participants,
+            chats: rec.chats,
+            messages_sent: rec.sent,
+            messages_delivered: rec.delivered,
+            messages_lost: rec.lost,
+            messages_duplicated: rec.duplicated,
+            start_chats_sent: rec.start_chats_sent,
+            errors: rec.errors,
+        },
+        timeline: rec.timeline,
+        latency_ms: Latencies {
+            message: rec.message,
+            handshake: rec.handshake,
+            sign_up: rec.sign_up,
+            chat_request: rec.chat_request,
+        },
+        generator: Generator {
+            max_send_lateness_ms: rec.lateness.max,
+            p99_send_lateness_ms: rec.lateness.p99,
+            late_ticks: rec.late_ticks,
+            cpu_percent,
+            cpu_us_per_message: if rec.sent == 0 {
+                0.0
+            } else {
+                (cpu_ns as f64 / 1000.0 / rec.sent as f64 * 100.0).round() / 100.0
+            },
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        },
+        server: None,
+    }
+}
+
+/// Adds a participant every `cpi` until the run stops or the participant limit is reached.
+async fn spawn_participants(ctx: &Arc<Ctx>, scenario: &Scenario, set: &mut JoinSet<()>) {
+    let mut tick = tokio::time::interval(scenario.cpi);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut next: u32 = 0;
+    loop {
+        let scheduled = tick.tick().await;
+        let late_us = Instant::now()
+            .saturating_duration_since(scheduled.into_std())
+            .as_micros() as u64;
+        ctx.emit(Event::SpawnTick { late_us });
+        if scenario
+            .stop
+            .max_participants
+            .is_some_and(|max| u64::from(next) >= max)
+        {
+            ctx.stop.stop(StopReason::MaxParticipants);
+            return;
+        }
+        ctx.emit(Event::ParticipantCreated {
+            t_us: ctx.clock.elapsed_us(),
+        });
+        set.spawn(participant::run(ctx.clone(), next));
+        next += 1;
+        // Reap finished workers so the set does not grow with the run.
+        while set.try_join_next().is_some() {}
+    }
+}
+
+/// A short tag unique per run, so participant e-mails never collide across runs.
+fn run_tag(clock: &Clock) -> String {
+    let nanos = clock
+        .started_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{:x}{:04x}", nanos / 1_000_000, std::process::id() & 0xffff)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_path_is_added_only_when_missing() {
+        assert_eq!(connect_url("ws://h:1"), "ws://h:1/connect");
+        assert_eq!(connect_url("wss://h/ws/connect"), "wss://h/ws/connect");
+    }
+}

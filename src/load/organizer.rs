@@ -1,0 +1,108 @@
+//! An organizer worker of the pool: sign in, connect, send `start_chat` on its
+//! share of the `sci` schedule, and read everything: each participant message
+//! it receives counts as delivered, with its end-to-end latency.
+//!
+//! The original client's organizer never read its socket, so nothing told
+//! whether messages arrived; k6's organizer starved under load and so
+//! under-reported the API. Here the schedule is checked before the socket on
+//! every wake-up, so a flood of incoming frames cannot starve `start_chat`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::MissedTickBehavior;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use super::participant::error_text;
+use super::recorder::Event;
+use super::wire::{find_token, SocketSizing};
+use super::Ctx;
+use crate::protocol::RawEnvelope;
+use crate::results::ErrorKind;
+
+const START_CHAT: &str = r#"{"type":"start_chat","payload":""}"#;
+
+/// Runs pool member `n` (1-based) of `pool` until the drain after the stop ends.
+pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
+    let who = || format!("organizer {n}");
+    let Some(result) = ctx.until_stopped(async {
+        let token = super::rest::sign_in(
+            &ctx.http,
+            &ctx.organizer_api_url,
+            &email,
+            ctx.organizer_password.expose(),
+        )
+        .await
+        .map_err(|e| (e.kind, e.message))?;
+        ctx.connect(SocketSizing::ORGANIZER, &token).await
+    })
+    .await
+    else {
+        return;
+    };
+    let mut ws = match result {
+        Ok(ws) => ws,
+        Err((kind, message)) => return ctx.error(kind, who(), message),
+    };
+
+    // Pool members share the sci schedule: member n ticks at (n-1)·sci, then every pool·sci.
+    let period = period(ctx.sci, pool);
+    let first = tokio::time::Instant::from_std(ctx.clock.start) + ctx.sci * (n - 1);
+    let mut tick = tokio::time::interval_at(first.max(tokio::time::Instant::now()), period);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = ctx.done.cancelled() => return,
+            _ = ctx.stop.stopped(), if !stopping => stopping = true,
+            scheduled = tick.tick(), if !stopping => {
+                let late_us = Instant::now().saturating_duration_since(scheduled.into_std()).as_micros() as u64;
+                if let Err(e) = ws.send(Message::Text(Utf8Bytes::from_static(START_CHAT))).await {
+                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("send failed: {e}"));
+                }
+                ctx.emit(Event::StartChatSent { late_us });
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => on_frame(&ctx, text.as_bytes(), &who),
+                Some(Ok(Message::Close(_))) | None => {
+                    return ctx.error(ErrorKind::ConnectionClosed, who(), "the server closed the WebSocket".into());
+                }
+                Some(Err(e)) => {
+                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("WebSocket read failed: {e}"));
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+fn on_frame(ctx: &Ctx, frame: &[u8], who: &dyn Fn() -> String) {
+    let now = Instant::now();
+    if let Some(token) = find_token(frame) {
+        let t_us = ctx.clock.us_at(now);
+        ctx.emit(Event::Delivered {
+            t_us,
+            participant: token.participant,
+            seq: token.seq,
+            latency_us: t_us.saturating_sub(token.sent_us),
+        });
+        return;
+    }
+    if let Some(message) = error_text(frame) {
+        return ctx.error(ErrorKind::Protocol, who(), message);
+    }
+    if let Ok(raw) = serde_json::from_slice::<RawEnvelope>(frame) {
+        if raw.kind == "new_chat" {
+            ctx.emit(Event::ChatStarted {
+                t_us: ctx.clock.us_at(now),
+            });
+        }
+    }
+}
+
+/// The `start_chat` period of one pool member, for lateness accounting.
+pub fn period(sci: Duration, pool: u32) -> Duration {
+    sci * pool.max(1)
+}

@@ -1,0 +1,162 @@
+//! A participant worker: sign up, request a chat, connect, wait for the chat,
+//! then send one message every `smi` until the run stops, reading everything.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::MissedTickBehavior;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::recorder::{Event, Latency};
+use super::wire::{self, MessageFrames, SocketSizing, Ws};
+use super::Ctx;
+use crate::protocol::{ClientFrame, RawEnvelope, ServerFrame};
+use crate::results::ErrorKind;
+
+/// `get_chats` tries before a participant gives up on getting a chat.
+pub const GET_CHATS_TRIES: u32 = 10;
+
+/// Runs participant `id` until the run stops or it fails.
+pub async fn run(ctx: Arc<Ctx>, id: u32) {
+    let who = || format!("participant {id}");
+    let Some(result) = ctx.until_stopped(setup(&ctx, id)).await else {
+        return;
+    };
+    let (mut ws, chat_id) = match result {
+        Ok(ready) => ready,
+        Err((kind, message)) => return ctx.error(kind, who(), message),
+    };
+    let local = wire::local_addr(&ws);
+    let mut frames = MessageFrames::new(&chat_id, &local, id);
+    let mut tick = tokio::time::interval(ctx.smi);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut seq: u32 = 0;
+    loop {
+        tokio::select! {
+            biased;
+            _ = ctx.stop.stopped() => return,
+            scheduled = tick.tick() => {
+                let now = Instant::now();
+                let late_us = now.saturating_duration_since(scheduled.into_std()).as_micros() as u64;
+                let t_us = ctx.clock.us_at(now);
+                if let Err(e) = ws.send(frames.frame(seq, t_us)).await {
+                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("send failed: {e}"));
+                }
+                ctx.emit(Event::Sent { t_us, participant: id, seq, late_us });
+                seq += 1;
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(message) = error_text(text.as_bytes()) {
+                        ctx.error(ErrorKind::Protocol, who(), message);
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => {
+                    return ctx.error(ErrorKind::ConnectionClosed, who(), "the server closed the WebSocket".into());
+                }
+                Some(Err(e)) => {
+                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("WebSocket read failed: {e}"));
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+type Failure = (ErrorKind, String);
+
+/// Sign-up, chat request, connect, authorize, find the chat.
+async fn setup(ctx: &Ctx, id: u32) -> Result<(Guarded, String), Failure> {
+    let email = format!("mp-{}-{id}@load.msgperf.test", ctx.run_tag);
+    let t = Instant::now();
+    let token = super::rest::sign_up(&ctx.http, &ctx.participant_api_url, &email)
+        .await
+        .map_err(|e| (e.kind, e.message))?;
+    ctx.latency(Latency::SignUp, t);
+
+    let t = Instant::now();
+    let description = format!("msgperf load test {} participant {id}", ctx.run_tag);
+    super::rest::request_chat(&ctx.http, &ctx.participant_api_url, &token, ctx.event_id, description)
+        .await
+        .map_err(|e| (e.kind, e.message))?;
+    ctx.latency(Latency::ChatRequest, t);
+
+    let mut ws = ctx.connect(SocketSizing::PARTICIPANT, &token).await?;
+    let chat_id = find_chat(ctx, &mut ws).await?;
+    Ok((ws, chat_id))
+}
+
+/// A connection that reports its own closing to the recorder.
+pub type Guarded = super::ConnectionGuard<Ws>;
+
+/// Asks `get_chats` now and every `smi` (at most [`GET_CHATS_TRIES`] times)
+/// until a chat exists; a `new_chat` pushed by the server counts too.
+async fn find_chat(ctx: &Ctx, ws: &mut Guarded) -> Result<String, Failure> {
+    let get_chats = serde_json::to_string(&ClientFrame::GetChats(String::new()))
+        .expect("protocol frames serialize");
+    let mut tick = tokio::time::interval(ctx.smi);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut tries = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if tries == GET_CHATS_TRIES {
+                    return Err((ErrorKind::NoChat, format!("no chat after {tries} get_chats tries, {} apart", humantime::format_duration(ctx.smi))));
+                }
+                tries += 1;
+                ws.send(Message::text(get_chats.clone())).await
+                    .map_err(|e| (ErrorKind::ConnectionClosed, format!("send failed: {e}")))?;
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
+                    Ok(ServerFrame::NewChat(chat)) => return Ok(chat.id),
+                    Ok(ServerFrame::Chats(list)) => {
+                        if let Some(chat) = list.chats.into_iter().rev().find(|c| c.ended == 0) {
+                            return Ok(chat.id);
+                        }
+                    }
+                    Ok(ServerFrame::Error(notice)) => return Err((ErrorKind::Protocol, notice.message)),
+                    Ok(_) => {}
+                    Err(e) => return Err((ErrorKind::Protocol, format!("unexpected frame while waiting for a chat: {e}"))),
+                },
+                Some(Ok(Message::Close(_))) | None => {
+                    return Err((ErrorKind::ConnectionClosed, "the server closed the WebSocket before a chat started".into()));
+                }
+                Some(Err(e)) => return Err((ErrorKind::ConnectionClosed, format!("WebSocket read failed: {e}"))),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+/// The message of an `error` frame, or `None` for any other frame. The cheap
+/// substring test keeps the participant's own echoes off the JSON decoder.
+pub fn error_text(frame: &[u8]) -> Option<String> {
+    memchr::memmem::find(frame, b"\"error\"")?;
+    let raw: RawEnvelope = serde_json::from_slice(frame).ok()?;
+    if raw.kind != "error" {
+        return None;
+    }
+    let payload = raw.payload.map(|p| p.get()).unwrap_or("{}");
+    Some(
+        serde_json::from_str::<crate::protocol::Notice>(payload)
+            .map(|n| n.message)
+            .unwrap_or_else(|_| payload.to_string()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_frames_are_told_from_echoes() {
+        let echo = br#"{"type":"user_message","payload":{"content":"connection 1: message number 3 [mp:1:3:9]"}}"#;
+        assert_eq!(error_text(echo), None);
+        let err = br#"{"type": "error", "payload": {"message": "you have no access to chat ab"}}"#;
+        assert_eq!(error_text(err).as_deref(), Some("you have no access to chat ab"));
+        let quoted = br#"{"type":"user_message","payload":{"content":"the \"error\" word"}}"#;
+        assert_eq!(error_text(quoted), None);
+    }
+}

@@ -1,0 +1,520 @@
+//! The one owner of a run's numbers.
+//!
+//! Workers never share counters: they send small `Copy` events over one channel
+//! and this task alone buckets them by second, fills the histograms, tracks
+//! loss and duplicates, applies the error stop rules and publishes a progress
+//! snapshot. No lock is taken on the send path.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::sync::{mpsc, watch};
+
+use super::stop::{StopReason, StopSignal};
+use super::Clock;
+use crate::matrix::OnError;
+use crate::results::{ErrorKind, FirstError, Percentiles, Second};
+
+/// Which latency an event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latency {
+    /// TCP connect + WebSocket upgrade.
+    Handshake,
+    /// `POST /auth/sign-up`.
+    SignUp,
+    /// `POST /chat-requests`.
+    ChatRequest,
+}
+
+/// What a worker tells the recorder. Times are µs since the run started.
+#[derive(Debug)]
+pub enum Event {
+    /// A participant worker was created.
+    ParticipantCreated { t_us: u64 },
+    /// A participant sent message `seq`; `late_us` is how late its tick fired.
+    Sent { t_us: u64, participant: u32, seq: u32, late_us: u64 },
+    /// An organizer sent `start_chat`; `late_us` as above.
+    StartChatSent { late_us: u64 },
+    /// The participant spawner ticked `late_us` late.
+    SpawnTick { late_us: u64 },
+    /// An organizer received a participant's message.
+    Delivered { t_us: u64, participant: u32, seq: u32, latency_us: u64 },
+    /// An organizer received `new_chat`.
+    ChatStarted { t_us: u64 },
+    /// A WebSocket was opened (+1) or closed (-1).
+    Connection { t_us: u64, delta: i8 },
+    /// A REST call or handshake took `us`.
+    Latency { kind: Latency, us: u64 },
+    /// Something failed.
+    Error(Box<ErrorEvent>),
+}
+
+/// An error as a worker saw it.
+#[derive(Debug)]
+pub struct ErrorEvent {
+    /// µs since the run started.
+    pub t_us: u64,
+    /// Classification.
+    pub kind: ErrorKind,
+    /// Which worker, e.g. `participant 17`.
+    pub worker: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// A live view of the run for progress output.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Seconds since start.
+    pub elapsed_s: u64,
+    /// Participants created.
+    pub participants: u64,
+    /// Chats started.
+    pub chats: u64,
+    /// Messages sent, total.
+    pub sent: u64,
+    /// Messages delivered, total.
+    pub delivered: u64,
+    /// Sent in the last complete second.
+    pub sent_per_s: u64,
+    /// Delivered in the last complete second.
+    pub delivered_per_s: u64,
+    /// Errors so far.
+    pub errors: u64,
+    /// Open WebSockets.
+    pub open_connections: u64,
+}
+
+/// Everything the recorder knows when the run is over.
+pub struct Recording {
+    pub timeline: Vec<Second>,
+    pub first_error: Option<FirstError>,
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub participants: u64,
+    pub chats: u64,
+    pub start_chats_sent: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub errors: u64,
+    pub message: Percentiles,
+    pub handshake: Percentiles,
+    pub sign_up: Percentiles,
+    pub chat_request: Percentiles,
+    pub lateness: Percentiles,
+    pub late_ticks: u64,
+    /// Generator CPU ns and average percent of one core over the run.
+    pub cpu: (u64, f64),
+}
+
+/// The schedules of a run: a tick later than its own period means ticks were
+/// skipped (never made up by a burst), which [`Recording::late_ticks`] counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Periods {
+    /// One participant's send interval (smi).
+    pub send_message: Duration,
+    /// One organizer's `start_chat` interval (sci × pool size).
+    pub start_chat: Duration,
+    /// The participant spawner's interval (cpi).
+    pub create_participant: Duration,
+}
+
+/// Per participant: how many messages it sent and which ones arrived.
+#[derive(Default)]
+struct Ledger {
+    sent: u32,
+    seen: Vec<u64>,
+}
+
+impl Ledger {
+    /// Marks `seq` delivered; false when it had been delivered before.
+    fn mark(&mut self, seq: u32) -> bool {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if self.seen.len() <= word {
+            self.seen.resize(word + 1, 0);
+        }
+        let fresh = self.seen[word] & (1 << bit) == 0;
+        self.seen[word] |= 1 << bit;
+        fresh
+    }
+}
+
+/// Per-second counters before the gauges are integrated.
+#[derive(Default, Clone)]
+struct Bucket {
+    sent: u64,
+    delivered: u64,
+    participants: u64,
+    chats: u64,
+    connections: i64,
+    errors: u64,
+    max_late_us: u64,
+    cpu_percent: f64,
+}
+
+/// The recorder's state; [`Recorder::run`] drives it from the event channel.
+pub struct Recorder {
+    clock: Clock,
+    on_error: OnError,
+    stop: Arc<StopSignal>,
+    periods: Periods,
+    buckets: Vec<Bucket>,
+    ledgers: Vec<Ledger>,
+    first_error: Option<FirstError>,
+    errors_by_kind: BTreeMap<String, u64>,
+    totals: Progress,
+    start_chats_sent: u64,
+    duplicated: u64,
+    message: Histogram<u64>,
+    handshake: Histogram<u64>,
+    sign_up: Histogram<u64>,
+    chat_request: Histogram<u64>,
+    lateness: Histogram<u64>,
+    late_ticks: u64,
+    open_connections: i64,
+    cpu: super::cpu::CpuMeter,
+}
+
+/// Error budgets are judged only after this many operations, so that one early
+/// failure does not count as 100%.
+const BUDGET_MIN_OPERATIONS: u64 = 100;
+
+impl Recorder {
+    /// A recorder for one run.
+    pub fn new(clock: Clock, on_error: OnError, stop: Arc<StopSignal>, periods: Periods) -> Self {
+        let hist = || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds are valid");
+        Recorder {
+            clock,
+            on_error,
+            stop,
+            periods,
+            buckets: Vec::new(),
+            ledgers: Vec::new(),
+            first_error: None,
+            errors_by_kind: BTreeMap::new(),
+            totals: Progress::default(),
+            start_chats_sent: 0,
+            duplicated: 0,
+            message: hist(),
+            handshake: hist(),
+            sign_up: hist(),
+            chat_request: hist(),
+            lateness: hist(),
+            late_ticks: 0,
+            open_connections: 0,
+            cpu: super::cpu::CpuMeter::start(),
+        }
+    }
+
+    /// Consumes events until every sender is gone, publishing progress once a
+    /// second, then returns what it recorded.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::UnboundedReceiver<Event>,
+        progress: watch::Sender<Progress>,
+    ) -> Recording {
+        let mut second = tokio::time::interval_at(
+            tokio::time::Instant::from_std(self.clock.start) + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                biased;
+                event = events.recv() => match event {
+                    Some(event) => self.record(event),
+                    None => break,
+                },
+                _ = second.tick() => {
+                    let elapsed = self.clock.elapsed_us() / 1_000_000;
+                    let cpu = self.cpu.sample_percent();
+                    let done = elapsed.saturating_sub(1) as usize;
+                    self.bucket(done).cpu_percent = cpu;
+                    self.check_budget();
+                    let _ = progress.send(self.snapshot(elapsed));
+                }
+            }
+        }
+        self.finish()
+    }
+
+    fn bucket(&mut self, index: usize) -> &mut Bucket {
+        if self.buckets.len() <= index {
+            self.buckets.resize(index + 1, Bucket::default());
+        }
+        &mut self.buckets[index]
+    }
+
+    fn at(&mut self, t_us: u64) -> &mut Bucket {
+        self.bucket((t_us / 1_000_000) as usize)
+    }
+
+    fn ledger(&mut self, participant: u32) -> &mut Ledger {
+        let i = participant as usize;
+        if self.ledgers.len() <= i {
+            self.ledgers.resize_with(i + 1, Ledger::default);
+        }
+        &mut self.ledgers[i]
+    }
+
+    fn late(&mut self, t_us: u64, late_us: u64, period: Duration) {
+        let _ = self.lateness.record(late_us.max(1));
+        if late_us >= period.as_micros() as u64 {
+            self.late_ticks += 1;
+        }
+        let b = self.at(t_us);
+        b.max_late_us = b.max_late_us.max(late_us);
+    }
+
+    fn record(&mut self, event: Event) {
+        match event {
+            Event::ParticipantCreated { t_us } => {
+                self.totals.participants += 1;
+                self.at(t_us).participants += 1;
+            }
+            Event::Sent { t_us, participant, seq, late_us } => {
+                self.totals.sent += 1;
+                self.at(t_us).sent += 1;
+                self.late(t_us, late_us, self.periods.send_message);
+                let ledger = self.ledger(participant);
+                ledger.sent = ledger.sent.max(seq + 1);
+            }
+            Event::StartChatSent { late_us } => {
+                self.start_chats_sent += 1;
+                self.late(self.clock.elapsed_us(), late_us, self.periods.start_chat);
+            }
+            Event::SpawnTick { late_us } => {
+                self.late(self.clock.elapsed_us(), late_us, self.periods.create_participant)
+            }
+            Event::Delivered { t_us, participant, seq, latency_us } => {
+                if self.ledger(participant).mark(seq) {
+                    self.totals.delivered += 1;
+                    self.at(t_us).delivered += 1;
+                    let _ = self.message.record(latency_us.max(1));
+                } else {
+                    self.duplicated += 1;
+                }
+            }
+            Event::ChatStarted { t_us } => {
+                self.totals.chats += 1;
+                self.at(t_us).chats += 1;
+            }
+            Event::Connection { t_us, delta } => {
+                self.open_connections += i64::from(delta);
+                self.at(t_us).connections += i64::from(delta);
+            }
+            Event::Latency { kind, us } => {
+                let h = match kind {
+                    Latency::Handshake => &mut self.handshake,
+                    Latency::SignUp => &mut self.sign_up,
+                    Latency::ChatRequest => &mut self.chat_request,
+                };
+                let _ = h.record(us.max(1));
+            }
+            Event::Error(e) => self.error(*e),
+        }
+    }
+
+    fn error(&mut self, e: ErrorEvent) {
+        self.totals.errors += 1;
+        self.at(e.t_us).errors += 1;
+        *self.errors_by_kind.entry(e.kind.as_str().to_string()).or_default() += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(FirstError {
+                at_s: e.t_us as f64 / 1e6,
+                kind: e.kind,
+                message: e.message,
+                worker: e.worker,
+                active_chats: self.totals.chats,
+                participants: self.totals.participants,
+            });
+        }
+        if self.on_error == OnError::First {
+            self.stop.stop(StopReason::FirstError);
+        }
+    }
+
+    fn check_budget(&mut self) {
+        if let OnError::Budget(fraction) = self.on_error {
+            let operations = self.totals.sent + self.totals.participants + self.start_chats_sent;
+            if operations >= BUDGET_MIN_OPERATIONS
+                && self.totals.errors as f64 > fraction * operations as f64
+            {
+                self.stop.stop(StopReason::ErrorBudget);
+            }
+        }
+    }
+
+    fn snapshot(&self, elapsed_s: u64) -> Progress {
+        let last = elapsed_s.checked_sub(1).and_then(|i| self.buckets.get(i as usize));
+        Progress {
+            elapsed_s,
+            sent_per_s: last.map_or(0, |b| b.sent),
+            delivered_per_s: last.map_or(0, |b| b.delivered),
+            open_connections: self.open_connections.max(0) as u64,
+            ..self.totals.clone()
+        }
+    }
+
+    fn finish(self) -> Recording {
+        let (mut participants, mut chats, mut connections) = (0u64, 0u64, 0i64);
+        let timeline = self
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(t, b)| {
+                participants += b.participants;
+                chats += b.chats;
+                connections += b.connections;
+                Second {
+                    t: t as u32,
+                    sent: b.sent,
+                    delivered: b.delivered,
+                    participants,
+                    active_chats: chats,
+                    open_connections: connections.max(0) as u64,
+                    errors: b.errors,
+                    max_lateness_ms: b.max_late_us as f64 / 1000.0,
+                    cpu_percent: b.cpu_percent,
+                }
+            })
+            .collect();
+        let sent: u64 = self.ledgers.iter().map(|l| u64::from(l.sent)).sum();
+        let lost = sent.saturating_sub(self.totals.delivered);
+        Recording {
+            timeline,
+            first_error: self.first_error,
+            errors_by_kind: self.errors_by_kind,
+            participants: self.totals.participants,
+            chats: self.totals.chats,
+            start_chats_sent: self.start_chats_sent,
+            sent: self.totals.sent,
+            delivered: self.totals.delivered,
+            lost,
+            duplicated: self.duplicated,
+            errors: self.totals.errors,
+            message: percentiles(&self.message),
+            handshake: percentiles(&self.handshake),
+            sign_up: percentiles(&self.sign_up),
+            chat_request: percentiles(&self.chat_request),
+            lateness: percentiles(&self.lateness),
+            late_ticks: self.late_ticks,
+            cpu: self.cpu.total(),
+        }
+    }
+}
+
+/// Milliseconds summary of a µs histogram.
+fn percentiles(h: &Histogram<u64>) -> Percentiles {
+    if h.is_empty() {
+        return Percentiles::default();
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    Percentiles {
+        p50: ms(h.value_at_quantile(0.50)),
+        p90: ms(h.value_at_quantile(0.90)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+        count: h.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder(on_error: OnError) -> (Recorder, Arc<StopSignal>) {
+        let stop = Arc::new(StopSignal::new());
+        (
+            Recorder::new(
+                Clock::new(),
+                on_error,
+                stop.clone(),
+                Periods {
+                    send_message: Duration::from_millis(100),
+                    start_chat: Duration::from_millis(10),
+                    create_participant: Duration::from_millis(20),
+                },
+            ),
+            stop,
+        )
+    }
+
+    #[test]
+    fn loss_and_duplicates_are_counted_per_message() {
+        let (mut r, _) = recorder(OnError::Never);
+        for seq in 0..3 {
+            r.record(Event::Sent { t_us: 10, participant: 1, seq, late_us: 0 });
+        }
+        for seq in [0, 2, 2] {
+            r.record(Event::Delivered { t_us: 1_500_000, participant: 1, seq, latency_us: 900 });
+        }
+        let rec = r.finish();
+        assert_eq!((rec.sent, rec.delivered, rec.lost, rec.duplicated), (3, 2, 1, 1));
+        assert_eq!(rec.timeline.len(), 2);
+        assert_eq!((rec.timeline[0].sent, rec.timeline[1].delivered), (3, 2));
+        assert_eq!(rec.message.count, 2);
+        assert!((rec.message.p50 - 0.9).abs() < 0.01, "{:?}", rec.message);
+    }
+
+    #[test]
+    fn gauges_integrate_over_seconds() {
+        let (mut r, _) = recorder(OnError::Never);
+        r.record(Event::ParticipantCreated { t_us: 100 });
+        r.record(Event::Connection { t_us: 200, delta: 1 });
+        r.record(Event::ParticipantCreated { t_us: 2_100_000 });
+        r.record(Event::Connection { t_us: 2_200_000, delta: 1 });
+        r.record(Event::Connection { t_us: 2_300_000, delta: -1 });
+        r.record(Event::ChatStarted { t_us: 2_400_000 });
+        let tl = r.finish().timeline;
+        let gauges: Vec<_> = tl.iter().map(|s| (s.participants, s.open_connections, s.active_chats)).collect();
+        assert_eq!(gauges, vec![(1, 1, 0), (1, 1, 0), (2, 1, 1)]);
+    }
+
+    #[test]
+    fn first_error_stops_and_keeps_the_load_at_that_moment() {
+        let (mut r, stop) = recorder(OnError::First);
+        r.record(Event::ParticipantCreated { t_us: 1 });
+        r.record(Event::ChatStarted { t_us: 2 });
+        assert!(!stop.is_stopped());
+        r.record(Event::Error(Box::new(ErrorEvent {
+            t_us: 3_000_000,
+            kind: ErrorKind::HandshakeTimeout,
+            worker: "participant 1".into(),
+            message: "slow".into(),
+        })));
+        assert!(stop.is_stopped());
+        assert_eq!(stop.reason(), Some(StopReason::FirstError));
+        let fe = r.finish().first_error.unwrap();
+        assert_eq!((fe.active_chats, fe.participants, fe.kind), (1, 1, ErrorKind::HandshakeTimeout));
+        assert_eq!(fe.at_s, 3.0);
+    }
+
+    #[test]
+    fn budget_ignores_early_errors_and_fires_past_the_fraction() {
+        let (mut r, stop) = recorder(OnError::Budget(0.01));
+        let err = || {
+            Event::Error(Box::new(ErrorEvent {
+                t_us: 1,
+                kind: ErrorKind::Timeout,
+                worker: String::new(),
+                message: String::new(),
+            }))
+        };
+        r.record(err());
+        r.check_budget();
+        assert!(!stop.is_stopped(), "one error in one operation is below the minimum count");
+        for seq in 0..200 {
+            r.record(Event::Sent { t_us: 1, participant: 0, seq, late_us: 0 });
+        }
+        r.record(err());
+        r.check_budget();
+        assert!(!stop.is_stopped(), "2 errors in 200 operations is exactly 1%");
+        r.record(err());
+        r.check_budget();
+        assert_eq!(stop.reason(), Some(StopReason::ErrorBudget));
+    }
+}
