@@ -3,10 +3,12 @@
 //! Data flows one way: `matrix` (plan) → `load` (engine against a target, or the
 //! embedded `server`) → `results` files → `analysis` → `report`. Each stage is a
 //! module with plain data at its edges; I/O stays in `load`, `server` and the
-//! command layer.
+//! command layer (`cli`, `run`).
 
+pub mod cli;
 pub mod load;
 pub mod matrix;
 pub mod protocol;
 pub mod results;
+pub mod run;
 pub mod server;

@@ -1,1 +1,41 @@
-fn main() {}
+//! The `msgperf` binary: parses arguments, builds the one tokio runtime,
+//! installs the TLS crypto provider, and turns results into exit codes.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = msgperf::cli::Cli::parse();
+    // octocrab, aws-config and tokio-tungstenite together enable both rustls
+    // providers; rustls then refuses to pick one and panics on the first
+    // wss:// connection unless the program installs one.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MSGPERF_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("msgperf-load")
+        .build()
+        .context("cannot start the async runtime");
+    let code = match runtime {
+        Ok(runtime) => match runtime.block_on(msgperf::cli::execute(cli)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                e.exit_code()
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

@@ -1,0 +1,247 @@
+//! Load-generator cost: CPU µs per message sent and memory per participant of
+//! the msgperf engine, against a naive tokio-tungstenite client of the same
+//! scenario measured in the same run (default buffers, `format!` and serde per
+//! message, like most hand-written load clients).
+//!
+//! The staging server runs as a separate `msgperf serve` process on 127.0.0.1,
+//! so this process's CPU and memory are the generator's alone.
+//!
+//! `cargo bench --bench engine` (env `BENCH_RUNS`, default 5).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use msgperf::load::{self, Progress, RunControl};
+use msgperf::matrix::{OnError, Scenario, Secret, StopRules, Target};
+use msgperf::protocol::*;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// The measured scenario: a steady ramp to `PARTICIPANTS` sending every `SMI`.
+const CPI: Duration = Duration::from_millis(5);
+const SMI: Duration = Duration::from_millis(50);
+const DURATION: Duration = Duration::from_secs(6);
+
+struct Server {
+    child: Child,
+    target: Target,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_msgperf"))
+        .args(["serve", "--organizer-port", "0", "--participant-port", "0", "--messenger-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("msgperf serve starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut get = |key: &str| -> String {
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(value) = line.strip_prefix(&format!("{key}: ")) {
+                return value.trim().to_string();
+            }
+        }
+        panic!("serve did not print {key}")
+    };
+    let target = Target {
+        messenger_ws_url: get("messenger_ws_url"),
+        organizer_api_url: get("organizer_api_url"),
+        participant_api_url: get("participant_api_url"),
+        event_id: get("event_id").parse().unwrap(),
+        organizer_email: get("organizer_email"),
+        organizer_password: Secret::new(get("organizer_password")),
+    };
+    Server { child, target }
+}
+
+fn scenario() -> Scenario {
+    Scenario {
+        id: "bench".into(),
+        group: "bench".into(),
+        sci: Duration::from_millis(2),
+        cpi: CPI,
+        smi: SMI,
+        repetition: 1,
+        organizers: 1,
+        stop: StopRules {
+            max_duration: DURATION,
+            max_participants: None,
+            on_error: OnError::Never,
+            handshake_timeout: Duration::from_secs(10),
+            drain: Duration::from_millis(500),
+        },
+    }
+}
+
+fn process_cpu_us() -> u64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(u.ru_utime) + us(u.ru_stime)
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// One measurement: CPU µs per message sent and peak RSS growth per participant.
+struct Sample {
+    us_per_message: f64,
+    kib_per_participant: f64,
+    messages: u64,
+    delivered: u64,
+}
+
+async fn engine(target: &Target) -> Sample {
+    let rss0 = rss_kib();
+    let cpu0 = process_cpu_us();
+    let (progress, mut updates) = watch::channel(Progress::default());
+    let peak = Arc::new(AtomicU64::new(rss0));
+    let watcher = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            while updates.changed().await.is_ok() {
+                peak.fetch_max(rss_kib(), Ordering::Relaxed);
+            }
+        })
+    };
+    let control = RunControl {
+        interrupt: CancellationToken::new(),
+        progress,
+        embedded: false,
+    };
+    let r = load::run_scenario(&scenario(), target, control).await;
+    let _ = watcher.await;
+    let cpu = process_cpu_us() - cpu0;
+    Sample {
+        us_per_message: cpu as f64 / r.totals.messages_sent.max(1) as f64,
+        kib_per_participant: (peak.load(Ordering::Relaxed) - rss0) as f64
+            / r.totals.participants.max(1) as f64,
+        messages: r.totals.messages_sent,
+        delivered: r.totals.messages_delivered,
+    }
+}
+
+mod naive_client;
+
+fn stats(mut v: Vec<f64>) -> String {
+    v.sort_by(f64::total_cmp);
+    format!("min {:>7.2}  median {:>7.2}  max {:>7.2}", v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+/// Runs one side in this process and prints its sample as one line.
+fn child(side: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let target = Target {
+        messenger_ws_url: env("BENCH_WS"),
+        organizer_api_url: env("BENCH_ORG"),
+        participant_api_url: env("BENCH_PART"),
+        event_id: env("BENCH_EVENT").parse().unwrap(),
+        organizer_email: env("BENCH_EMAIL"),
+        organizer_password: Secret::new(env("BENCH_PASSWORD")),
+    };
+    let s = match side {
+        "engine" => rt.block_on(engine(&target)),
+        _ => rt.block_on(naive_client::run(&target, CPI, SMI, DURATION)),
+    };
+    println!(
+        "SAMPLE {} {} {} {}",
+        s.us_per_message, s.kib_per_participant, s.messages, s.delivered
+    );
+}
+
+fn env(key: &str) -> String {
+    std::env::var(key).unwrap_or_default()
+}
+
+/// Measures one side in a fresh process, so neither inherits the other's heap.
+fn measure(server: &Server, side: &str) -> Sample {
+    let t = &server.target;
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_CHILD", side)
+        .env("BENCH_WS", &t.messenger_ws_url)
+        .env("BENCH_ORG", &t.organizer_api_url)
+        .env("BENCH_PART", &t.participant_api_url)
+        .env("BENCH_EVENT", t.event_id.to_string())
+        .env("BENCH_EMAIL", &t.organizer_email)
+        .env("BENCH_PASSWORD", t.organizer_password.expose())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("SAMPLE ")).unwrap_or_else(|| panic!("{side} printed no sample: {text}"));
+    let v: Vec<f64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    Sample {
+        us_per_message: v[0],
+        kib_per_participant: v[1],
+        messages: v[2] as u64,
+        delivered: v[3] as u64,
+    }
+}
+
+fn main() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    if let Ok(side) = std::env::var("BENCH_CHILD") {
+        return child(&side);
+    }
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let server = start_server();
+    println!(
+        "scenario: cpi {:?}, smi {:?}, {:?} per run; generator: 1 tokio worker in its own process; server: `msgperf serve` process; {runs} runs each",
+        CPI, SMI, DURATION
+    );
+    let (mut engine_cpu, mut naive_cpu, mut engine_mem, mut naive_mem, mut ratio) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..runs {
+        // Alternate the order so drift of the machine does not favour one side.
+        let (e, n) = if i % 2 == 0 {
+            let e = measure(&server, "engine");
+            (e, measure(&server, "naive"))
+        } else {
+            let n = measure(&server, "naive");
+            (measure(&server, "engine"), n)
+        };
+        println!(
+            "run {}: engine {:.2} µs/msg {:.1} KiB/participant ({} sent, {} delivered) | naive {:.2} µs/msg {:.1} KiB/participant ({} sent)",
+            i + 1, e.us_per_message, e.kib_per_participant, e.messages, e.delivered,
+            n.us_per_message, n.kib_per_participant, n.messages
+        );
+        ratio.push(e.us_per_message / n.us_per_message);
+        engine_cpu.push(e.us_per_message);
+        naive_cpu.push(n.us_per_message);
+        engine_mem.push(e.kib_per_participant);
+        naive_mem.push(n.kib_per_participant);
+    }
+    println!();
+    println!("engine CPU µs per message sent        {}", stats(engine_cpu));
+    println!("naive  CPU µs per message sent        {}", stats(naive_cpu));
+    println!("engine/naive CPU ratio                {}", stats(ratio));
+    println!("engine RSS KiB per participant        {}", stats(engine_mem));
+    println!("naive  RSS KiB per participant        {}", stats(naive_mem));
+}

@@ -1,0 +1,167 @@
+//! The comparison client of the engine benchmark: the same scenario written the
+//! way most load clients are (tokio-tungstenite defaults, a `format!` and a
+//! serde encode per message, every received frame decoded).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use msgperf::matrix::Target;
+use msgperf::protocol::*;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{process_cpu_us, rss_kib, Sample};
+
+type Ws = tokio_tungstenite::WebSocketStream<
+    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+>;
+
+async fn connect(target: &Target, token: &str) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}", target.messenger_ws_url))
+        .await
+        .expect("connect");
+    let auth = serde_json::to_string(&AuthFrame {
+        authorization: format!("Bearer {token}"),
+    })
+    .unwrap();
+    ws.send(Message::text(auth)).await.unwrap();
+    ws
+}
+
+async fn organizer(target: Target, http: reqwest::Client, delivered: Arc<AtomicU64>) {
+    let reply: SignInResponse = http
+        .post(format!("{}{ORGANIZER_SIGN_IN}", target.organizer_api_url))
+        .json(&SignInRequest {
+            email: target.organizer_email.replace("{n}", "1"),
+            password: target.organizer_password.expose().to_string(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut ws = connect(&target, &reply.token).await;
+    let mut tick = tokio::time::interval(Duration::from_millis(2));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let frame = serde_json::to_string(&ClientFrame::StartChat(String::new())).unwrap();
+                if ws.send(Message::text(frame)).await.is_err() { return; }
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(ServerFrame::UserMessage(m)) = serde_json::from_str(text.as_str()) {
+                        if m.content.starts_with("connection ") {
+                            delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => return,
+            }
+        }
+    }
+}
+
+async fn participant(target: Target, http: reqwest::Client, id: u64, smi: Duration, sent: Arc<AtomicU64>) {
+    let email = format!("naive-{}-{id}@bench.test", std::process::id());
+    let reply: SignUpResponse = http
+        .post(format!("{}{PARTICIPANT_SIGN_UP}", target.participant_api_url))
+        .json(&SignUpRequest {
+            email,
+            password: "pw".into(),
+            confirm_password: "pw".into(),
+            phone_number: "+1555".into(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.post(format!("{}{CHAT_REQUESTS}", target.participant_api_url))
+        .bearer_auth(&reply.token)
+        .json(&ChatRequestBody { event_id: target.event_id, description: "naive".into() })
+        .send()
+        .await
+        .unwrap();
+    let mut ws = connect(&target, &reply.token).await;
+    let local = match ws.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().unwrap().to_string(),
+        _ => String::new(),
+    };
+    let get_chats = serde_json::to_string(&ClientFrame::GetChats(String::new())).unwrap();
+    ws.send(Message::text(get_chats.clone())).await.unwrap();
+    let chat_id = loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
+                Ok(ServerFrame::NewChat(chat)) => break chat.id,
+                Ok(ServerFrame::Chats(list)) if !list.chats.is_empty() => break list.chats[0].id.clone(),
+                Ok(ServerFrame::Chats(_)) => {
+                    tokio::time::sleep(smi).await;
+                    ws.send(Message::text(get_chats.clone())).await.unwrap();
+                }
+                _ => {}
+            },
+            Some(Ok(_)) => {}
+            _ => return,
+        }
+    };
+    let mut tick = tokio::time::interval(smi);
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let frame = serde_json::to_string(&ClientFrame::SendMessage(SendMessage {
+                    chat_id: chat_id.clone(),
+                    message: format!("connection {local}: message number {n}"),
+                    lat: None,
+                    lng: None,
+                })).unwrap();
+                if ws.send(Message::text(frame)).await.is_err() { return; }
+                sent.fetch_add(1, Ordering::Relaxed);
+                n += 1;
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => { let _ = serde_json::from_str::<ServerFrame>(text.as_str()); }
+                Some(Ok(_)) => {}
+                _ => return,
+            }
+        }
+    }
+}
+
+/// Runs the naive client for `duration` and measures it like the engine.
+pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Duration) -> Sample {
+    let rss0 = rss_kib();
+    let cpu0 = process_cpu_us();
+    let http = reqwest::Client::new();
+    let (sent, delivered) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut tasks = JoinSet::new();
+    tasks.spawn(organizer(target.clone(), http.clone(), delivered.clone()));
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(cpi);
+    let mut participants = 0u64;
+    let mut peak = rss0;
+    while start.elapsed() < duration {
+        tick.tick().await;
+        tasks.spawn(participant(target.clone(), http.clone(), participants, smi, sent.clone()));
+        participants += 1;
+        if participants % 100 == 0 {
+            peak = peak.max(rss_kib());
+        }
+    }
+    peak = peak.max(rss_kib());
+    tasks.shutdown().await;
+    let cpu = process_cpu_us() - cpu0;
+    let messages = sent.load(Ordering::Relaxed);
+    Sample {
+        us_per_message: cpu as f64 / messages.max(1) as f64,
+        kib_per_participant: (peak - rss0) as f64 / participants.max(1) as f64,
+        messages,
+        delivered: delivered.load(Ordering::Relaxed),
+    }
+}

@@ -1,0 +1,110 @@
+//! Showing a long run as it happens: a progress bar on a terminal, a status
+//! line every few seconds in CI logs, `::group::` folds in GitHub Actions.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
+
+use crate::load::Progress;
+use crate::matrix::Scenario;
+use crate::results::RunResult;
+
+/// How progress is shown, chosen once from the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// An indicatif bar on a terminal.
+    Bar,
+    /// A plain status line every [`CI_LINE_EVERY`] (CI logs, pipes).
+    Lines {
+        /// Wrap each scenario in `::group::`/`::endgroup::`.
+        github: bool,
+    },
+}
+
+/// Interval of status lines in CI logs.
+pub const CI_LINE_EVERY: Duration = Duration::from_secs(5);
+
+impl Style {
+    /// Bar on a terminal unless `CI` is set; lines otherwise; folds under GitHub Actions.
+    pub fn detect() -> Style {
+        let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        if !ci && !github && std::io::stderr().is_terminal() {
+            Style::Bar
+        } else {
+            Style::Lines { github }
+        }
+    }
+}
+
+/// Shows one scenario's progress until `updates` closes; returns when it does.
+pub async fn follow(
+    style: Style,
+    scenario: &Scenario,
+    index: usize,
+    count: usize,
+    mut updates: watch::Receiver<Progress>,
+) {
+    let title = format!("[{}/{count}] {}", index + 1, scenario.id);
+    match style {
+        Style::Bar => {
+            let bar = ProgressBar::new(scenario.stop.max_duration.as_secs().max(1));
+            bar.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:24}] {pos}/{len}s {msg}")
+                    .expect("static template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(title);
+            while updates.changed().await.is_ok() {
+                let p = updates.borrow_and_update().clone();
+                bar.set_position(p.elapsed_s);
+                bar.set_message(status(&p));
+            }
+            bar.finish_and_clear();
+        }
+        Style::Lines { github } => {
+            if github {
+                eprintln!("::group::{title}");
+            } else {
+                eprintln!("{title}");
+            }
+            let mut last_line = 0;
+            while updates.changed().await.is_ok() {
+                let p = updates.borrow_and_update().clone();
+                if p.elapsed_s >= last_line + CI_LINE_EVERY.as_secs() {
+                    last_line = p.elapsed_s;
+                    eprintln!("  {:>4}s  {}", p.elapsed_s, status(&p));
+                }
+            }
+        }
+    }
+}
+
+/// Closes a scenario's output with its outcome.
+pub fn finished(style: Style, result: &RunResult, path: &std::path::Path) {
+    let error = result
+        .first_error
+        .as_ref()
+        .map(|e| format!(", first error at {:.1}s: {}", e.at_s, e.kind.as_str()))
+        .unwrap_or_default();
+    eprintln!(
+        "  {} {:?} after {:.1}s ({}){error} -> {}",
+        result.scenario.id,
+        result.outcome,
+        result.duration_s,
+        result.stop_reason,
+        path.display()
+    );
+    if style == (Style::Lines { github: true }) {
+        eprintln!("::endgroup::");
+    }
+}
+
+fn status(p: &Progress) -> String {
+    format!(
+        "sent {}/s  delivered {}/s  participants {}  chats {}  connections {}  errors {}",
+        p.sent_per_s, p.delivered_per_s, p.participants, p.chats, p.open_connections, p.errors
+    )
+}

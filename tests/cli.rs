@@ -1,0 +1,156 @@
+//! The real binary: exit codes, error messages, signals and secrets.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use msgperf::results::{self, ErrorKind, Outcome};
+use msgperf::server::{self, Capacity, ServerConfig};
+
+fn msgperf() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_msgperf"));
+    cmd.env("CI", "true").env_remove("GITHUB_ACTIONS");
+    cmd
+}
+
+/// Load tests share two cores: one at a time, so none measures another's load.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_bad_matrix_exits_2_naming_file_line_and_key() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(
+        dir.path(),
+        "bad.yaml",
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [1s]\nstop:\n  max_duraton: 3s\n",
+    );
+    let out = msgperf()
+        .args(["run", "--matrix"])
+        .arg(&matrix)
+        .arg("--out")
+        .arg(dir.path().join("results"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.yaml"), "{stderr}");
+    assert!(stderr.contains("max_duraton"), "{stderr}");
+    assert!(stderr.contains("max_duration"), "hint expected: {stderr}");
+    assert!(stderr.contains('6'), "line number expected: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_missing_matrix_file_is_a_configuration_error() {
+    let _serial = serial();
+    let out = msgperf()
+        .args(["run", "--matrix", "/nonexistent/m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/m.yaml"));
+}
+
+#[test]
+#[cfg(unix)]
+fn sigint_writes_an_interrupted_result_within_two_seconds_and_exits_130() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(
+        dir.path(),
+        "matrix.yaml",
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s]\nstop:\n  max_duration: 60s\n  drain: 10s\n",
+    );
+    let results_dir = dir.path().join("results");
+    let mut child = msgperf()
+        .args(["run", "--matrix"])
+        .arg(&matrix)
+        .arg("--out")
+        .arg(&results_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(5), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(signalled.elapsed() < Duration::from_secs(2), "{:?}", signalled.elapsed());
+    assert_eq!(status.code(), Some(130));
+    let results = results::read_dir(&results_dir).unwrap();
+    assert_eq!(results.len(), 1, "the second scenario never started");
+    assert_eq!(results[0].outcome, Outcome::Interrupted);
+    assert!(results[0].totals.messages_sent > 0);
+}
+
+#[test]
+fn passwords_never_reach_output_or_result_files() {
+    let _serial = serial();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(server::start(ServerConfig {
+            listen: std::net::Ipv4Addr::LOCALHOST.into(),
+            ports: [0, 0, 0],
+            capacity: Capacity::default(),
+        }))
+        .unwrap();
+    let info = server.info().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(
+        dir.path(),
+        "matrix.yaml",
+        &format!(
+            "target:\n  messenger_ws_url: {}\n  organizer_api_url: {}\n  participant_api_url: {}\n  \
+             event_id: {}\n  organizer_email: {}\n  organizer_password: ${{MSGPERF_TEST_PASSWORD}}\n\
+             matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nstop:\n  max_duration: 2s\n  on_error: never\n",
+            info.messenger_ws_url,
+            info.organizer_api_url,
+            info.participant_api_url,
+            info.event_id,
+            info.organizer_email
+        ),
+    );
+    let secret = "Wr0ng-S3cret-Pa55";
+    let results_dir = dir.path().join("results");
+    let out = msgperf()
+        .args(["run", "--matrix"])
+        .arg(&matrix)
+        .arg("--out")
+        .arg(&results_dir)
+        .env("MSGPERF_TEST_PASSWORD", secret)
+        .env("MSGPERF_LOG", "debug")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let results = results::read_dir(&results_dir).unwrap();
+    let r = &results[0];
+    // The wrong password made the organizer's sign-in fail: recorded, not leaked.
+    let first = r.first_error.as_ref().unwrap();
+    assert_eq!(first.kind, ErrorKind::HttpStatus, "{first:?}");
+    assert!(!r.target.embedded);
+    let file = std::fs::read_to_string(results_dir.join(r.file_name())).unwrap();
+    for text in [&*stdout, &*stderr, &*file] {
+        assert!(!text.contains(secret), "secret leaked: {text}");
+    }
+    runtime.block_on(server.shutdown());
+}

@@ -1,0 +1,140 @@
+//! End to end through the library: matrix file → embedded server → load
+//! engine → result files, all on 127.0.0.1 and bounded to a few seconds each.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use msgperf::load::{self, Progress, RunControl};
+use msgperf::matrix;
+use msgperf::results::{self, ErrorKind, Outcome, RunResult};
+use msgperf::run::{self, RunOptions};
+use msgperf::server::{self, Capacity, ServerConfig};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Load tests share two cores: one at a time, so none measures another's load.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn run_matrix(yaml: &str) -> (tempfile::TempDir, Vec<RunResult>) {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(dir.path(), "matrix.yaml", yaml);
+    let out = dir.path().join("results");
+    let outcome = run::run(&RunOptions {
+        matrix,
+        out: out.clone(),
+        scenarios: vec![],
+    })
+    .await
+    .unwrap();
+    assert_eq!(outcome.interrupted, None);
+    // What was written is what was returned.
+    assert_eq!(results::read_dir(&out).unwrap().len(), outcome.results.len());
+    (dir, outcome.results)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cell_shape_runs_and_delivers_what_it_sends() {
+    let _serial = serial();
+    let (_dir, results) = run_matrix(
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s, 10s]\nrepetitions: 1\n\
+         stop:\n  max_duration: 3s\n  drain: 1s\n",
+    )
+    .await;
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        let id = &r.scenario.id;
+        assert_eq!(r.outcome, Outcome::Completed, "{id}: {:?}", r.first_error);
+        assert_eq!(r.stop_reason, "max_duration");
+        assert!(r.totals.participants >= 100, "{id}: {:?}", r.totals);
+        assert!(r.totals.chats >= 90, "{id}: {:?}", r.totals);
+        assert!(r.totals.messages_sent > 0, "{id}");
+        assert_eq!(r.totals.messages_delivered, r.totals.messages_sent, "{id}: {:?}", r.totals);
+        assert_eq!((r.totals.messages_lost, r.totals.errors), (0, 0), "{id}");
+        // A 3 s run with a 1 s drain spans 3 or 4 one-second buckets.
+        assert!((3..=5).contains(&r.timeline.len()), "{id}: {}", r.timeline.len());
+        let sent: u64 = r.timeline.iter().map(|s| s.sent).sum();
+        assert_eq!(sent, r.totals.messages_sent);
+        assert_eq!(r.latency_ms.message.count, r.totals.messages_delivered);
+        assert!(r.latency_ms.handshake.count >= r.totals.participants - 5);
+        assert!(r.target.embedded);
+        assert!(r.server.as_ref().is_some_and(|s| !s.is_empty()));
+    }
+    // smi 100ms sends far more than smi 10s.
+    assert!(results[0].totals.messages_sent > 5 * results[2].totals.messages_sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_handshake_saturates_the_run_with_the_load_at_that_moment() {
+    let _serial = serial();
+    let (_dir, results) = run_matrix(
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: 1\n\
+         stop:\n  max_duration: 20s\n  handshake_timeout: 300ms\n  on_error: first\n\
+         embedded:\n  handshake_delay_per_connection: 10ms\n",
+    )
+    .await;
+    let r = &results[0];
+    assert_eq!(r.outcome, Outcome::Saturated);
+    assert_eq!(r.stop_reason, "first_error");
+    let first = r.first_error.as_ref().expect("a first error");
+    assert_eq!(first.kind, ErrorKind::HandshakeTimeout, "{first:?}");
+    // Delay grows 10 ms per open connection: ~30 connections reach 300 ms.
+    assert!((10..200).contains(&first.participants), "{first:?}");
+    assert!(first.active_chats > 5, "{first:?}");
+    assert!(first.at_s < 10.0, "{first:?}");
+    assert!(r.duration_s < 12.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
+    let _serial = serial();
+    let server = server::start(ServerConfig {
+        listen: std::net::Ipv4Addr::LOCALHOST.into(),
+        ports: [0, 0, 0],
+        capacity: Capacity::default(),
+    })
+    .await
+    .unwrap();
+    let target = run::target_of(server.info());
+    let plan = matrix::parse(
+        "inline.yaml",
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [50ms]\nstop:\n  max_duration: 60s\n  drain: 10s\n",
+        &|_| None,
+    )
+    .unwrap();
+    let interrupt = CancellationToken::new();
+    let (progress, mut updates) = watch::channel(Progress::default());
+    let control = RunControl {
+        interrupt: interrupt.clone(),
+        progress,
+        embedded: true,
+    };
+    let cancel = async {
+        // Wait for real traffic, then interrupt.
+        while updates.changed().await.is_ok() {
+            if updates.borrow().sent > 100 {
+                break;
+            }
+        }
+        interrupt.cancel();
+        Instant::now()
+    };
+    let (result, cancelled_at) = tokio::join!(
+        load::run_scenario(&plan.scenarios[0], &target, control),
+        cancel
+    );
+    assert!(cancelled_at.elapsed() < Duration::from_secs(2), "took {:?}", cancelled_at.elapsed());
+    assert_eq!(result.outcome, Outcome::Interrupted);
+    assert_eq!(result.stop_reason, "signal");
+    assert!(result.totals.messages_sent > 100);
+    server.shutdown().await;
+}
