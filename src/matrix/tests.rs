@@ -26,6 +26,47 @@ fn ids(plan: &Plan) -> Vec<&str> {
     plan.scenarios.iter().map(|s| s.id.as_str()).collect()
 }
 
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn published_matrix_yaml_expands_to_nine_scenarios() {
+    let text = include_str!("../../matrix.yaml");
+    let plan = match parse("matrix.yaml", text, &|_| None) {
+        Ok(plan) => plan,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(
+        ids(&plan),
+        [
+            "sci10ms-cpi20ms-smi100ms-r1",
+            "sci10ms-cpi20ms-smi100ms-r2",
+            "sci10ms-cpi20ms-smi100ms-r3",
+            "sci10ms-cpi20ms-smi1s-r1",
+            "sci10ms-cpi20ms-smi1s-r2",
+            "sci10ms-cpi20ms-smi1s-r3",
+            "sci10ms-cpi20ms-smi10s-r1",
+            "sci10ms-cpi20ms-smi10s-r2",
+            "sci10ms-cpi20ms-smi10s-r3",
+        ]
+    );
+    assert!(plan.target.is_none());
+    let s = &plan.scenarios[8];
+    assert_eq!((s.sci, s.cpi, s.smi), (ms(10), ms(20), ms(10_000)));
+    assert_eq!((s.repetition, s.organizers), (3, 1));
+    assert_eq!(
+        s.stop,
+        StopRules {
+            max_duration: Duration::from_secs(15),
+            max_participants: None,
+            on_error: OnError::First,
+            handshake_timeout: Duration::from_secs(45),
+            drain: Duration::from_secs(1),
+        }
+    );
+}
+
 #[test]
 fn defaults_apply_to_a_minimal_file() {
     let plan = ok("matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [1s]\n");
