@@ -68,6 +68,24 @@ fn published_matrix_yaml_expands_to_nine_scenarios() {
 }
 
 #[test]
+fn published_target_block_works_when_uncommented() {
+    // Uncomment `# target:` and its indented lines, as a user would.
+    let mut in_block = false;
+    let mut text = String::new();
+    for line in include_str!("../../matrix.yaml").lines() {
+        in_block = line == "# target:" || (in_block && line.starts_with("#   "));
+        text.push_str(if in_block { &line[2..] } else { line });
+        text.push('\n');
+    }
+    let Some(t) = ok(&text).target else {
+        panic!("target block not found:\n{text}")
+    };
+    assert_eq!(t.messenger_ws_url, "wss://staging.example:8300");
+    assert_eq!(t.organizer_email, "org{n}@example.com");
+    assert_eq!(t.organizer_password.expose(), "hunter2: #not yaml");
+}
+
+#[test]
 fn defaults_apply_to_a_minimal_file() {
     let plan = ok("matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [1s]\n");
     assert_eq!(ids(&plan), ["sci10ms-cpi20ms-smi1s-r1"]);
