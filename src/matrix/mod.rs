@@ -1,14 +1,66 @@
 //! The test plan: `matrix.yaml` in, a list of [`Scenario`]s out.
 //!
-//! Pure: reading the file is the caller's business, this module turns its text
-//! (plus an environment lookup for `${VAR}`) into validated plain data, or into a
-//! [`MatrixError`] that names the file, line, column and key. The load engine
-//! only ever sees [`Scenario`] and [`Target`].
+//! Pure: [`parse`] turns the file's text (plus an environment lookup for
+//! `${VAR}`) into validated plain data, or into a [`MatrixError`] that names the
+//! file, line, column and key; [`load_file`] is the thin reading wrapper. The
+//! load engine only ever sees [`Scenario`] and [`Target`].
+//!
+//! Inside: `raw` is the serde shape of the file, `decode` runs serde-saphyr and
+//! words its errors, `validate` applies defaults, interpolation and cross-key
+//! checks, `expand` turns the matrix into scenarios (GitHub Actions semantics),
+//! `select` picks scenarios for `run --scenario`.
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::server::Capacity;
+
+mod decode;
+mod error;
+pub mod expand;
+mod interpolate;
+mod raw;
+mod select;
+mod validate;
+
+#[cfg(test)]
+mod error_tests;
+#[cfg(test)]
+mod tests;
+
+pub use error::{Diagnostic, MatrixError};
+pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
+pub use select::select;
+
+/// Parses and validates the text of a matrix file into a [`Plan`].
+///
+/// `source_name` is only used in error messages (say `matrix.yaml`); `env`
+/// resolves `${VAR}` references in the `target:` block (pass
+/// `&|name| std::env::var(name).ok()` for the process environment). No I/O.
+pub fn parse(
+    source_name: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan, MatrixError> {
+    let src = error::Source {
+        name: source_name,
+        text,
+    };
+    let raw: raw::RawFile = decode::decode(src)?;
+    validate::build(src, raw, env)
+}
+
+/// Reads `path` and [`parse`]s it with the process environment.
+pub fn load_file(path: &Path) -> Result<Plan, MatrixError> {
+    let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&path.display().to_string(), &text, &|name| {
+        std::env::var(name).ok()
+    })
+}
 
 /// A validated test plan.
 #[derive(Debug, Clone)]
