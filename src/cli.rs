@@ -128,6 +128,7 @@ async fn serve(args: ServeArgs) -> Result<i32, CommandError> {
             handshake_delay_per_connection: args.handshake_delay_per_connection,
             send_queue: None,
         },
+        ..ServerConfig::default()
     };
     let running = server::start(config).await.map_err(CommandError::tool)?;
     println!("# embedded staging Messenger API; paste under `target:` in matrix.yaml");

@@ -109,7 +109,7 @@ fn passwords_never_reach_output_or_result_files() {
         .block_on(server::start(ServerConfig {
             listen: std::net::Ipv4Addr::LOCALHOST.into(),
             ports: [0, 0, 0],
-            capacity: Capacity::default(),
+            ..ServerConfig::default()
         }))
         .unwrap();
     let info = server.info().clone();

@@ -8,7 +8,7 @@ use msgperf::load::{self, Progress, RunControl};
 use msgperf::matrix;
 use msgperf::results::{self, ErrorKind, Outcome, RunResult};
 use msgperf::run::{self, RunOptions};
-use msgperf::server::{self, Capacity, ServerConfig};
+use msgperf::server::{self, ServerConfig};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -100,7 +100,7 @@ async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
     let server = server::start(ServerConfig {
         listen: std::net::Ipv4Addr::LOCALHOST.into(),
         ports: [0, 0, 0],
-        capacity: Capacity::default(),
+        ..ServerConfig::default()
     })
     .await
     .unwrap();

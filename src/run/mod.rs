@@ -105,6 +105,7 @@ fn start_embedded(capacity: &server::Capacity) -> Result<RunningServer, CommandE
         listen: std::net::Ipv4Addr::LOCALHOST.into(),
         ports: [0, 0, 0],
         capacity: capacity.clone(),
+        ..ServerConfig::default()
     };
     server::start_on_own_runtime(config, EMBEDDED_SERVER_THREADS).map_err(CommandError::tool)
 }
