@@ -5,6 +5,7 @@
 //! module with plain data at its edges; I/O stays in `load`, `server` and the
 //! command layer.
 
+pub mod analysis;
 pub mod matrix;
 pub mod protocol;
 pub mod results;
