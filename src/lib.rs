@@ -8,5 +8,6 @@
 pub mod analysis;
 pub mod matrix;
 pub mod protocol;
+pub mod report;
 pub mod results;
 pub mod server;
