@@ -31,9 +31,9 @@ use serde::{Deserialize, Serialize};
 /// The analysis of a set of runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
-    /// Every run, sorted by scenario id.
+    /// Every run, in scenario order, then by repetition.
     pub runs: Vec<RunAnalysis>,
-    /// Every scenario group, sorted by group id.
+    /// Every scenario group, sorted by sci, cpi, smi, organizers, then id.
     pub scenarios: Vec<ScenarioSummary>,
     /// The published analysis: one point per run with a first error.
     pub published: Vec<PublishedPoint>,
@@ -62,7 +62,20 @@ pub struct PublishedPoint {
 /// Analyses every run and pools the repetitions of each scenario group.
 pub fn analyze(results: &[RunResult]) -> Analysis {
     let mut order: Vec<&RunResult> = results.iter().collect();
-    order.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    order.sort_by(|a, b| {
+        let key = |r: &RunResult| {
+            let s = &r.scenario;
+            (s.sci_ms, s.cpi_ms, s.smi_ms, f64::from(s.organizers))
+        };
+        let (ka, kb) = (key(a), key(b));
+        (ka.0.total_cmp(&kb.0))
+            .then(ka.1.total_cmp(&kb.1))
+            .then(ka.2.total_cmp(&kb.2))
+            .then(ka.3.total_cmp(&kb.3))
+            .then_with(|| run::group_of(a).cmp(&run::group_of(b)))
+            .then(a.scenario.repetition.cmp(&b.scenario.repetition))
+            .then_with(|| a.scenario.id.cmp(&b.scenario.id))
+    });
     let runs: Vec<RunAnalysis> = order.iter().map(|r| analyze_run(r)).collect();
     let mut groups: Vec<(String, Params)> = Vec::new();
     for (r, a) in order.iter().zip(&runs) {
@@ -70,7 +83,6 @@ pub fn analyze(results: &[RunResult]) -> Analysis {
             groups.push((a.group.clone(), Params::of(r)));
         }
     }
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
     let scenarios = groups
         .into_iter()
         .map(|(g, params)| {
