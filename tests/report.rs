@@ -188,3 +188,35 @@ fn markdown_stays_within_budget_with_500_scenarios() {
         "every regression is listed once"
     );
 }
+
+#[test]
+fn headline_without_any_valid_run_says_why() {
+    let mut bound = Spec::new(100.0, 1, 4000.0);
+    bound.generator_bound = true;
+    let mut early = Spec::new(10_000.0, 1, 4000.0);
+    early.max_s = 120;
+    let runs = vec![build(&bound), build(&early)];
+    let r = model::build(
+        &runs,
+        analysis::analyze(&runs),
+        None,
+        &Gate::default(),
+        WHEN,
+        vec![],
+    );
+    assert_eq!(
+        r.headline,
+        "No valid capacity measurement (2 of 2 runs: 1 generator-bound, 1 no-plateau); \
+         the API took at least 575 msg/s at smi 10 s without saturating"
+    );
+    let none = model::build(
+        &[],
+        analysis::analyze(&[]),
+        None,
+        &Gate::default(),
+        WHEN,
+        vec![],
+    );
+    assert_eq!(none.headline, "No runs to report.");
+    assert!(markdown::render(&none).contains("No runs to report."));
+}

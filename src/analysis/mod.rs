@@ -6,7 +6,7 @@
 //! - [`plateau`]: where the rate stops rising while participants keep coming;
 //! - [`run`] and [`verdict`]: one run's numbers and whether they measured the API;
 //! - [`scenario`] and [`stats`]: repetitions pooled with Student-t intervals;
-//! - [`compare`]: the baseline comparison (Welch's t-test + minimum change);
+//! - [`mod@compare`]: the baseline comparison (Welch's t-test + minimum change);
 //! - [`published_points`]: the published cross-scenario analysis.
 
 pub mod compare;

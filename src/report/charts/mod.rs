@@ -14,7 +14,7 @@ mod timeline;
 
 pub use latency::latency_chart;
 pub use scatter::published_chart;
-pub use timeline::{timeline_chart, RunSeries, TimelineChart};
+pub use timeline::{timeline_chart, RunSeries, TimelineChart, MAX_PANELS};
 
 use super::model::Report;
 use crate::results::RunResult;
