@@ -167,8 +167,10 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         0.0
     };
     let found = plateau::find_plateau(rate, &participants, per_participant);
-    let plateau = found.as_ref().map(|p| plateau_info(p, &sent, &delivered));
-    let (peak_sent_at_s, peak_sent) = peak(&sent);
+    let plateau = found
+        .as_ref()
+        .map(|p| plateau_info(p, secs, &sent, &delivered));
+    let (peak_sent_at, peak_sent) = peak(&sent);
     let (_, peak_delivered) = peak(&delivered);
     let first_error = run.first_error.as_ref().map(|e| FirstErrorInfo {
         at_s: e.at_s,
@@ -191,7 +193,7 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         duration_s: run.duration_s,
         rate_basis: basis,
         peak_sent,
-        peak_sent_at_s: peak_sent_at_s as u32,
+        peak_sent_at_s: secs.get(peak_sent_at).map_or(0, |s| s.t),
         peak_delivered,
         sustained_rate: found.as_ref().map(|p| p.sustained),
         plateau,
@@ -231,12 +233,14 @@ pub fn group_of(run: &RunResult) -> String {
     }
 }
 
-fn plateau_info(p: &Plateau, sent: &[f64], delivered: &[f64]) -> PlateauInfo {
+/// The plateau in seconds of the timeline (`Second::t`; the plateau finder
+/// works in indexes, which are the same when no second is missing).
+fn plateau_info(p: &Plateau, secs: &[Second], sent: &[f64], delivered: &[f64]) -> PlateauInfo {
     let (a, b) = (p.start_s as usize, p.end_s as usize);
     let med = |xs: &[f64]| super::stats::median(&xs[a..b]).unwrap_or(0.0);
     PlateauInfo {
-        start_s: p.start_s,
-        end_s: p.end_s,
+        start_s: secs[a].t,
+        end_s: secs[b - 1].t + 1,
         collapsed: p.collapsed,
         sent_rate: med(sent),
         delivered_rate: med(delivered),

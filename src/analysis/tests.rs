@@ -173,3 +173,16 @@ fn comparison_statuses() {
     );
     assert_eq!(one[0].status, ChangeStatus::Inconclusive);
 }
+
+#[test]
+fn plateau_is_reported_in_timeline_seconds() {
+    let r = build(&Spec::new(100.0, 1, 4210.0));
+    let base = analyze_run(&r).plateau.unwrap();
+    let mut shifted = r.clone();
+    for s in shifted.timeline.iter_mut() {
+        s.t += 100;
+    }
+    shifted.duration_s += 100.0;
+    let p = analyze_run(&shifted).plateau.unwrap();
+    assert_eq!((p.start_s, p.end_s), (base.start_s + 100, base.end_s + 100));
+}
