@@ -5,10 +5,12 @@
 //! module with plain data at its edges; I/O stays in `load`, `server` and the
 //! command layer (`cli`, `run`).
 
+pub mod analysis;
 pub mod cli;
 pub mod load;
 pub mod matrix;
 pub mod protocol;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod server;

@@ -1,0 +1,308 @@
+//! One run's numbers: peaks, plateau, first error, loss, latency and verdict,
+//! computed from its [`RunResult`] alone.
+//!
+//! The capacity metric ("sustained rate") is the plateau's median
+//! **delivered**/s when the run measured deliveries, else its median sent/s
+//! ([`RateBasis`]): a delivered message is what the API actually handled,
+//! while sends can pile up in buffers. The published analysis (peak **sent**/s
+//! against active chats at the first timeout) keeps the sent rate.
+
+use super::plateau::{self, Plateau};
+use super::verdict::{self, Verdict};
+use crate::results::{ErrorKind, Latencies, Outcome, RunResult, Second};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which per-second rate the plateau and the sustained rate are measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateBasis {
+    /// Messages delivered to an organizer per second.
+    Delivered,
+    /// Messages sent by participants per second (when deliveries were not measured).
+    Sent,
+}
+
+impl RateBasis {
+    /// `delivered` or `sent`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateBasis::Delivered => "delivered",
+            RateBasis::Sent => "sent",
+        }
+    }
+}
+
+/// The plateau of a run, with both rates measured over it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlateauInfo {
+    /// First second on the plateau (seconds since start).
+    pub start_s: u32,
+    /// One past its last second.
+    pub end_s: u32,
+    /// True when it ended in a collapse of the rate.
+    pub collapsed: bool,
+    /// Median sent/s over the plateau.
+    pub sent_rate: f64,
+    /// Median delivered/s over the plateau.
+    pub delivered_rate: f64,
+}
+
+/// The first error of a run, and when it came relative to the plateau.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstErrorInfo {
+    /// Seconds since start.
+    pub at_s: f64,
+    /// Classified kind.
+    pub kind: ErrorKind,
+    /// Message, for people.
+    pub message: String,
+    /// Worker that saw it.
+    pub worker: String,
+    /// Active chats at that moment.
+    pub active_chats: u64,
+    /// Participants created at that moment.
+    pub participants: u64,
+    /// Seconds from the plateau start to this error (negative: before the plateau).
+    pub since_plateau_s: Option<f64>,
+}
+
+/// The load generator's health numbers, copied for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorInfo {
+    /// Average CPU, percent of one core.
+    pub cpu_percent: f64,
+    /// Cores available (0 = unknown).
+    pub cores: u32,
+    /// p99 send lateness, ms.
+    pub p99_send_lateness_ms: f64,
+    /// Max send lateness, ms.
+    pub max_send_lateness_ms: f64,
+    /// Ticks that fired more than one interval late.
+    pub late_ticks: u64,
+}
+
+/// Everything the report says about one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunAnalysis {
+    /// Scenario id of the run (`...-r2`).
+    pub id: String,
+    /// Scenario group (the id without the repetition).
+    pub group: String,
+    /// Repetition number.
+    pub repetition: u32,
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// Which stop rule ended it.
+    pub stop_reason: String,
+    /// Seconds from start to stop.
+    pub duration_s: f64,
+    /// Rate the plateau and the sustained rate are measured on.
+    pub rate_basis: RateBasis,
+    /// Highest sent/s of one second.
+    pub peak_sent: f64,
+    /// Second of the highest sent/s.
+    pub peak_sent_at_s: u32,
+    /// Highest delivered/s of one second.
+    pub peak_delivered: f64,
+    /// The plateau, when one was found.
+    pub plateau: Option<PlateauInfo>,
+    /// The capacity metric: the plateau's median rate on `rate_basis`.
+    pub sustained_rate: Option<f64>,
+    /// The first error, if any.
+    pub first_error: Option<FirstErrorInfo>,
+    /// Errors by kind.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Messages delivered.
+    pub messages_delivered: u64,
+    /// Messages lost.
+    pub messages_lost: u64,
+    /// `messages_lost / messages_sent`, null without sends.
+    pub loss: Option<f64>,
+    /// Latency percentiles, copied from the result.
+    pub latency_ms: Latencies,
+    /// Generator health numbers.
+    pub generator: GeneratorInfo,
+    /// The validity verdict.
+    pub verdict: Verdict,
+    /// Why the verdict is not `valid` (empty when valid).
+    pub reasons: Vec<String>,
+    /// Things worth knowing that did not change the verdict.
+    pub warnings: Vec<String>,
+}
+
+/// The seconds of the timeline that can be trusted: drops a trailing partial
+/// bucket (the run stopped inside it) so the last "second" does not look like
+/// a collapse.
+pub fn usable_seconds(run: &RunResult) -> &[Second] {
+    let tl = &run.timeline;
+    match tl.last() {
+        Some(last) if run.duration_s > 0.0 && f64::from(last.t) + 1.0 > run.duration_s + 1e-9 => {
+            &tl[..tl.len() - 1]
+        }
+        _ => tl,
+    }
+}
+
+/// Analyses one run.
+pub fn analyze_run(run: &RunResult) -> RunAnalysis {
+    let secs = usable_seconds(run);
+    let sent: Vec<f64> = secs.iter().map(|s| s.sent as f64).collect();
+    let delivered: Vec<f64> = secs.iter().map(|s| s.delivered as f64).collect();
+    let participants: Vec<f64> = secs.iter().map(|s| s.participants as f64).collect();
+    let basis = if run.totals.messages_delivered > 0 || delivered.iter().any(|&d| d > 0.0) {
+        RateBasis::Delivered
+    } else {
+        RateBasis::Sent
+    };
+    let rate = match basis {
+        RateBasis::Delivered => &delivered,
+        RateBasis::Sent => &sent,
+    };
+    let per_participant = if run.scenario.smi_ms > 0.0 {
+        1000.0 / run.scenario.smi_ms
+    } else {
+        0.0
+    };
+    let found = plateau::find_plateau(rate, &participants, per_participant);
+    let plateau = found
+        .as_ref()
+        .map(|p| plateau_info(p, secs, &sent, &delivered));
+    let (peak_sent_at, peak_sent) = peak(&sent);
+    let (_, peak_delivered) = peak(&delivered);
+    let first_error = run.first_error.as_ref().map(|e| FirstErrorInfo {
+        at_s: e.at_s,
+        kind: e.kind,
+        message: e.message.clone(),
+        worker: e.worker.clone(),
+        active_chats: e.active_chats,
+        participants: e.participants,
+        since_plateau_s: plateau.as_ref().map(|p| e.at_s - f64::from(p.start_s)),
+    });
+    let window = plateau_window(secs, found.as_ref());
+    let (verdict, reasons) = decide(run, secs.len(), found.as_ref(), rate, window);
+    let g = &run.generator;
+    RunAnalysis {
+        id: run.scenario.id.clone(),
+        group: group_of(run),
+        repetition: run.scenario.repetition,
+        outcome: run.outcome,
+        stop_reason: run.stop_reason.clone(),
+        duration_s: run.duration_s,
+        rate_basis: basis,
+        peak_sent,
+        peak_sent_at_s: secs.get(peak_sent_at).map_or(0, |s| s.t),
+        peak_delivered,
+        sustained_rate: found.as_ref().map(|p| p.sustained),
+        plateau,
+        first_error,
+        errors_by_kind: run.errors_by_kind.clone(),
+        messages_sent: run.totals.messages_sent,
+        messages_delivered: run.totals.messages_delivered,
+        messages_lost: run.totals.messages_lost,
+        loss: (run.totals.messages_sent > 0)
+            .then(|| run.totals.messages_lost as f64 / run.totals.messages_sent as f64),
+        latency_ms: run.latency_ms.clone(),
+        generator: GeneratorInfo {
+            cpu_percent: g.cpu_percent,
+            cores: g.cores,
+            p99_send_lateness_ms: g.p99_send_lateness_ms,
+            max_send_lateness_ms: g.max_send_lateness_ms,
+            late_ticks: g.late_ticks,
+        },
+        verdict,
+        reasons,
+        warnings: verdict::generator_warnings(run),
+    }
+}
+
+/// The scenario group of a run: `scenario.group`, or the id without a
+/// trailing `-rN` for files that left it empty.
+pub fn group_of(run: &RunResult) -> String {
+    if !run.scenario.group.is_empty() {
+        return run.scenario.group.clone();
+    }
+    let id = &run.scenario.id;
+    match id.rsplit_once("-r") {
+        Some((head, rep)) if !rep.is_empty() && rep.bytes().all(|b| b.is_ascii_digit()) => {
+            head.to_string()
+        }
+        _ => id.clone(),
+    }
+}
+
+/// The plateau in seconds of the timeline (`Second::t`; the plateau finder
+/// works in indexes, which are the same when no second is missing).
+fn plateau_info(p: &Plateau, secs: &[Second], sent: &[f64], delivered: &[f64]) -> PlateauInfo {
+    let (a, b) = (p.start_s as usize, p.end_s as usize);
+    let med = |xs: &[f64]| super::stats::median(&xs[a..b]).unwrap_or(0.0);
+    PlateauInfo {
+        start_s: secs[a].t,
+        end_s: secs[b - 1].t + 1,
+        collapsed: p.collapsed,
+        sent_rate: med(sent),
+        delivered_rate: med(delivered),
+    }
+}
+
+fn peak(xs: &[f64]) -> (usize, f64) {
+    xs.iter().enumerate().fold(
+        (0, 0.0),
+        |best, (i, &x)| if x > best.1 { (i, x) } else { best },
+    )
+}
+
+/// The seconds the generator rules look at: one window before the plateau to
+/// its end, or the last two windows of the run when there is no plateau.
+fn plateau_window<'a>(secs: &'a [Second], p: Option<&Plateau>) -> &'a [Second] {
+    let w = plateau::WINDOW_S;
+    match p {
+        Some(p) => &secs[(p.start_s as usize).saturating_sub(w)..p.end_s as usize],
+        None => &secs[secs.len().saturating_sub(2 * w)..],
+    }
+}
+
+fn decide(
+    run: &RunResult,
+    usable: usize,
+    p: Option<&Plateau>,
+    rate: &[f64],
+    window: &[Second],
+) -> (Verdict, Vec<String>) {
+    if run.outcome == Outcome::Interrupted {
+        return (
+            Verdict::Interrupted,
+            vec![format!("run was interrupted ({})", run.stop_reason)],
+        );
+    }
+    if usable < verdict::MIN_RUN_S {
+        let why = format!(
+            "only {usable} s of data (at least {} s needed)",
+            verdict::MIN_RUN_S
+        );
+        return (Verdict::Inconclusive, vec![why]);
+    }
+    if run.totals.messages_sent == 0 && rate.iter().all(|&r| r == 0.0) {
+        return (Verdict::Inconclusive, vec!["no message was sent".into()]);
+    }
+    let findings = verdict::generator_findings(run, window);
+    if !findings.is_empty() {
+        return (Verdict::GeneratorBound, findings);
+    }
+    if p.is_none() {
+        return (Verdict::NoPlateau, vec![no_plateau_reason(rate)]);
+    }
+    (Verdict::Valid, Vec::new())
+}
+
+fn no_plateau_reason(rate: &[f64]) -> String {
+    let (at, top) = peak(rate);
+    let last = super::stats::median(&rate[rate.len().saturating_sub(5)..]).unwrap_or(0.0);
+    if top > 0.0 && last < (1.0 - plateau::COLLAPSE_DROP) * top {
+        format!("the rate collapsed after its peak at {at} s without a sustained plateau")
+    } else {
+        "the rate was still rising when the run ended: its peak is a lower bound".into()
+    }
+}

@@ -1,0 +1,188 @@
+//! Tests of the per-run analysis, the verdict and the baseline comparison on
+//! runs from the shared synthetic builder (known knee, capacity and error).
+
+use crate::results;
+
+#[path = "../../tests/common/builder.rs"]
+mod builder;
+
+use super::*;
+use crate::matrix::Gate;
+use builder::{build, Spec};
+
+#[test]
+fn published_shape_run_is_valid_with_plateau_and_45s_to_first_error() {
+    let r = build(&Spec::new(100.0, 1, 4210.0));
+    let a = analyze_run(&r);
+    assert_eq!(a.verdict, Verdict::Valid, "{:?}", a.reasons);
+    assert_eq!(a.rate_basis, RateBasis::Delivered);
+    let p = a.plateau.as_ref().expect("plateau");
+    // Chats lag participants by 1 s, sends by 2 s more: 4,210 msg/s is reached
+    // at t ≈ 11 s (421 chats × 10 msg/s).
+    assert!((9..=13).contains(&p.start_s), "{p:?}");
+    let sustained = a.sustained_rate.unwrap();
+    assert!((sustained / 4210.0 - 1.0).abs() < 0.01, "{sustained}");
+    let e = a.first_error.as_ref().unwrap();
+    assert!((e.since_plateau_s.unwrap() - 45.0).abs() < 3.0, "{e:?}");
+    assert!(a.peak_sent >= sustained);
+    assert!(a.loss.unwrap() < 0.001);
+}
+
+#[test]
+fn generator_bound_run_is_not_capacity() {
+    let mut s = Spec::new(100.0, 1, 4210.0);
+    s.generator_bound = true;
+    let a = analyze_run(&build(&s));
+    assert_eq!(a.verdict, Verdict::GeneratorBound);
+    assert!(
+        a.reasons.iter().any(|r| r.contains("CPU")),
+        "{:?}",
+        a.reasons
+    );
+    assert!(
+        a.reasons.iter().any(|r| r.contains("lateness")),
+        "{:?}",
+        a.reasons
+    );
+}
+
+#[test]
+fn per_second_cpu_alone_marks_generator_bound() {
+    let mut r = build(&Spec::new(100.0, 1, 4210.0));
+    for s in r.timeline.iter_mut() {
+        s.cpu_percent = 195.0;
+    }
+    let a = analyze_run(&r);
+    assert_eq!(a.verdict, Verdict::GeneratorBound);
+    assert!(
+        a.reasons[0].contains("around the plateau"),
+        "{:?}",
+        a.reasons
+    );
+}
+
+#[test]
+fn run_ending_before_saturation_has_no_plateau() {
+    let mut s = Spec::new(10_000.0, 1, 4000.0);
+    s.max_s = 120;
+    let a = analyze_run(&build(&s));
+    assert_eq!(a.verdict, Verdict::NoPlateau, "{:?}", a.plateau);
+    assert!(a.reasons[0].contains("still rising"));
+    assert!(a.sustained_rate.is_none());
+}
+
+#[test]
+fn interrupted_and_short_runs_are_not_counted() {
+    let mut r = build(&Spec::new(100.0, 1, 4210.0));
+    r.outcome = results::Outcome::Interrupted;
+    r.stop_reason = "signal".into();
+    assert_eq!(analyze_run(&r).verdict, Verdict::Interrupted);
+    let mut s = Spec::new(100.0, 1, 4210.0);
+    s.max_s = 12;
+    s.error_after_knee_s = None;
+    assert_eq!(analyze_run(&build(&s)).verdict, Verdict::Inconclusive);
+}
+
+#[test]
+fn collapse_after_plateau_keeps_the_plateau_rate() {
+    let mut s = Spec::new(100.0, 1, 3000.0);
+    s.collapse_after_knee_s = Some(30);
+    s.error_after_knee_s = Some(60.0);
+    let a = analyze_run(&build(&s));
+    assert_eq!(a.verdict, Verdict::Valid);
+    let p = a.plateau.unwrap();
+    assert!(p.collapsed, "{p:?}");
+    let v = a.sustained_rate.unwrap();
+    assert!(
+        (v / 3000.0 - 1.0).abs() < 0.02,
+        "{v} {p:?} {:?}",
+        a.rate_basis
+    );
+}
+
+#[test]
+fn partial_last_second_is_dropped() {
+    let r = build(&Spec::new(100.0, 1, 4210.0));
+    let usable = run::usable_seconds(&r);
+    assert_eq!(usable.len() + 1, r.timeline.len());
+    assert!(f64::from(usable.last().unwrap().t) + 1.0 <= r.duration_s);
+}
+
+#[test]
+fn group_falls_back_to_id_without_repetition() {
+    let mut r = build(&Spec::new(100.0, 2, 4210.0));
+    r.scenario.group.clear();
+    assert_eq!(run::group_of(&r), "sci10ms-cpi20ms-smi100ms");
+}
+
+#[test]
+fn scenario_pools_valid_runs_with_t_interval() {
+    let mut runs: Vec<_> = [4180.0, 4250.0, 4205.0]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| build(&Spec::new(100.0, i as u32 + 1, c)))
+        .collect();
+    let mut bound = Spec::new(100.0, 4, 4210.0);
+    bound.generator_bound = true;
+    runs.push(build(&bound));
+    let a = analyze(&runs);
+    assert_eq!(a.scenarios.len(), 1);
+    let s = &a.scenarios[0];
+    assert_eq!((s.n_runs(), s.n_valid()), (4, 3));
+    assert_eq!(s.verdict, Verdict::Valid);
+    let st = s.sustained.as_ref().unwrap();
+    assert_eq!(st.n, 3);
+    assert!((st.mean - 4211.7).abs() < 30.0, "{st:?}");
+    let [lo, hi] = st.ci95.unwrap();
+    let half = stats::t_quantile(0.975, 2.0) * st.sd.unwrap() / 3f64.sqrt();
+    assert!((hi - lo - 2.0 * half).abs() < 1e-9);
+    assert_eq!(s.chats_at_first_error.as_ref().unwrap().n, 3);
+    assert_eq!(a.published.len(), 4);
+}
+
+#[test]
+fn comparison_statuses() {
+    let runs = |caps: &[f64], smi: f64| -> Vec<results::RunResult> {
+        caps.iter()
+            .enumerate()
+            .map(|(i, &c)| build(&Spec::new(smi, i as u32 + 1, c)))
+            .collect()
+    };
+    let mut base = runs(&[3900.0, 3950.0, 3880.0], 1000.0);
+    base.extend(runs(&[4150.0, 4420.0, 4290.0], 100.0));
+    base.extend(runs(&[2000.0], 500.0));
+    let mut cur = runs(&[3400.0, 3380.0, 3420.0], 1000.0);
+    cur.extend(runs(&[4180.0, 4250.0, 4205.0], 100.0));
+    cur.extend(runs(&[1000.0], 10.0));
+    let b: Vec<BaselineScenario> = analyze(&base).scenarios.iter().map(Into::into).collect();
+    let c = compare(&analyze(&cur).scenarios, &b, &Gate::default());
+    let status = |id: &str| c.iter().find(|x| x.id.ends_with(id)).unwrap();
+    let reg = status("smi1000ms");
+    assert_eq!(reg.status, ChangeStatus::Regressed, "{reg:?}");
+    assert!((reg.change.unwrap() + 0.13).abs() < 0.02);
+    assert_eq!(status("smi100ms").status, ChangeStatus::Unchanged);
+    assert_eq!(status("smi10ms").status, ChangeStatus::New);
+    assert_eq!(status("smi500ms").status, ChangeStatus::Missing);
+    // A big change with one run a side is reported, not tested.
+    let one = compare(
+        &analyze(&runs(&[3000.0], 1000.0)).scenarios,
+        &[BaselineScenario::from(
+            &analyze(&runs(&[4000.0], 1000.0)).scenarios[0],
+        )],
+        &Gate::default(),
+    );
+    assert_eq!(one[0].status, ChangeStatus::Inconclusive);
+}
+
+#[test]
+fn plateau_is_reported_in_timeline_seconds() {
+    let r = build(&Spec::new(100.0, 1, 4210.0));
+    let base = analyze_run(&r).plateau.unwrap();
+    let mut shifted = r.clone();
+    for s in shifted.timeline.iter_mut() {
+        s.t += 100;
+    }
+    shifted.duration_s += 100.0;
+    let p = analyze_run(&shifted).plateau.unwrap();
+    assert_eq!((p.start_s, p.end_s), (base.start_s + 100, base.end_s + 100));
+}

@@ -1,0 +1,154 @@
+//! Whether a run measured the API at all: the validity verdict.
+//!
+//! A capacity number is only the API's capacity when the load generator kept
+//! its own schedule; a generator that fell behind (late sends, a full CPU)
+//! measured itself. The rules below decide, in this order (first match wins):
+//!
+//! | verdict | when |
+//! |---|---|
+//! | `interrupted` | the run was cancelled by a signal (its data is shown, never counted) |
+//! | `inconclusive` | fewer than [`MIN_RUN_S`] usable seconds, or no message was sent |
+//! | `generator-bound` | any generator rule below fired |
+//! | `no-plateau` | the rate was still rising (or collapsed without a plateau) when the run ended: its peak is a lower bound of the capacity |
+//! | `valid` | a plateau was found and the generator kept up |
+//!
+//! Generator rules (thresholds are the constants of this module):
+//! - whole run: CPU ≥ [`CPU_BOUND_SHARE`] of `cores × 100%`; p99 send lateness
+//!   above the lateness limit; late (skipped) ticks above [`LATE_TICKS_MAX_SHARE`]
+//!   of the sends;
+//! - around the plateau (from [`super::plateau::WINDOW_S`] before it to its end;
+//!   without a plateau, the last 2 windows of the run): median per-second CPU ≥
+//!   [`CPU_BOUND_SHARE`] of the cores, or at least [`LATE_SECONDS_MAX_SHARE`] of
+//!   the seconds with a send later than the lateness limit.
+//!
+//! The lateness limit is `min(`[`LATENESS_LIMIT_MS`]`, `[`LATENESS_LIMIT_SMI_SHARE`]` × smi)`.
+//! Send lateness is assumed to measure the generator's scheduler (when a tick
+//! fired versus when it was due), not the time a blocked socket write took.
+
+use crate::results::{RunResult, Second};
+use serde::{Deserialize, Serialize};
+
+/// Share of the generator's cores (`cores × 100%`) at or above which it is CPU-bound.
+pub const CPU_BOUND_SHARE: f64 = 0.90;
+/// Send lateness above this many ms counts as falling behind (upper cap).
+pub const LATENESS_LIMIT_MS: f64 = 100.0;
+/// ... or above this share of the send message interval, when that is smaller.
+pub const LATENESS_LIMIT_SMI_SHARE: f64 = 0.5;
+/// Largest share of ticks that may fire more than one interval late.
+pub const LATE_TICKS_MAX_SHARE: f64 = 0.01;
+/// Share of the seconds around the plateau with a late send that marks the run.
+pub const LATE_SECONDS_MAX_SHARE: f64 = 0.25;
+/// A single send later than this is worth a warning (not a verdict).
+pub const MAX_LATENESS_WARN_MS: f64 = 1000.0;
+/// Fewer usable seconds than this make a run inconclusive.
+pub const MIN_RUN_S: usize = 2 * super::plateau::WINDOW_S;
+
+/// What a run is good for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// A plateau was found and the generator kept up: the API's capacity.
+    Valid,
+    /// The load generator fell behind its schedule: not the API's capacity.
+    GeneratorBound,
+    /// The rate never stopped rising: the peak is a lower bound.
+    NoPlateau,
+    /// Too little data to say anything.
+    Inconclusive,
+    /// Cancelled by a signal.
+    Interrupted,
+}
+
+impl Verdict {
+    /// The kebab-case name used in report.md and report.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::GeneratorBound => "generator-bound",
+            Verdict::NoPlateau => "no-plateau",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Interrupted => "interrupted",
+        }
+    }
+
+    /// True when the run's peak rate measured the API (valid or no-plateau).
+    pub fn measured_api(self) -> bool {
+        matches!(self, Verdict::Valid | Verdict::NoPlateau)
+    }
+}
+
+/// The lateness above which a send counts as late for a scenario's smi.
+pub fn lateness_limit_ms(smi_ms: f64) -> f64 {
+    if smi_ms > 0.0 {
+        LATENESS_LIMIT_MS.min(LATENESS_LIMIT_SMI_SHARE * smi_ms)
+    } else {
+        LATENESS_LIMIT_MS
+    }
+}
+
+/// Reasons the generator was the bottleneck (empty when it kept up), checked
+/// over the whole run and over `window` of the timeline.
+pub fn generator_findings(run: &RunResult, window: &[Second]) -> Vec<String> {
+    let g = &run.generator;
+    let limit = lateness_limit_ms(run.scenario.smi_ms);
+    let capacity = f64::from(g.cores) * 100.0;
+    let mut out = Vec::new();
+    if capacity > 0.0 && g.cpu_percent >= CPU_BOUND_SHARE * capacity {
+        out.push(format!(
+            "generator CPU {:.0}% of {} cores' {:.0}% (limit {:.0}%)",
+            g.cpu_percent,
+            g.cores,
+            capacity,
+            CPU_BOUND_SHARE * 100.0
+        ));
+    }
+    if g.p99_send_lateness_ms > limit {
+        out.push(format!(
+            "p99 send lateness {:.0} ms > {limit:.0} ms",
+            g.p99_send_lateness_ms
+        ));
+    }
+    let ticks = run.totals.messages_sent + g.late_ticks;
+    if ticks > 0 && g.late_ticks as f64 > LATE_TICKS_MAX_SHARE * ticks as f64 {
+        out.push(format!(
+            "{} late ticks ({:.1}% of sends, limit {:.0}%)",
+            g.late_ticks,
+            100.0 * g.late_ticks as f64 / ticks as f64,
+            LATE_TICKS_MAX_SHARE * 100.0
+        ));
+    }
+    if !window.is_empty() {
+        let cpu: Vec<f64> = window.iter().map(|s| s.cpu_percent).collect();
+        let med = super::stats::median(&cpu).unwrap_or(0.0);
+        if capacity > 0.0 && med >= CPU_BOUND_SHARE * capacity {
+            out.push(format!(
+                "median generator CPU {med:.0}% around the plateau (limit {:.0}%)",
+                CPU_BOUND_SHARE * capacity
+            ));
+        }
+        let late = window.iter().filter(|s| s.max_lateness_ms > limit).count();
+        if late as f64 >= LATE_SECONDS_MAX_SHARE * window.len() as f64 {
+            out.push(format!(
+                "{late} of {} seconds around the plateau had a send > {limit:.0} ms late",
+                window.len()
+            ));
+        }
+    }
+    out
+}
+
+/// Warnings that do not change the verdict.
+pub fn generator_warnings(run: &RunResult) -> Vec<String> {
+    let g = &run.generator;
+    let mut out = Vec::new();
+    if g.max_send_lateness_ms > MAX_LATENESS_WARN_MS {
+        out.push(format!(
+            "one send was {:.1} s late (max send lateness)",
+            g.max_send_lateness_ms / 1000.0
+        ));
+    }
+    if g.cores == 0 {
+        out.push("generator cores unknown: CPU rule skipped".to_string());
+    }
+    out
+}

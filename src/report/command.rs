@@ -1,0 +1,277 @@
+//! `msgperf report`: the only part of the report stage that touches files.
+//! Reads result directories (merging machines' shards) and an optional
+//! baseline, runs the pure analysis and rendering, and writes report.md,
+//! report.json, charts/ and a history line.
+//!
+//! Merge rule: result files from all `--results` directories are pooled; the
+//! same scenario id in two places is accepted once when the two files hold the
+//! same run (the same artifact downloaded twice) and is a [`ReportError::Conflict`]
+//! otherwise — each machine must run distinct repetitions.
+
+use super::baseline;
+use super::charts::{self, ChartError};
+use super::model::{self, BaselineInput, Report};
+use super::{history, markdown, terminal};
+use crate::analysis;
+use crate::matrix::Gate;
+use crate::results::{self, ResultsError, RunResult};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What `msgperf report` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Result directories (or single result files), one per machine or shard.
+    pub results: Vec<PathBuf>,
+    /// A previous report.json, its directory, or a results directory.
+    pub baseline: Option<PathBuf>,
+    /// Where report.md, report.json and charts/ go (created if missing).
+    pub out: PathBuf,
+    /// Regression gate.
+    pub gate: Gate,
+    /// JSON Lines file to append one line to, for nightly trends.
+    pub history: Option<PathBuf>,
+    /// Name of the baseline in sentences ("vs main"); default `baseline`.
+    pub baseline_label: Option<String>,
+}
+
+/// What `msgperf report` produced.
+#[derive(Debug, Clone)]
+pub struct ReportOutcome {
+    /// The report as data (what report.json holds).
+    pub report: Report,
+    /// report.md's text.
+    pub markdown: String,
+    /// A compact plain-text table for the terminal.
+    pub summary_table: String,
+    /// A scenario regressed.
+    pub regressed: bool,
+    /// 1 when the gate fails the command, else 0.
+    pub exit_code: i32,
+    /// Path of report.md.
+    pub markdown_path: PathBuf,
+    /// Path of report.json.
+    pub json_path: PathBuf,
+    /// Chart files written (SVG and PNG).
+    pub charts: Vec<PathBuf>,
+    /// The history file appended to, if any.
+    pub history: Option<PathBuf>,
+}
+
+/// Why `msgperf report` failed; every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No `--results` given.
+    #[error(
+        "no results directory given: pass --results DIR (the output directory of `msgperf run`)"
+    )]
+    NoResultsDirs,
+    /// The directories hold no result file.
+    #[error("no result files (*.json) in {dirs}: run `msgperf run` first, or point --results at the directories holding its output")]
+    NoResults {
+        /// The directories searched.
+        dirs: String,
+    },
+    /// A result file could not be read.
+    #[error("{0} (check the --results path)")]
+    Results(#[from] ResultsError),
+    /// The same scenario id with different data in two places.
+    #[error("scenario {id} is in both {first} and {second} with different data: give each machine distinct repetitions (scenario ids), or pass only one of the directories")]
+    Conflict {
+        /// The scenario id.
+        id: String,
+        /// Where it was seen first.
+        first: PathBuf,
+        /// Where it was seen again.
+        second: PathBuf,
+    },
+    /// The baseline could not be used.
+    #[error("baseline {path}: {message}; pass a previous report.json, the directory holding it, or a results directory")]
+    Baseline {
+        /// The path given.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+    /// Writing an output failed.
+    #[error("{path}: {source} (check that --out is a writable directory)")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Runs `msgperf report`.
+pub fn run(opts: &ReportOptions) -> Result<ReportOutcome, ReportError> {
+    let results = read_results(&opts.results)?;
+    let base = match &opts.baseline {
+        Some(p) => Some(load_baseline(p, opts.baseline_label.clone())?),
+        None => None,
+    };
+    let generated_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let sources = opts
+        .results
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut report = model::build(
+        &results,
+        analysis::analyze(&results),
+        base.as_ref(),
+        &opts.gate,
+        &generated_at,
+        sources,
+    );
+    let chart_files = charts::render_all(&report, &results)?;
+    let chart_dir = opts.out.join("charts");
+    std::fs::create_dir_all(&chart_dir).map_err(io(&chart_dir))?;
+    clean_charts(&chart_dir)?;
+    let mut written = Vec::new();
+    for c in &chart_files {
+        for (ext, bytes) in [("svg", c.svg.as_bytes()), ("png", c.png.as_slice())] {
+            let path = chart_dir.join(format!("{}.{ext}", c.stem));
+            std::fs::write(&path, bytes).map_err(io(&path))?;
+            report.charts.push(format!("charts/{}.{ext}", c.stem));
+            written.push(path);
+        }
+    }
+    let md = markdown::render(&report);
+    let markdown_path = opts.out.join("report.md");
+    std::fs::write(&markdown_path, &md).map_err(io(&markdown_path))?;
+    let json_path = opts.out.join("report.json");
+    let mut json = serde_json::to_string_pretty(&report).expect("report types always serialize");
+    json.push('\n');
+    std::fs::write(&json_path, json).map_err(io(&json_path))?;
+    if let Some(h) = &opts.history {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let line = history::line(&report, env("GITHUB_SHA"), env("GITHUB_REF_NAME"));
+        append(h, &history::to_json_line(&line))?;
+    }
+    Ok(ReportOutcome {
+        summary_table: terminal::summary_table(&report),
+        regressed: report.regressed,
+        exit_code: i32::from(report.gate_failed),
+        markdown: md,
+        markdown_path,
+        json_path,
+        charts: written,
+        history: opts.history.clone(),
+        report,
+    })
+}
+
+/// Reads and merges the result directories (see the module doc for the rule).
+pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
+    if paths.is_empty() {
+        return Err(ReportError::NoResultsDirs);
+    }
+    let mut seen: Vec<(RunResult, PathBuf)> = Vec::new();
+    for p in paths {
+        let batch = if p.is_file() {
+            vec![RunResult::read(p)?]
+        } else {
+            results::read_dir(p)?
+        };
+        for r in batch {
+            match seen.iter().find(|(s, _)| s.scenario.id == r.scenario.id) {
+                Some((s, _)) if *s == r => {}
+                Some((_, first)) => {
+                    return Err(ReportError::Conflict {
+                        id: r.scenario.id.clone(),
+                        first: first.clone(),
+                        second: p.clone(),
+                    })
+                }
+                None => seen.push((r, p.clone())),
+            }
+        }
+    }
+    if seen.is_empty() {
+        let dirs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(ReportError::NoResults {
+            dirs: dirs.join(", "),
+        });
+    }
+    let mut out: Vec<RunResult> = seen.into_iter().map(|(r, _)| r).collect();
+    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    Ok(out)
+}
+
+/// Loads a baseline from a report.json, a directory holding one, or a results directory.
+pub fn load_baseline(path: &Path, label: Option<String>) -> Result<BaselineInput, ReportError> {
+    let fail = |message: String| ReportError::Baseline {
+        path: path.to_path_buf(),
+        message,
+    };
+    let label = label.unwrap_or_else(|| "baseline".into());
+    let source = path.display().to_string();
+    let scenarios = if path.is_dir() {
+        let runs = results::read_dir(path).map_err(|e| fail(e.to_string()))?;
+        let report = path.join("report.json");
+        if !runs.is_empty() {
+            baseline::from_results(&runs)
+        } else if report.is_file() {
+            baseline::from_report_json(&read(&report).map_err(fail)?).map_err(fail)?
+        } else {
+            return Err(fail("no result files and no report.json in it".into()));
+        }
+    } else if path.is_file() {
+        let text = read(path).map_err(fail)?;
+        match baseline::from_report_json(&text) {
+            Ok(s) => s,
+            Err(report_err) => match RunResult::read(path) {
+                Ok(run) => baseline::from_results(&[run]),
+                Err(_) => return Err(fail(report_err)),
+            },
+        }
+    } else {
+        return Err(fail("no such file or directory".into()));
+    };
+    Ok(BaselineInput {
+        label,
+        source,
+        scenarios,
+    })
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn clean_charts(dir: &Path) -> Result<(), ReportError> {
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let path = entry.map_err(io(dir))?.path();
+        let ours = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("svg" | "png")
+        );
+        if ours && path.is_file() {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
+fn append(path: &Path, line: &str) -> Result<(), ReportError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(line.as_bytes()).map_err(io(path))
+}

@@ -1,0 +1,148 @@
+//! The per-run details of one scenario as a collapsible `<details>` block:
+//! plateau, rates, loss, latency and the generator's health, and why a run was
+//! not counted. Collapsed so the page stays readable with many scenarios.
+
+use super::format::{self, cell};
+use super::markdown::verdict_icon;
+use super::model::{Report, ScenarioReport};
+use crate::analysis::{ChangeStatus, RunAnalysis};
+use std::fmt::Write;
+
+const HEADER: &str = "| run | verdict | plateau | sustained | peak sent/s | peak delivered/s | 1st error | loss | message p50 / p99 | handshake p99 | generator CPU | p99 lateness |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+
+/// The `<details>` block of one scenario (ends with a blank line).
+pub fn block(report: &Report, s: &ScenarioReport) -> String {
+    let runs: Vec<&RunAnalysis> = s
+        .summary
+        .runs
+        .iter()
+        .filter_map(|id| report.runs.iter().find(|r| &r.id == id))
+        .collect();
+    let mut out = String::from("<details>\n");
+    let _ = writeln!(
+        out,
+        "<summary><b>{}</b> · <code>{}</code> · {} run{}, {} valid</summary>\n",
+        html(&s.label),
+        html(&s.summary.id),
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        s.summary.n_valid()
+    );
+    out.push_str(HEADER);
+    for r in &runs {
+        out.push_str(&row(r));
+    }
+    out.push('\n');
+    let mut notes = String::new();
+    for r in &runs {
+        let rep = format!("r{}", r.repetition);
+        if !r.reasons.is_empty() {
+            let _ = writeln!(
+                notes,
+                "- **{rep}** {}: {}",
+                r.verdict.as_str(),
+                cell(&r.reasons.join("; "), 400)
+            );
+        }
+        for w in &r.warnings {
+            let _ = writeln!(notes, "- {rep} note: {}", cell(w, 200));
+        }
+    }
+    let label = report
+        .baseline
+        .as_ref()
+        .map(|b| b.label.as_str())
+        .unwrap_or("baseline");
+    if let Some(c) = s
+        .comparison
+        .as_ref()
+        .filter(|c| c.status != ChangeStatus::New)
+    {
+        let _ = writeln!(
+            notes,
+            "- vs {}: {} (valid runs: {} there, {} now)",
+            cell(label, 40),
+            cell(&c.note, 200),
+            c.baseline_n,
+            c.current_n
+        );
+    }
+    if let Some(st) = &s.summary.plateau_to_first_error_s {
+        let _ = writeln!(
+            notes,
+            "- plateau start → first error: {} on average (published runs: about 45 s, the handshake timeout)",
+            format::secs(st.mean)
+        );
+    }
+    if !notes.is_empty() {
+        out.push_str(&notes);
+        out.push('\n');
+    }
+    out.push_str("</details>\n\n");
+    out
+}
+
+fn row(r: &RunAnalysis) -> String {
+    let dash = || "—".to_string();
+    let plateau = r
+        .plateau
+        .as_ref()
+        .map(|p| {
+            let mut s = format!("{}–{} s", p.start_s, p.end_s);
+            if p.collapsed {
+                s.push_str(" ↘");
+            }
+            s
+        })
+        .unwrap_or_else(dash);
+    let first = r
+        .first_error
+        .as_ref()
+        .map(|e| match e.since_plateau_s {
+            Some(d) => format!("{} (+{})", format::secs(e.at_s), format::secs(d)),
+            None => format::secs(e.at_s),
+        })
+        .unwrap_or_else(dash);
+    let lat = &r.latency_ms;
+    let msg = if lat.message.count > 0 {
+        format!(
+            "{} / {}",
+            format::ms(lat.message.p50),
+            format::ms(lat.message.p99)
+        )
+    } else {
+        dash()
+    };
+    let hs = if lat.handshake.count > 0 {
+        format::ms(lat.handshake.p99)
+    } else {
+        dash()
+    };
+    let cpu = if r.generator.cores > 0 {
+        format!(
+            "{}% of {}%",
+            format::num(r.generator.cpu_percent, 0),
+            r.generator.cores * 100
+        )
+    } else {
+        format!("{}%", format::num(r.generator.cpu_percent, 0))
+    };
+    format!(
+        "| r{} | {} {} | {plateau} | {} | {} | {} | {first} | {} | {msg} | {hs} | {cpu} | {} |\n",
+        r.repetition,
+        verdict_icon(r.verdict),
+        r.verdict.as_str(),
+        r.sustained_rate.map(format::rate).unwrap_or_else(dash),
+        format::rate(r.peak_sent),
+        format::rate(r.peak_delivered),
+        r.loss.map(format::percent).unwrap_or_else(dash),
+        format::ms(r.generator.p99_send_lateness_ms),
+    )
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "&#124;")
+}

@@ -1,0 +1,108 @@
+//! The rate timeline as a Mermaid `xychart-beta` block: GitHub renders it in
+//! PR comments and job summaries, where image files from an artifact cannot
+//! be shown. Two lines (sent/s, delivered/s) with fixed colours named in the
+//! caption, since xychart has no legend.
+
+use super::format;
+use super::model::TimelineSample;
+use std::fmt::Write;
+
+/// Colour of the sent/s line.
+pub const SENT_COLOUR: &str = "#2563eb";
+/// Colour of the delivered/s line.
+pub const DELIVERED_COLOUR: &str = "#16a34a";
+
+/// A fenced ```` ```mermaid ```` block plus a one-line caption.
+pub fn timeline_block(t: &TimelineSample) -> String {
+    let top = t
+        .sent
+        .iter()
+        .chain(&t.delivered)
+        .copied()
+        .fold(0.0, f64::max);
+    let y_max = nice_ceiling(top);
+    let series = |xs: &[f64]| {
+        xs.iter()
+            .map(|x| format!("{:.0}", x))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let title =
+        format!("Messages per second, {} ({})", t.label, short_run(&t.run)).replace('"', "'");
+    let mut s = String::new();
+    s.push_str("```mermaid\n---\nconfig:\n  themeVariables:\n    xyChart:\n");
+    let _ = writeln!(
+        s,
+        "      plotColorPalette: \"{SENT_COLOUR}, {DELIVERED_COLOUR}\""
+    );
+    s.push_str("---\nxychart-beta\n");
+    let _ = writeln!(s, "    title \"{title}\"");
+    let _ = writeln!(
+        s,
+        "    x-axis \"seconds since start\" 0 --> {}",
+        t.duration_s
+    );
+    let _ = writeln!(s, "    y-axis \"msg/s\" 0 --> {y_max:.0}");
+    let _ = writeln!(s, "    line [{}]", series(&t.sent));
+    let _ = writeln!(s, "    line [{}]", series(&t.delivered));
+    s.push_str("```\n\n");
+    let mut caption = format!(
+        "*Blue: sent/s, green: delivered/s ({}-second means of run `{}`)",
+        t.step_s, t.run
+    );
+    if let Some(p) = t.plateau_start_s {
+        let _ = write!(caption, "; plateau from {p} s");
+    }
+    if let Some(e) = t.first_error_s {
+        let _ = write!(caption, "; first error at {}", format::secs(e));
+    }
+    caption.push_str(".*\n");
+    s.push_str(&caption);
+    s
+}
+
+fn short_run(id: &str) -> &str {
+    id.rsplit('-').next().unwrap_or(id)
+}
+
+/// The smallest 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k at or above `x` (at least 10).
+pub fn nice_ceiling(x: f64) -> f64 {
+    if x.is_nan() || x <= 10.0 {
+        return 10.0;
+    }
+    let mag = 10f64.powf(x.log10().floor());
+    [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|&c| c >= x)
+        .unwrap_or(10.0 * mag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_is_a_valid_xychart() {
+        let t = TimelineSample {
+            run: "sci10ms-cpi20ms-smi100ms-r2".into(),
+            label: "smi 100 ms".into(),
+            step_s: 2,
+            duration_s: 6,
+            sent: vec![0.0, 1500.4, 4210.0],
+            delivered: vec![0.0, 1490.0, 4200.0],
+            plateau_start_s: Some(4),
+            first_error_s: Some(5.5),
+        };
+        let b = timeline_block(&t);
+        assert!(b.starts_with("```mermaid\n---\n"));
+        assert!(b.contains("\nxychart-beta\n"));
+        assert!(b.contains("x-axis \"seconds since start\" 0 --> 6"));
+        assert!(b.contains("y-axis \"msg/s\" 0 --> 5000"));
+        assert!(b.contains("line [0, 1500, 4210]"));
+        assert!(b.contains("title \"Messages per second, smi 100 ms (r2)\""));
+        assert_eq!(nice_ceiling(4210.0), 5000.0);
+        assert_eq!(nice_ceiling(1900.0), 2000.0);
+        assert_eq!(nice_ceiling(2100.0), 2500.0);
+    }
+}

@@ -1,0 +1,86 @@
+//! A compact plain-text table of the scenarios for the terminal and CI logs:
+//! aligned columns, no markdown, no colour codes.
+
+use super::format;
+use super::headline::change_phrase;
+use super::model::Report;
+
+/// Most scenario rows printed; the rest are counted in a last line.
+pub const MAX_ROWS: usize = 50;
+
+/// The headline and one aligned row per scenario.
+pub fn summary_table(r: &Report) -> String {
+    let label = r
+        .baseline
+        .as_ref()
+        .map(|b| b.label.clone())
+        .unwrap_or_else(|| "baseline".into());
+    let mut rows: Vec<[String; 7]> = vec![[
+        "scenario".into(),
+        "runs".into(),
+        "sustained msg/s".into(),
+        "peak sent/s".into(),
+        "chats@1st err".into(),
+        "verdict".into(),
+        format!("vs {label}"),
+    ]];
+    for s in r.scenarios.iter().take(MAX_ROWS) {
+        let m = &s.summary;
+        let dash = || "-".to_string();
+        rows.push([
+            s.label.clone(),
+            format!("{}/{}", m.n_valid(), m.n_runs()),
+            m.sustained
+                .as_ref()
+                .map(|st| match st.ci_half_width() {
+                    Some(h) => format!("{} ± {}", format::rate(st.mean), format::rate(h)),
+                    None => format::rate(st.mean),
+                })
+                .unwrap_or_else(dash),
+            m.peak_sent
+                .as_ref()
+                .map(|p| format::rate(p.mean))
+                .unwrap_or_else(dash),
+            m.chats_at_first_error
+                .as_ref()
+                .map(|p| format::count(p.mean))
+                .unwrap_or_else(dash),
+            m.verdict.as_str().to_string(),
+            s.comparison
+                .as_ref()
+                .map(|c| change_phrase(c, &label).replacen(&format!(" vs {label}"), "", 1))
+                .unwrap_or_else(dash),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = format!("{}\n\n", r.headline);
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                let pad = w - c.chars().count();
+                if (1..=4).contains(&i) {
+                    format!("{}{c}", " ".repeat(pad))
+                } else {
+                    format!("{c}{}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    if r.scenarios.len() > MAX_ROWS {
+        out.push_str(&format!(
+            "... and {} more scenarios (see report.md)\n",
+            r.scenarios.len() - MAX_ROWS
+        ));
+    }
+    for c in &r.missing {
+        out.push_str(&format!("missing vs {label}: {}\n", c.id));
+    }
+    out
+}

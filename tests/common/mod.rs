@@ -1,0 +1,9 @@
+//! Helpers shared by the integration tests: the synthetic run builder and
+//! the fixed fixture set under `tests/fixtures/`.
+
+#![allow(dead_code)]
+
+pub mod builder;
+pub mod fixtures;
+
+use msgperf::results;
