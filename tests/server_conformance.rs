@@ -6,6 +6,8 @@
 
 #[path = "server_conformance/capacity.rs"]
 mod capacity;
+#[path = "server_conformance/perf.rs"]
+mod perf;
 #[path = "server_conformance/rest.rs"]
 mod rest;
 #[path = "server_conformance/support.rs"]

@@ -97,7 +97,10 @@ async fn serve_connection(app: Arc<App>, socket: WebSocket) {
     }
     drop(conn);
     let frame = match end {
-        None => Some((1001, "server going away")),
+        // Cancelled: either the whole server stops, or a reset removed this
+        // participant. Both are the server going away, for this client.
+        None if app.cancel.is_cancelled() => Some((1001, "server shutting down")),
+        None => Some((1001, "state reset")),
         Some(End::Gone) => None,
         Some(End::Refused(reason)) => {
             bump(&app.hub.stats.auth_failures);
