@@ -16,6 +16,16 @@ use crate::protocol::{
 /// Why sign-up refused a body (all are 400).
 pub(crate) type SignUpError = &'static str;
 
+/// What organizer sign-in decided.
+pub(crate) enum SignIn {
+    /// Signed in: the user and a new token.
+    Ok(OrganizerUser, String),
+    /// Unknown e-mail or wrong password (400, one message for both).
+    BadCredentials,
+    /// No token could be made: the OS gave no randomness (500).
+    NoToken,
+}
+
 /// Why a chat request was refused.
 #[derive(Debug, PartialEq)]
 pub(crate) enum RequestError {
@@ -31,19 +41,20 @@ impl Hub {
         self.lock().tokens.get(token).copied()
     }
 
-    /// Organizer sign-in; `None` for unknown e-mail or wrong password.
-    /// `Some(Err(()))` when no token could be made (no OS randomness).
-    pub(crate) fn sign_in(
-        &self,
-        email: &str,
-        password: &str,
-    ) -> Option<Result<(OrganizerUser, String), ()>> {
+    /// Organizer sign-in: a new token on every call (an organizer may be
+    /// signed in more than once).
+    pub(crate) fn sign_in(&self, email: &str, password: &str) -> SignIn {
         let mut inner = self.lock();
-        let id = *inner.organizer_emails.get(&email.to_ascii_lowercase())?;
-        if password != self.password {
-            return None;
-        }
-        let o = inner.organizers.get(&id)?;
+        let Some(&id) = inner.organizer_emails.get(&email.to_ascii_lowercase()) else {
+            return SignIn::BadCredentials;
+        };
+        let Some(o) = inner
+            .organizers
+            .get(&id)
+            .filter(|_| password == self.password)
+        else {
+            return SignIn::BadCredentials;
+        };
         let user = OrganizerUser {
             id,
             agency_id: o.agency_id,
@@ -57,13 +68,13 @@ impl Hub {
             role: o.role,
         };
         let Some(token) = ids::new_token(ORGANIZER_TOKEN_PREFIX, "organizer", id) else {
-            return Some(Err(()));
+            return SignIn::NoToken;
         };
         inner
             .tokens
             .insert(token.clone().into_boxed_str(), principal);
         bump(&self.stats.sign_ins);
-        Some(Ok((user, token)))
+        SignIn::Ok(user, token)
     }
 
     /// The organizer profile behind an organizer token.

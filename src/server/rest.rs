@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
-use super::accounts::RequestError;
+use super::accounts::{RequestError, SignIn};
 use super::state::Principal;
 use super::{ws, App};
 use crate::protocol::{
@@ -115,9 +115,9 @@ async fn sign_in(State(app): State<Arc<App>>, body: Bytes) -> Response {
         return api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS);
     };
     match app.hub.sign_in(&req.email, &req.password) {
-        None => api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
-        Some(Err(())) => no_token_made(),
-        Some(Ok((user, token))) => Json(SignInResponse { user, token }).into_response(),
+        SignIn::BadCredentials => api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
+        SignIn::NoToken => no_token_made(),
+        SignIn::Ok(user, token) => Json(SignInResponse { user, token }).into_response(),
     }
 }
 

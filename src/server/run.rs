@@ -12,8 +12,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
-use tokio::net::{TcpListener, TcpSocket};
+use axum::serve::{ListenerExt, TapIo};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -132,46 +132,30 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         tracker: TaskTracker::new(),
         next_conn: AtomicU64::new(1),
     });
-    let names = ["Organizer API", "Participant API", "Messenger API"];
-    let mut listeners = Vec::with_capacity(3);
-    let mut addrs = Vec::with_capacity(3);
-    for (service, port) in names.into_iter().zip(config.ports) {
-        let listener = bind(service, SocketAddr::new(config.listen, port))?;
-        let local = listener.local_addr().map_err(|source| ServerError::Bind {
-            service,
-            addr: SocketAddr::new(config.listen, port),
-            source,
-        })?;
-        addrs.push(reachable(local));
-        listeners.push(listener.tap_io(|tcp| {
-            // Small frames must not wait for Nagle's algorithm.
-            let _ = tcp.set_nodelay(true);
-        }));
-    }
-    let mut listeners = listeners.into_iter();
-    let mut tasks = Vec::with_capacity(3);
+    let [org_port, part_port, msg_port] = config.ports;
+    let (org, org_addr) = listen("Organizer API", SocketAddr::new(config.listen, org_port))?;
+    let (part, part_addr) = listen("Participant API", SocketAddr::new(config.listen, part_port))?;
+    let (msg, msg_addr) = listen("Messenger API", SocketAddr::new(config.listen, msg_port))?;
     let stop = |app: &Arc<App>| {
         let cancel = app.cancel.clone();
         async move { cancel.cancelled().await }
     };
-    if let (Some(org), Some(part), Some(msg)) =
-        (listeners.next(), listeners.next(), listeners.next())
-    {
-        let router = rest::organizer_router(Arc::clone(&app))
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(org, router).with_graceful_shutdown(stop(&app));
-        tasks.push(tokio::spawn(async move { log_end(names[0], serve.await) }));
-        let serve = axum::serve(part, rest::participant_router(Arc::clone(&app)))
-            .with_graceful_shutdown(stop(&app));
-        tasks.push(tokio::spawn(async move { log_end(names[1], serve.await) }));
-        let serve = axum::serve(msg, rest::messenger_router(Arc::clone(&app)))
-            .with_graceful_shutdown(stop(&app));
-        tasks.push(tokio::spawn(async move { log_end(names[2], serve.await) }));
-    }
+    let router = rest::organizer_router(Arc::clone(&app))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let org = axum::serve(org, router).with_graceful_shutdown(stop(&app));
+    let part = axum::serve(part, rest::participant_router(Arc::clone(&app)))
+        .with_graceful_shutdown(stop(&app));
+    let msg = axum::serve(msg, rest::messenger_router(Arc::clone(&app)))
+        .with_graceful_shutdown(stop(&app));
+    let tasks = vec![
+        tokio::spawn(async move { log_end("Organizer API", org.await) }),
+        tokio::spawn(async move { log_end("Participant API", part.await) }),
+        tokio::spawn(async move { log_end("Messenger API", msg.await) }),
+    ];
     let info = ServerInfo {
-        messenger_ws_url: format!("ws://{}{}", addrs[2], crate::protocol::CONNECT),
-        organizer_api_url: format!("http://{}", addrs[0]),
-        participant_api_url: format!("http://{}", addrs[1]),
+        messenger_ws_url: format!("ws://{msg_addr}{}", crate::protocol::CONNECT),
+        organizer_api_url: format!("http://{org_addr}"),
+        participant_api_url: format!("http://{part_addr}"),
         event_id: SEED_EVENTS[0],
         organizer_email: ORGANIZER_EMAIL_PATTERN.to_string(),
         organizer_password: SEED_PASSWORD.to_string(),
@@ -220,6 +204,29 @@ pub fn start_on_own_runtime(
             Err(e)
         }
     }
+}
+
+/// A service's listener: TCP with TCP_NODELAY set on each accepted socket.
+type Listener = TapIo<TcpListener, fn(&mut TcpStream)>;
+
+/// A listener for one service with TCP_NODELAY on every accepted socket,
+/// and the address a local client dials to reach it.
+fn listen(service: &'static str, addr: SocketAddr) -> Result<(Listener, SocketAddr), ServerError> {
+    let listener = bind(service, addr)?;
+    let local = listener.local_addr().map_err(|source| ServerError::Bind {
+        service,
+        addr,
+        source,
+    })?;
+    Ok((
+        listener.tap_io(nodelay as fn(&mut TcpStream)),
+        reachable(local),
+    ))
+}
+
+/// Small frames must not wait for Nagle's algorithm.
+fn nodelay(tcp: &mut TcpStream) {
+    let _ = tcp.set_nodelay(true);
 }
 
 fn bind(service: &'static str, addr: SocketAddr) -> Result<TcpListener, ServerError> {

@@ -1,6 +1,6 @@
 //! The staging server's in-memory data (users, tokens, events, queues, chats,
-//! messages, open connections) behind one short-held lock, and the operations
-//! seeding and reset. Account operations live in `accounts.rs`, chat
+//! messages, open connections) behind one short-held lock, with seeding and
+//! reset. Account operations live in `accounts.rs`, chat
 //! operations in `chats.rs`.
 //!
 //! One `std::sync::Mutex` is enough at this scale because nothing does I/O or
