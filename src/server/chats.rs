@@ -1,22 +1,19 @@
 //! Chat operations of the Messenger API (`start_chat`, `get_chats`,
-//! `send_message`, `get_chat_history`, `close_chat`) and delivery of their
-//! frames to every open connection of the users concerned.
+//! `send_message`, `get_chat_history`, `close_chat`) on the shared state, and
+//! the registration of connections they deliver to.
 //!
-//! Frames are serialized once and the bytes shared between recipients; they
-//! are handed to each connection's bounded queue with `try_send`, so a client
-//! that does not read loses frames (counted) instead of slowing anyone down.
-
-use std::collections::HashMap;
+//! Each operation takes the state lock once, changes what it must and queues
+//! its frames (see `frames.rs`) before letting go, so every connection sees
+//! the frames of one chat in the order the state changed.
 
 use axum::extract::ws::Utf8Bytes;
-use serde::Serialize;
-use tokio::sync::mpsc::error::TrySendError;
 
+use super::frames::{deliver, encode, Envelope};
 use super::ids::{self, ObjectId};
-use super::state::{ChatRecord, ConnSlot, Hub, Out, Principal, StoredMessage};
-use super::stats::{add, bump, Counters};
+use super::state::{ChatRecord, ConnSlot, Hub, Principal, StoredMessage};
+use super::stats::{add, bump};
 use crate::protocol::{
-    Chat, ChatHistory, ChatList, ChatRef, Message, Notice, ServerFrame, CHAT_ROLES,
+    Chat, ChatHistory, ChatList, ChatRef, Message, ServerFrame, CHAT_ROLES,
     PROBLEM_DESCRIPTION_PREFIX,
 };
 
@@ -38,57 +35,6 @@ pub(crate) enum ChatError {
     Closed,
     /// `close_chat` of a chat that was already closed.
     AlreadyClosed,
-}
-
-/// An envelope that borrows its payload, so the hot `user_message` path can
-/// serialize without cloning the message (same bytes as [`ServerFrame`]).
-#[derive(Serialize)]
-pub(crate) struct Envelope<'a, T> {
-    #[serde(rename = "type")]
-    pub(crate) kind: &'static str,
-    pub(crate) payload: &'a T,
-}
-
-/// Serializes a frame for the wire.
-pub(crate) fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
-    match serde_json::to_string(frame) {
-        Ok(s) => Utf8Bytes::from(s),
-        // Unreachable with these types (no maps with non-string keys); say so
-        // on the wire rather than panic.
-        Err(e) => {
-            tracing::error!("cannot serialize a frame: {e}");
-            Utf8Bytes::from_static(r#"{"type":"error","payload":{"message":"internal error"}}"#)
-        }
-    }
-}
-
-/// An `error` frame with this text.
-pub(crate) fn error_frame(message: impl Into<String>) -> Utf8Bytes {
-    encode(&ServerFrame::Error(Notice {
-        message: message.into(),
-    }))
-}
-
-/// Queues `frame` on every open connection of `user`.
-fn deliver(conns: &HashMap<i64, Vec<ConnSlot>>, stats: &Counters, user: i64, frame: &Utf8Bytes) {
-    let Some(slots) = conns.get(&user) else {
-        return;
-    };
-    for slot in slots {
-        match slot.tx.try_send(Out::Text(frame.clone())) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => bump(&stats.frames_dropped),
-            // The connection is going away; it unregisters itself.
-            Err(TrySendError::Closed(_)) => {}
-        }
-    }
-}
-
-/// Queues `frame` on one connection (a reply to its own request).
-pub(crate) fn reply(slot_tx: &tokio::sync::mpsc::Sender<Out>, stats: &Counters, frame: Utf8Bytes) {
-    if let Err(TrySendError::Full(_)) = slot_tx.try_send(Out::Text(frame)) {
-        bump(&stats.frames_dropped);
-    }
 }
 
 impl ChatRecord {
@@ -297,38 +243,5 @@ impl Hub {
         drop(guard);
         bump(&self.stats.chats_closed);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn borrowed_envelope_matches_server_frame() {
-        let m = Message {
-            id: "0".repeat(24),
-            chat_id: "1".repeat(24),
-            author_id: 7,
-            from_organizer: 1,
-            content: "hi \"there\"".into(),
-            time_sent: "2024-01-01T00:00:00.000Z".into(),
-            lat: Some(1.5),
-            lng: None,
-        };
-        let ours = encode(&Envelope {
-            kind: "user_message",
-            payload: &m,
-        });
-        let theirs = serde_json::to_string(&ServerFrame::UserMessage(m)).unwrap();
-        assert_eq!(ours.as_str(), theirs);
-    }
-
-    #[test]
-    fn error_frames_use_the_error_envelope() {
-        assert_eq!(
-            error_frame("x").as_str(),
-            r#"{"type":"error","payload":{"message":"x"}}"#
-        );
     }
 }

@@ -18,7 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
-use super::state::{Principal, RequestError};
+use super::accounts::{RequestError, SignIn};
+use super::state::Principal;
 use super::{ws, App};
 use crate::protocol::{
     ApiError, ChatRequestBody, SignInRequest, SignInResponse, SignUpRequest, SignUpResponse,
@@ -63,14 +64,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Parses a JSON body, or the `400` to answer.
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| {
-        api_error(
-            StatusCode::BAD_REQUEST,
-            format!("invalid request body: {e}"),
-        )
-    })
+/// Parses a JSON body, or says why it is not the expected one.
+fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -119,9 +115,9 @@ async fn sign_in(State(app): State<Arc<App>>, body: Bytes) -> Response {
         return api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS);
     };
     match app.hub.sign_in(&req.email, &req.password) {
-        None => api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
-        Some(Err(())) => no_token_made(),
-        Some(Ok((user, token))) => Json(SignInResponse { user, token }).into_response(),
+        SignIn::BadCredentials => api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
+        SignIn::NoToken => no_token_made(),
+        SignIn::Ok(user, token) => Json(SignInResponse { user, token }).into_response(),
     }
 }
 
@@ -135,7 +131,7 @@ async fn organizer_profile(State(app): State<Arc<App>>, headers: HeaderMap) -> R
 async fn sign_up(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let req: SignUpRequest = match parse_body(&body) {
         Ok(req) => req,
-        Err(resp) => return resp,
+        Err(message) => return api_error(StatusCode::BAD_REQUEST, message),
     };
     match app.hub.sign_up(req) {
         Err(message) => api_error(StatusCode::BAD_REQUEST, message),
@@ -160,7 +156,7 @@ async fn chat_request(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
     };
     let req: ChatRequestBody = match parse_body(&body) {
         Ok(req) => req,
-        Err(resp) => return resp,
+        Err(message) => return api_error(StatusCode::BAD_REQUEST, message),
     };
     let event = req.event_id;
     match app.hub.request_chat(id, req) {

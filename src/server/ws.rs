@@ -21,16 +21,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::capacity::Admission;
-use super::chats::{encode, error_frame, reply, AttachError, ChatError, Envelope};
+use super::chats::{AttachError, ChatError};
+use super::frames::{chat_error, encode, reply, Envelope, Out};
 use super::ids;
 use super::rest::api_error;
-use super::state::{ConnSlot, Out, Principal, StoredMessage};
+use super::state::{ConnSlot, Principal, StoredMessage};
 use super::stats::{add, bump, OpenConnection};
 use super::App;
-use crate::protocol::{
-    no_access_message, AuthFrame, ChatRef, Message, Notice, RawEnvelope, SendMessage, ServerFrame,
-    INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
-};
+use crate::protocol::{AuthFrame, ChatRef, Message, RawEnvelope, SendMessage, ServerFrame};
 
 /// Socket read buffer per connection: frames are small, connections many.
 const READ_BUFFER: usize = 4 * 1024;
@@ -99,7 +97,10 @@ async fn serve_connection(app: Arc<App>, socket: WebSocket) {
     }
     drop(conn);
     let frame = match end {
-        None => Some((1001, "server going away")),
+        // Cancelled: either the whole server stops, or a reset removed this
+        // participant. Both are the server going away, for this client.
+        None if app.cancel.is_cancelled() => Some((1001, "server shutting down")),
+        None => Some((1001, "state reset")),
         Some(End::Gone) => None,
         Some(End::Refused(reason)) => {
             bump(&app.hub.stats.auth_failures);
@@ -382,43 +383,6 @@ impl Conn<'_> {
         };
         if let Err(e) = self.app.hub.post_message(me.id(), &chat, stored, &frame) {
             self.reply(chat_error(&e, &wire.chat_id));
-        }
-    }
-}
-
-/// The `error` frame for a refused chat operation.
-fn chat_error(e: &ChatError, chat_id: &str) -> Utf8Bytes {
-    match e {
-        ChatError::NoAccess => error_frame(no_access_message(chat_id)),
-        ChatError::Closed => error_frame(format!("chat {chat_id} is closed")),
-        ChatError::AlreadyClosed => error_frame(format!("chat {chat_id} is already closed")),
-    }
-}
-
-/// Frames with fixed content, serialized once per server.
-pub(crate) struct FixedFrames {
-    malformed: Utf8Bytes,
-    invalid_type: Utf8Bytes,
-    no_new_chats: Utf8Bytes,
-    only_organizers_start: Utf8Bytes,
-    only_organizers_close: Utf8Bytes,
-}
-
-/// `error` text when a participant sends `start_chat`.
-pub const ONLY_ORGANIZERS_START: &str = "only organizers can start chats";
-/// `error` text when a participant sends `close_chat`.
-pub const ONLY_ORGANIZERS_CLOSE: &str = "only organizers can close chats";
-
-impl FixedFrames {
-    pub(crate) fn new() -> Self {
-        FixedFrames {
-            malformed: error_frame(MALFORMED_MESSAGE),
-            invalid_type: error_frame(INVALID_MESSAGE_TYPE),
-            no_new_chats: encode(&ServerFrame::Info(Notice {
-                message: NO_NEW_CHATS.into(),
-            })),
-            only_organizers_start: error_frame(ONLY_ORGANIZERS_START),
-            only_organizers_close: error_frame(ONLY_ORGANIZERS_CLOSE),
         }
     }
 }
