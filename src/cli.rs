@@ -5,11 +5,13 @@
 
 use std::fmt::Display;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::matrix::{self, Gate};
+use crate::report::{self, ReportError, ReportOptions};
 use crate::run::{self, RunOptions};
 use crate::server::{self, Capacity, ServerConfig};
 
@@ -29,6 +31,8 @@ pub enum Command {
     Run(RunArgs),
     /// Start the embedded staging Messenger API until SIGINT/SIGTERM.
     Serve(ServeArgs),
+    /// Analyse result files: report.md, report.json, charts/, baseline comparison.
+    Report(ReportArgs),
 }
 
 /// Options of `msgperf run`.
@@ -43,6 +47,36 @@ pub struct RunArgs {
     /// Run only these scenario ids (or groups without `-rN`); repeatable.
     #[arg(long = "scenario", env = "MSGPERF_SCENARIO", value_delimiter = ',')]
     pub scenarios: Vec<String>,
+    /// Where the report of this run goes (report.md, report.json, charts/).
+    #[arg(long, env = "MSGPERF_REPORT_DIR", default_value = "report")]
+    pub report_dir: PathBuf,
+    /// Compare with this baseline (a previous report.json, its directory, or a results directory).
+    #[arg(long, env = "MSGPERF_BASELINE")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Options of `msgperf report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result directories or files (several machines or shards are merged).
+    #[arg(long, env = "MSGPERF_RESULTS", value_delimiter = ',', required = true, num_args = 1..)]
+    pub results: Vec<PathBuf>,
+    /// A previous report.json, its directory, or a results directory.
+    #[arg(long, env = "MSGPERF_BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// Name of the baseline in sentences, e.g. `main`.
+    #[arg(long, env = "MSGPERF_BASELINE_LABEL")]
+    pub baseline_label: Option<String>,
+    /// Output directory.
+    #[arg(long, env = "MSGPERF_REPORT_DIR", default_value = "report")]
+    pub out: PathBuf,
+    /// Append one JSON line per report to this file (nightly trends).
+    #[arg(long, env = "MSGPERF_HISTORY")]
+    pub history: Option<PathBuf>,
+    /// The matrix file whose `gate:` settings decide whether a regression fails
+    /// (defaults apply when the default file does not exist).
+    #[arg(long, env = "MSGPERF_MATRIX", default_value = "matrix.yaml")]
+    pub matrix: PathBuf,
 }
 
 /// Options of `msgperf serve`.
@@ -111,17 +145,72 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
             })
             .await?;
             print!("{}", run::table::render(&outcome.results));
-            println!("{} result file(s) in {}", outcome.paths.len(), args.out.display());
-            Ok(outcome.interrupted.unwrap_or(0))
+            println!(
+                "{} result file(s) in {}",
+                outcome.paths.len(),
+                args.out.display()
+            );
+            if let Some(code) = outcome.interrupted {
+                return Ok(code);
+            }
+            if outcome.paths.is_empty() {
+                return Ok(0);
+            }
+            report(&ReportOptions {
+                results: outcome.paths,
+                baseline: args.baseline,
+                out: args.report_dir,
+                gate: outcome.gate,
+                history: None,
+                baseline_label: None,
+            })
         }
         Command::Serve(args) => serve(args).await,
+        Command::Report(args) => {
+            let gate = if args.matrix.exists() || args.matrix != Path::new("matrix.yaml") {
+                matrix::load_file(&args.matrix)
+                    .map_err(CommandError::config)?
+                    .gate
+            } else {
+                Gate::default()
+            };
+            report(&ReportOptions {
+                results: args.results,
+                baseline: args.baseline,
+                out: args.out,
+                gate,
+                history: args.history,
+                baseline_label: args.baseline_label,
+            })
+        }
     }
+}
+
+/// Writes the report, prints its summary, and returns the gate's exit code.
+fn report(opts: &ReportOptions) -> Result<i32, CommandError> {
+    let outcome = report::run(opts).map_err(|e| match e {
+        ReportError::Io { .. } | ReportError::Chart(_) => CommandError::tool(e),
+        _ => CommandError::config(e),
+    })?;
+    println!();
+    print!("{}", outcome.summary_table);
+    println!(
+        "report: {} ({} charts, data in {})",
+        outcome.markdown_path.display(),
+        outcome.charts.len(),
+        outcome.json_path.display()
+    );
+    Ok(outcome.exit_code)
 }
 
 async fn serve(args: ServeArgs) -> Result<i32, CommandError> {
     let config = ServerConfig {
         listen: args.listen,
-        ports: [args.organizer_port, args.participant_port, args.messenger_port],
+        ports: [
+            args.organizer_port,
+            args.participant_port,
+            args.messenger_port,
+        ],
         capacity: Capacity {
             max_messages_per_second: args.max_messages_per_second,
             max_connections: args.max_connections,

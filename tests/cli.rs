@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use msgperf::results::{self, ErrorKind, Outcome};
-use msgperf::server::{self, Capacity, ServerConfig};
+use msgperf::server::{self, ServerConfig};
 
 fn msgperf() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_msgperf"));
@@ -90,10 +90,17 @@ fn sigint_writes_an_interrupted_result_within_two_seconds_and_exits_130() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(signalled.elapsed() < Duration::from_secs(5), "still running");
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(signalled.elapsed() < Duration::from_secs(2), "{:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        signalled.elapsed()
+    );
     assert_eq!(status.code(), Some(130));
     let results = results::read_dir(&results_dir).unwrap();
     assert_eq!(results.len(), 1, "the second scenario never started");

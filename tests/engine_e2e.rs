@@ -13,11 +13,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Load tests share two cores: one at a time, so none measures another's load.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -38,13 +34,16 @@ async fn run_matrix(yaml: &str) -> (tempfile::TempDir, Vec<RunResult>) {
     .unwrap();
     assert_eq!(outcome.interrupted, None);
     // What was written is what was returned.
-    assert_eq!(results::read_dir(&out).unwrap().len(), outcome.results.len());
+    assert_eq!(
+        results::read_dir(&out).unwrap().len(),
+        outcome.results.len()
+    );
     (dir, outcome.results)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_cell_shape_runs_and_delivers_what_it_sends() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (_dir, results) = run_matrix(
         "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s, 10s]\nrepetitions: 1\n\
          stop:\n  max_duration: 3s\n  drain: 1s\n",
@@ -58,10 +57,18 @@ async fn every_cell_shape_runs_and_delivers_what_it_sends() {
         assert!(r.totals.participants >= 100, "{id}: {:?}", r.totals);
         assert!(r.totals.chats >= 90, "{id}: {:?}", r.totals);
         assert!(r.totals.messages_sent > 0, "{id}");
-        assert_eq!(r.totals.messages_delivered, r.totals.messages_sent, "{id}: {:?}", r.totals);
+        assert_eq!(
+            r.totals.messages_delivered, r.totals.messages_sent,
+            "{id}: {:?}",
+            r.totals
+        );
         assert_eq!((r.totals.messages_lost, r.totals.errors), (0, 0), "{id}");
         // A 3 s run with a 1 s drain spans 3 or 4 one-second buckets.
-        assert!((3..=5).contains(&r.timeline.len()), "{id}: {}", r.timeline.len());
+        assert!(
+            (3..=5).contains(&r.timeline.len()),
+            "{id}: {}",
+            r.timeline.len()
+        );
         let sent: u64 = r.timeline.iter().map(|s| s.sent).sum();
         assert_eq!(sent, r.totals.messages_sent);
         assert_eq!(r.latency_ms.message.count, r.totals.messages_delivered);
@@ -75,7 +82,7 @@ async fn every_cell_shape_runs_and_delivers_what_it_sends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_handshake_saturates_the_run_with_the_load_at_that_moment() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (_dir, results) = run_matrix(
         "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: 1\n\
          stop:\n  max_duration: 20s\n  handshake_timeout: 300ms\n  on_error: first\n\
@@ -96,7 +103,7 @@ async fn a_slow_handshake_saturates_the_run_with_the_load_at_that_moment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let server = server::start(ServerConfig {
         listen: std::net::Ipv4Addr::LOCALHOST.into(),
         ports: [0, 0, 0],
@@ -132,7 +139,11 @@ async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
         load::run_scenario(&plan.scenarios[0], &target, control),
         cancel
     );
-    assert!(cancelled_at.elapsed() < Duration::from_secs(2), "took {:?}", cancelled_at.elapsed());
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        cancelled_at.elapsed()
+    );
     assert_eq!(result.outcome, Outcome::Interrupted);
     assert_eq!(result.stop_reason, "signal");
     assert!(result.totals.messages_sent > 100);

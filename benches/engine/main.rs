@@ -12,14 +12,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use msgperf::load::{self, Progress, RunControl};
 use msgperf::matrix::{OnError, Scenario, Secret, StopRules, Target};
-use msgperf::protocol::*;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// The measured scenario: a steady ramp to `PARTICIPANTS` sending every `SMI`.
@@ -41,7 +38,15 @@ impl Drop for Server {
 
 fn start_server() -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_msgperf"))
-        .args(["serve", "--organizer-port", "0", "--participant-port", "0", "--messenger-port", "0"])
+        .args([
+            "serve",
+            "--organizer-port",
+            "0",
+            "--participant-port",
+            "0",
+            "--messenger-port",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -148,7 +153,12 @@ mod naive_client;
 
 fn stats(mut v: Vec<f64>) -> String {
     v.sort_by(f64::total_cmp);
-    format!("min {:>7.2}  median {:>7.2}  max {:>7.2}", v[0], v[v.len() / 2], v[v.len() - 1])
+    format!(
+        "min {:>7.2}  median {:>7.2}  max {:>7.2}",
+        v[0],
+        v[v.len() / 2],
+        v[v.len() - 1]
+    )
 }
 
 /// Runs one side in this process and prints its sample as one line.
@@ -195,8 +205,14 @@ fn measure(server: &Server, side: &str) -> Sample {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find_map(|l| l.strip_prefix("SAMPLE ")).unwrap_or_else(|| panic!("{side} printed no sample: {text}"));
-    let v: Vec<f64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("SAMPLE "))
+        .unwrap_or_else(|| panic!("{side} printed no sample: {text}"));
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
     Sample {
         us_per_message: v[0],
         kib_per_participant: v[1],
@@ -210,7 +226,10 @@ fn main() {
     if let Ok(side) = std::env::var("BENCH_CHILD") {
         return child(&side);
     }
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let server = start_server();
     println!(
         "scenario: cpi {:?}, smi {:?}, {:?} per run; generator: 1 tokio worker in its own process; server: `msgperf serve` process; {runs} runs each",
@@ -239,9 +258,15 @@ fn main() {
         naive_mem.push(n.kib_per_participant);
     }
     println!();
-    println!("engine CPU µs per message sent        {}", stats(engine_cpu));
+    println!(
+        "engine CPU µs per message sent        {}",
+        stats(engine_cpu)
+    );
     println!("naive  CPU µs per message sent        {}", stats(naive_cpu));
     println!("engine/naive CPU ratio                {}", stats(ratio));
-    println!("engine RSS KiB per participant        {}", stats(engine_mem));
+    println!(
+        "engine RSS KiB per participant        {}",
+        stats(engine_mem)
+    );
     println!("naive  RSS KiB per participant        {}", stats(naive_mem));
 }

@@ -14,12 +14,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{process_cpu_us, rss_kib, Sample};
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(target: &Target, token: &str) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}", target.messenger_ws_url))
+    let (mut ws, _) = tokio_tungstenite::connect_async(target.messenger_ws_url.as_str())
         .await
         .expect("connect");
     let auth = serde_json::to_string(&AuthFrame {
@@ -66,10 +65,19 @@ async fn organizer(target: Target, http: reqwest::Client, delivered: Arc<AtomicU
     }
 }
 
-async fn participant(target: Target, http: reqwest::Client, id: u64, smi: Duration, sent: Arc<AtomicU64>) {
+async fn participant(
+    target: Target,
+    http: reqwest::Client,
+    id: u64,
+    smi: Duration,
+    sent: Arc<AtomicU64>,
+) {
     let email = format!("naive-{}-{id}@bench.test", std::process::id());
     let reply: SignUpResponse = http
-        .post(format!("{}{PARTICIPANT_SIGN_UP}", target.participant_api_url))
+        .post(format!(
+            "{}{PARTICIPANT_SIGN_UP}",
+            target.participant_api_url
+        ))
         .json(&SignUpRequest {
             email,
             password: "pw".into(),
@@ -84,7 +92,10 @@ async fn participant(target: Target, http: reqwest::Client, id: u64, smi: Durati
         .unwrap();
     http.post(format!("{}{CHAT_REQUESTS}", target.participant_api_url))
         .bearer_auth(&reply.token)
-        .json(&ChatRequestBody { event_id: target.event_id, description: "naive".into() })
+        .json(&ChatRequestBody {
+            event_id: target.event_id,
+            description: "naive".into(),
+        })
         .send()
         .await
         .unwrap();
@@ -99,7 +110,9 @@ async fn participant(target: Target, http: reqwest::Client, id: u64, smi: Durati
         match ws.next().await {
             Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
                 Ok(ServerFrame::NewChat(chat)) => break chat.id,
-                Ok(ServerFrame::Chats(list)) if !list.chats.is_empty() => break list.chats[0].id.clone(),
+                Ok(ServerFrame::Chats(list)) if !list.chats.is_empty() => {
+                    break list.chats[0].id.clone()
+                }
                 Ok(ServerFrame::Chats(_)) => {
                     tokio::time::sleep(smi).await;
                     ws.send(Message::text(get_chats.clone())).await.unwrap();
@@ -148,7 +161,13 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
     let mut peak = rss0;
     while start.elapsed() < duration {
         tick.tick().await;
-        tasks.spawn(participant(target.clone(), http.clone(), participants, smi, sent.clone()));
+        tasks.spawn(participant(
+            target.clone(),
+            http.clone(),
+            participants,
+            smi,
+            sent.clone(),
+        ));
         participants += 1;
         if participants % 100 == 0 {
             peak = peak.max(rss_kib());

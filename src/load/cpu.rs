@@ -57,7 +57,8 @@ fn percent(cpu_ns: u64, wall: std::time::Duration) -> f64 {
 /// CPU nanoseconds used so far by every thread of this process except the
 /// embedded server's.
 pub fn generator_cpu_ns() -> u64 {
-    linux_threads_cpu_ns(&|name| !name.starts_with(SERVER_THREAD_NAME)).unwrap_or_else(process_cpu_ns)
+    linux_threads_cpu_ns(&|name| !name.starts_with(SERVER_THREAD_NAME))
+        .unwrap_or_else(process_cpu_ns)
 }
 
 /// CPU nanoseconds of the live threads whose name `counts`; `None` off Linux.

@@ -147,18 +147,26 @@ impl Ctx {
         token: &str,
     ) -> Result<ConnectionGuard<wire::Ws>, (ErrorKind, String)> {
         let t = Instant::now();
-        let ws = wire::connect(&self.ws_url, self.handshake_timeout, sizing, self.tls.as_ref())
-            .await
-            .map_err(|e| (e.kind, e.message))?;
+        let ws = wire::connect(
+            &self.ws_url,
+            self.handshake_timeout,
+            sizing,
+            self.tls.as_ref(),
+        )
+        .await
+        .map_err(|e| (e.kind, e.message))?;
         self.latency(Latency::Handshake, t);
         let mut ws = ConnectionGuard::new(ws, self);
         let auth = serde_json::to_string(&AuthFrame {
             authorization: format!("Bearer {token}"),
         })
         .expect("protocol frames serialize");
-        ws.send(Message::text(auth))
-            .await
-            .map_err(|e| (ErrorKind::ConnectionClosed, format!("authorization failed: {e}")))?;
+        ws.send(Message::text(auth)).await.map_err(|e| {
+            (
+                ErrorKind::ConnectionClosed,
+                format!("authorization failed: {e}"),
+            )
+        })?;
         Ok(ws)
     }
 }
@@ -209,7 +217,9 @@ impl<T> DerefMut for ConnectionGuard<T> {
 
 /// The WebSocket URL to dial: the target's URL, with `/connect` when it has no path.
 pub fn connect_url(messenger_ws_url: &str) -> String {
-    let after_scheme = messenger_ws_url.split_once("://").map_or("", |(_, rest)| rest);
+    let after_scheme = messenger_ws_url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest);
     if after_scheme.contains('/') {
         messenger_ws_url.to_string()
     } else {
@@ -369,6 +379,17 @@ async fn spawn_participants(ctx: &Arc<Ctx>, scenario: &Scenario, set: &mut JoinS
         // Reap finished workers so the set does not grow with the run.
         while set.try_join_next().is_some() {}
     }
+}
+
+/// How late a tick fired because the generator was slow, in µs.
+///
+/// Time spent blocked in the previous send (the API not reading: TCP
+/// backpressure) is the API's doing, not the generator's, so lateness counts
+/// from the later of the scheduled instant and the end of that send. What
+/// remains is the runtime waking the worker late: the generator's own health.
+fn lateness_us(scheduled: tokio::time::Instant, ready_at: Instant, now: Instant) -> u64 {
+    let from = scheduled.into_std().max(ready_at);
+    now.saturating_duration_since(from).as_micros() as u64
 }
 
 /// A short tag unique per run, so participant e-mails never collide across runs.

@@ -26,18 +26,19 @@ const START_CHAT: &str = r#"{"type":"start_chat","payload":""}"#;
 /// Runs pool member `n` (1-based) of `pool` until the drain after the stop ends.
 pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     let who = || format!("organizer {n}");
-    let Some(result) = ctx.until_stopped(async {
-        let token = super::rest::sign_in(
-            &ctx.http,
-            &ctx.organizer_api_url,
-            &email,
-            ctx.organizer_password.expose(),
-        )
+    let Some(result) = ctx
+        .until_stopped(async {
+            let token = super::rest::sign_in(
+                &ctx.http,
+                &ctx.organizer_api_url,
+                &email,
+                ctx.organizer_password.expose(),
+            )
+            .await
+            .map_err(|e| (e.kind, e.message))?;
+            ctx.connect(SocketSizing::ORGANIZER, &token).await
+        })
         .await
-        .map_err(|e| (e.kind, e.message))?;
-        ctx.connect(SocketSizing::ORGANIZER, &token).await
-    })
-    .await
     else {
         return;
     };
@@ -52,16 +53,18 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     let mut tick = tokio::time::interval_at(first.max(tokio::time::Instant::now()), period);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut stopping = false;
+    let mut ready_at = Instant::now();
     loop {
         tokio::select! {
             biased;
             _ = ctx.done.cancelled() => return,
             _ = ctx.stop.stopped(), if !stopping => stopping = true,
             scheduled = tick.tick(), if !stopping => {
-                let late_us = Instant::now().saturating_duration_since(scheduled.into_std()).as_micros() as u64;
+                let late_us = super::lateness_us(scheduled, ready_at, Instant::now());
                 if let Err(e) = ws.send(Message::Text(Utf8Bytes::from_static(START_CHAT))).await {
                     return ctx.error(ErrorKind::ConnectionClosed, who(), format!("send failed: {e}"));
                 }
+                ready_at = Instant::now();
                 ctx.emit(Event::StartChatSent { late_us });
             }
             frame = ws.next() => match frame {

@@ -32,17 +32,19 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
     let mut tick = tokio::time::interval(ctx.smi);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut seq: u32 = 0;
+    let mut ready_at = Instant::now();
     loop {
         tokio::select! {
             biased;
             _ = ctx.stop.stopped() => return,
             scheduled = tick.tick() => {
                 let now = Instant::now();
-                let late_us = now.saturating_duration_since(scheduled.into_std()).as_micros() as u64;
+                let late_us = super::lateness_us(scheduled, ready_at, now);
                 let t_us = ctx.clock.us_at(now);
                 if let Err(e) = ws.send(frames.frame(seq, t_us)).await {
                     return ctx.error(ErrorKind::ConnectionClosed, who(), format!("send failed: {e}"));
                 }
+                ready_at = Instant::now();
                 ctx.emit(Event::Sent { t_us, participant: id, seq, late_us });
                 seq += 1;
             }
@@ -77,9 +79,15 @@ async fn setup(ctx: &Ctx, id: u32) -> Result<(Guarded, String), Failure> {
 
     let t = Instant::now();
     let description = format!("msgperf load test {} participant {id}", ctx.run_tag);
-    super::rest::request_chat(&ctx.http, &ctx.participant_api_url, &token, ctx.event_id, description)
-        .await
-        .map_err(|e| (e.kind, e.message))?;
+    super::rest::request_chat(
+        &ctx.http,
+        &ctx.participant_api_url,
+        &token,
+        ctx.event_id,
+        description,
+    )
+    .await
+    .map_err(|e| (e.kind, e.message))?;
     ctx.latency(Latency::ChatRequest, t);
 
     let mut ws = ctx.connect(SocketSizing::PARTICIPANT, &token).await?;
@@ -155,7 +163,10 @@ mod tests {
         let echo = br#"{"type":"user_message","payload":{"content":"connection 1: message number 3 [mp:1:3:9]"}}"#;
         assert_eq!(error_text(echo), None);
         let err = br#"{"type": "error", "payload": {"message": "you have no access to chat ab"}}"#;
-        assert_eq!(error_text(err).as_deref(), Some("you have no access to chat ab"));
+        assert_eq!(
+            error_text(err).as_deref(),
+            Some("you have no access to chat ab")
+        );
         let quoted = br#"{"type":"user_message","payload":{"content":"the \"error\" word"}}"#;
         assert_eq!(error_text(quoted), None);
     }

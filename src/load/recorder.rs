@@ -34,13 +34,23 @@ pub enum Event {
     /// A participant worker was created.
     ParticipantCreated { t_us: u64 },
     /// A participant sent message `seq`; `late_us` is how late its tick fired.
-    Sent { t_us: u64, participant: u32, seq: u32, late_us: u64 },
+    Sent {
+        t_us: u64,
+        participant: u32,
+        seq: u32,
+        late_us: u64,
+    },
     /// An organizer sent `start_chat`; `late_us` as above.
     StartChatSent { late_us: u64 },
     /// The participant spawner ticked `late_us` late.
     SpawnTick { late_us: u64 },
     /// An organizer received a participant's message.
-    Delivered { t_us: u64, participant: u32, seq: u32, latency_us: u64 },
+    Delivered {
+        t_us: u64,
+        participant: u32,
+        seq: u32,
+        latency_us: u64,
+    },
     /// An organizer received `new_chat`.
     ChatStarted { t_us: u64 },
     /// A WebSocket was opened (+1) or closed (-1).
@@ -185,7 +195,8 @@ const BUDGET_MIN_OPERATIONS: u64 = 100;
 impl Recorder {
     /// A recorder for one run.
     pub fn new(clock: Clock, on_error: OnError, stop: Arc<StopSignal>, periods: Periods) -> Self {
-        let hist = || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds are valid");
+        let hist =
+            || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds are valid");
         Recorder {
             clock,
             on_error,
@@ -275,7 +286,12 @@ impl Recorder {
                 self.totals.participants += 1;
                 self.at(t_us).participants += 1;
             }
-            Event::Sent { t_us, participant, seq, late_us } => {
+            Event::Sent {
+                t_us,
+                participant,
+                seq,
+                late_us,
+            } => {
                 self.totals.sent += 1;
                 self.at(t_us).sent += 1;
                 self.late(t_us, late_us, self.periods.send_message);
@@ -286,10 +302,17 @@ impl Recorder {
                 self.start_chats_sent += 1;
                 self.late(self.clock.elapsed_us(), late_us, self.periods.start_chat);
             }
-            Event::SpawnTick { late_us } => {
-                self.late(self.clock.elapsed_us(), late_us, self.periods.create_participant)
-            }
-            Event::Delivered { t_us, participant, seq, latency_us } => {
+            Event::SpawnTick { late_us } => self.late(
+                self.clock.elapsed_us(),
+                late_us,
+                self.periods.create_participant,
+            ),
+            Event::Delivered {
+                t_us,
+                participant,
+                seq,
+                latency_us,
+            } => {
                 if self.ledger(participant).mark(seq) {
                     self.totals.delivered += 1;
                     self.at(t_us).delivered += 1;
@@ -321,7 +344,10 @@ impl Recorder {
     fn error(&mut self, e: ErrorEvent) {
         self.totals.errors += 1;
         self.at(e.t_us).errors += 1;
-        *self.errors_by_kind.entry(e.kind.as_str().to_string()).or_default() += 1;
+        *self
+            .errors_by_kind
+            .entry(e.kind.as_str().to_string())
+            .or_default() += 1;
         if self.first_error.is_none() {
             self.first_error = Some(FirstError {
                 at_s: e.t_us as f64 / 1e6,
@@ -349,7 +375,9 @@ impl Recorder {
     }
 
     fn snapshot(&self, elapsed_s: u64) -> Progress {
-        let last = elapsed_s.checked_sub(1).and_then(|i| self.buckets.get(i as usize));
+        let last = elapsed_s
+            .checked_sub(1)
+            .and_then(|i| self.buckets.get(i as usize));
         Progress {
             elapsed_s,
             sent_per_s: last.map_or(0, |b| b.sent),
@@ -447,13 +475,26 @@ mod tests {
     fn loss_and_duplicates_are_counted_per_message() {
         let (mut r, _) = recorder(OnError::Never);
         for seq in 0..3 {
-            r.record(Event::Sent { t_us: 10, participant: 1, seq, late_us: 0 });
+            r.record(Event::Sent {
+                t_us: 10,
+                participant: 1,
+                seq,
+                late_us: 0,
+            });
         }
         for seq in [0, 2, 2] {
-            r.record(Event::Delivered { t_us: 1_500_000, participant: 1, seq, latency_us: 900 });
+            r.record(Event::Delivered {
+                t_us: 1_500_000,
+                participant: 1,
+                seq,
+                latency_us: 900,
+            });
         }
         let rec = r.finish();
-        assert_eq!((rec.sent, rec.delivered, rec.lost, rec.duplicated), (3, 2, 1, 1));
+        assert_eq!(
+            (rec.sent, rec.delivered, rec.lost, rec.duplicated),
+            (3, 2, 1, 1)
+        );
         assert_eq!(rec.timeline.len(), 2);
         assert_eq!((rec.timeline[0].sent, rec.timeline[1].delivered), (3, 2));
         assert_eq!(rec.message.count, 2);
@@ -464,13 +505,25 @@ mod tests {
     fn gauges_integrate_over_seconds() {
         let (mut r, _) = recorder(OnError::Never);
         r.record(Event::ParticipantCreated { t_us: 100 });
-        r.record(Event::Connection { t_us: 200, delta: 1 });
+        r.record(Event::Connection {
+            t_us: 200,
+            delta: 1,
+        });
         r.record(Event::ParticipantCreated { t_us: 2_100_000 });
-        r.record(Event::Connection { t_us: 2_200_000, delta: 1 });
-        r.record(Event::Connection { t_us: 2_300_000, delta: -1 });
+        r.record(Event::Connection {
+            t_us: 2_200_000,
+            delta: 1,
+        });
+        r.record(Event::Connection {
+            t_us: 2_300_000,
+            delta: -1,
+        });
         r.record(Event::ChatStarted { t_us: 2_400_000 });
         let tl = r.finish().timeline;
-        let gauges: Vec<_> = tl.iter().map(|s| (s.participants, s.open_connections, s.active_chats)).collect();
+        let gauges: Vec<_> = tl
+            .iter()
+            .map(|s| (s.participants, s.open_connections, s.active_chats))
+            .collect();
         assert_eq!(gauges, vec![(1, 1, 0), (1, 1, 0), (2, 1, 1)]);
     }
 
@@ -489,7 +542,10 @@ mod tests {
         assert!(stop.is_stopped());
         assert_eq!(stop.reason(), Some(StopReason::FirstError));
         let fe = r.finish().first_error.unwrap();
-        assert_eq!((fe.active_chats, fe.participants, fe.kind), (1, 1, ErrorKind::HandshakeTimeout));
+        assert_eq!(
+            (fe.active_chats, fe.participants, fe.kind),
+            (1, 1, ErrorKind::HandshakeTimeout)
+        );
         assert_eq!(fe.at_s, 3.0);
     }
 
@@ -506,13 +562,24 @@ mod tests {
         };
         r.record(err());
         r.check_budget();
-        assert!(!stop.is_stopped(), "one error in one operation is below the minimum count");
+        assert!(
+            !stop.is_stopped(),
+            "one error in one operation is below the minimum count"
+        );
         for seq in 0..200 {
-            r.record(Event::Sent { t_us: 1, participant: 0, seq, late_us: 0 });
+            r.record(Event::Sent {
+                t_us: 1,
+                participant: 0,
+                seq,
+                late_us: 0,
+            });
         }
         r.record(err());
         r.check_budget();
-        assert!(!stop.is_stopped(), "2 errors in 200 operations is exactly 1%");
+        assert!(
+            !stop.is_stopped(),
+            "2 errors in 200 operations is exactly 1%"
+        );
         r.record(err());
         r.check_budget();
         assert_eq!(stop.reason(), Some(StopReason::ErrorBudget));

@@ -59,10 +59,16 @@ pub async fn sign_up(http: &Client, base: &str, email: &str) -> Result<String, R
         confirm_password: password.into(),
         phone_number: "+15550100000".into(),
     };
-    let reply: SignUpResponse =
-        call(http, base, PARTICIPANT_SIGN_UP, None, &body, StatusCode::CREATED)
-            .await?
-            .ok_or_else(|| empty_body(base, PARTICIPANT_SIGN_UP))?;
+    let reply: SignUpResponse = call(
+        http,
+        base,
+        PARTICIPANT_SIGN_UP,
+        None,
+        &body,
+        StatusCode::CREATED,
+    )
+    .await?
+    .ok_or_else(|| empty_body(base, PARTICIPANT_SIGN_UP))?;
     Ok(reply.token)
 }
 
@@ -78,9 +84,16 @@ pub async fn request_chat(
         event_id,
         description,
     };
-    call::<_, serde::de::IgnoredAny>(http, base, CHAT_REQUESTS, Some(token), &body, StatusCode::OK)
-        .await
-        .map(drop)
+    call::<_, serde::de::IgnoredAny>(
+        http,
+        base,
+        CHAT_REQUESTS,
+        Some(token),
+        &body,
+        StatusCode::OK,
+    )
+    .await
+    .map(drop)
 }
 
 async fn call<B: Serialize, R: DeserializeOwned>(
@@ -111,10 +124,12 @@ async fn call<B: Serialize, R: DeserializeOwned>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| RestError {
-        kind: ErrorKind::Protocol,
-        message: format!("POST {url} answered {status} with an unexpected body: {e}"),
-    })
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| RestError {
+            kind: ErrorKind::Protocol,
+            message: format!("POST {url} answered {status} with an unexpected body: {e}"),
+        })
 }
 
 fn transport(url: &str, e: reqwest::Error) -> RestError {

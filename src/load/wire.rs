@@ -102,7 +102,11 @@ async fn connect_inner(
     let host = uri.host().unwrap_or("localhost").to_string();
     let port = uri
         .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("wss") { 443 } else { 80 });
+        .unwrap_or(if uri.scheme_str() == Some("wss") {
+            443
+        } else {
+            80
+        });
     let addr = resolve(&host, port).await?;
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
@@ -122,17 +126,21 @@ async fn connect_inner(
         .read_buffer_size(sizing.read_buffer)
         .write_buffer_size(0)
         .max_message_size(Some(16 << 20));
-    let (ws, _response) =
-        tokio_tungstenite::client_async_tls_with_config(request, stream, Some(config), tls.cloned())
-            .await
-            .map_err(|e| ConnectError {
-                kind: match e {
-                    tungstenite::Error::Http(_) => ErrorKind::HttpStatus,
-                    tungstenite::Error::Io(_) => ErrorKind::ConnectRefused,
-                    _ => ErrorKind::Protocol,
-                },
-                message: format!("WebSocket upgrade with {url} failed: {e}"),
-            })?;
+    let (ws, _response) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        stream,
+        Some(config),
+        tls.cloned(),
+    )
+    .await
+    .map_err(|e| ConnectError {
+        kind: match e {
+            tungstenite::Error::Http(_) => ErrorKind::HttpStatus,
+            tungstenite::Error::Io(_) => ErrorKind::ConnectRefused,
+            _ => ErrorKind::Protocol,
+        },
+        message: format!("WebSocket upgrade with {url} failed: {e}"),
+    })?;
     Ok(ws)
 }
 
@@ -165,7 +173,8 @@ pub fn local_addr(ws: &Ws) -> String {
         MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
         _ => return "unknown".into(),
     };
-    tcp.local_addr().map_or_else(|_| "unknown".into(), |a| a.to_string())
+    tcp.local_addr()
+        .map_or_else(|_| "unknown".into(), |a| a.to_string())
 }
 
 /// Builds a participant's `send_message` frames into one reusable buffer.
@@ -278,9 +287,9 @@ mod tests {
                 panic!("send_message expected: {}", text.as_str())
             };
             assert_eq!(m.chat_id, "65a1b2c3d4e5f60718293a4b");
-            assert!(m
-                .message
-                .starts_with(&format!("connection 127.0.0.1:50001: message number {seq} ")));
+            assert!(m.message.starts_with(&format!(
+                "connection 127.0.0.1:50001: message number {seq} "
+            )));
             let token = find_token(text.as_bytes()).unwrap();
             assert_eq!(
                 token,
@@ -307,7 +316,10 @@ mod tests {
 
     #[test]
     fn tokens_are_not_found_in_other_text() {
-        assert_eq!(find_token(br#"{"content":"Problem description: help"}"#), None);
+        assert_eq!(
+            find_token(br#"{"content":"Problem description: help"}"#),
+            None
+        );
         assert_eq!(find_token(b" [mp:1:2]"), None);
         assert_eq!(find_token(b" [mp:1:x:3]"), None);
         assert_eq!(find_token(b" [mp::2:3]"), None);

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::cli::CommandError;
 use crate::load::{self, Progress, RunControl};
-use crate::matrix::{self, Secret, Target};
+use crate::matrix::{self, Gate, Secret, Target};
 use crate::results::RunResult;
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
 
@@ -40,6 +40,8 @@ pub struct RunOutcome {
     pub paths: Vec<PathBuf>,
     /// Exit code of the signal that cancelled the run (130 SIGINT, 143 SIGTERM).
     pub interrupted: Option<i32>,
+    /// The plan's regression gate, for the report of this run.
+    pub gate: Gate,
 }
 
 /// Worker threads of the embedded server's own runtime.
@@ -64,6 +66,7 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
         results: Vec::new(),
         paths: Vec::new(),
         interrupted: None,
+        gate: plan.gate.clone(),
     };
     for (i, scenario) in scenarios.iter().enumerate() {
         if signals.interrupted().is_some() {
