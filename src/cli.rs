@@ -220,7 +220,6 @@ async fn serve(args: ServeArgs) -> Result<i32, CommandError> {
         ..ServerConfig::default()
     };
     let running = server::start(config).await.map_err(CommandError::tool)?;
-    println!("# embedded staging Messenger API; paste under `target:` in matrix.yaml");
     println!("{}", server::serve_banner(running.info()));
     let signals = run::signals::Signals::install().map_err(CommandError::tool)?;
     signals.token().cancelled().await;

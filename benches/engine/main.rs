@@ -48,7 +48,9 @@ fn start_server() -> Server {
             "0",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(std::env::temp_dir().join("msgperf-bench-serve.log")).unwrap(),
+        ))
         .spawn()
         .expect("msgperf serve starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -56,7 +58,7 @@ fn start_server() -> Server {
         for line in lines.by_ref() {
             let line = line.unwrap();
             if let Some(value) = line.strip_prefix(&format!("{key}: ")) {
-                return value.trim().to_string();
+                return value.trim().trim_matches('"').to_string();
             }
         }
         panic!("serve did not print {key}")
@@ -69,6 +71,8 @@ fn start_server() -> Server {
         organizer_email: get("organizer_email"),
         organizer_password: Secret::new(get("organizer_password")),
     };
+    // Keep reading its stdout so the server never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     Server { child, target }
 }
 

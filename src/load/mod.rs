@@ -411,8 +411,31 @@ fn rfc3339(t: SystemTime) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A context pointing nowhere, for tests of worker state.
+    pub(crate) fn ctx() -> Arc<Ctx> {
+        let (events, _) = mpsc::unbounded_channel();
+        let ms = Duration::from_millis(1);
+        Arc::new(Ctx {
+            clock: Clock::new(),
+            ws_url: String::new(),
+            organizer_api_url: String::new(),
+            participant_api_url: String::new(),
+            organizer_password: Secret::new(""),
+            event_id: 1,
+            sci: ms,
+            smi: ms,
+            handshake_timeout: ms,
+            run_tag: String::new(),
+            http: reqwest::Client::new(),
+            tls: None,
+            events,
+            stop: Arc::default(),
+            done: CancellationToken::new(),
+        })
+    }
 
     #[test]
     fn connect_path_is_added_only_when_missing() {

@@ -54,11 +54,15 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut stopping = false;
     let mut ready_at = Instant::now();
+    // Pinned once, not re-registered with the shared tokens on every frame.
+    let done = ctx.done.cancelled();
+    let stopped = ctx.stop.stopped();
+    tokio::pin!(done, stopped);
     loop {
         tokio::select! {
             biased;
-            _ = ctx.done.cancelled() => return,
-            _ = ctx.stop.stopped(), if !stopping => stopping = true,
+            _ = &mut done => return,
+            _ = &mut stopped, if !stopping => stopping = true,
             scheduled = tick.tick(), if !stopping => {
                 let late_us = super::lateness_us(scheduled, ready_at, Instant::now());
                 if let Err(e) = ws.send(Message::Text(Utf8Bytes::from_static(START_CHAT))).await {

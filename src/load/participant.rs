@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -20,7 +20,9 @@ pub const GET_CHATS_TRIES: u32 = 10;
 /// Runs participant `id` until the run stops or it fails.
 pub async fn run(ctx: Arc<Ctx>, id: u32) {
     let who = || format!("participant {id}");
-    let Some(result) = ctx.until_stopped(setup(&ctx, id)).await else {
+    // Boxed: the REST and handshake futures are ~20 KiB, which an inline state
+    // would keep reserved in every participant for the whole run.
+    let Some(result) = ctx.until_stopped(Box::pin(setup(&ctx, id))).await else {
         return;
     };
     let (mut ws, chat_id) = match result {
@@ -33,37 +35,69 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut seq: u32 = 0;
     let mut ready_at = Instant::now();
+    // Pinned once: a fresh `stopped()` per tick would register and unregister
+    // a waiter on the shared token each time.
+    let stopped = ctx.stop.stopped();
+    tokio::pin!(stopped);
     loop {
-        tokio::select! {
+        let scheduled = tokio::select! {
             biased;
-            _ = ctx.stop.stopped() => return,
-            scheduled = tick.tick() => {
-                let now = Instant::now();
-                let late_us = super::lateness_us(scheduled, ready_at, now);
-                let t_us = ctx.clock.us_at(now);
-                if let Err(e) = ws.send(frames.frame(seq, t_us)).await {
-                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("send failed: {e}"));
+            _ = &mut stopped => return,
+            scheduled = tick.tick() => scheduled,
+        };
+        // Read what arrived since the last tick (the server's echoes of our own
+        // messages, errors) in one go: waking for every echo would double the
+        // generator's wake-ups per message.
+        if let Err((kind, message)) = drain(&mut ws, &ctx, &who) {
+            return ctx.error(kind, who(), message);
+        }
+        let now = Instant::now();
+        let late_us = super::lateness_us(scheduled, ready_at, now);
+        let t_us = ctx.clock.us_at(now);
+        if let Err(e) = ws.send(frames.frame(seq, t_us)).await {
+            return ctx.error(
+                ErrorKind::ConnectionClosed,
+                who(),
+                format!("send failed: {e}"),
+            );
+        }
+        ready_at = Instant::now();
+        ctx.emit(Event::Sent {
+            t_us,
+            participant: id,
+            seq,
+            late_us,
+        });
+        seq += 1;
+    }
+}
+
+/// Consumes every frame already received without waiting for more; records
+/// `error` frames and fails when the connection is gone.
+fn drain(ws: &mut Guarded, ctx: &Ctx, who: &dyn Fn() -> String) -> Result<(), Failure> {
+    while let Some(frame) = ws.next().now_or_never() {
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                if let Some(message) = error_text(text.as_bytes()) {
+                    ctx.error(ErrorKind::Protocol, who(), message);
                 }
-                ready_at = Instant::now();
-                ctx.emit(Event::Sent { t_us, participant: id, seq, late_us });
-                seq += 1;
             }
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(message) = error_text(text.as_bytes()) {
-                        ctx.error(ErrorKind::Protocol, who(), message);
-                    }
-                }
-                Some(Ok(Message::Close(_))) | None => {
-                    return ctx.error(ErrorKind::ConnectionClosed, who(), "the server closed the WebSocket".into());
-                }
-                Some(Err(e)) => {
-                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("WebSocket read failed: {e}"));
-                }
-                Some(Ok(_)) => {}
+            Some(Ok(Message::Close(_))) | None => {
+                return Err((
+                    ErrorKind::ConnectionClosed,
+                    "the server closed the WebSocket".into(),
+                ));
             }
+            Some(Err(e)) => {
+                return Err((
+                    ErrorKind::ConnectionClosed,
+                    format!("WebSocket read failed: {e}"),
+                ))
+            }
+            Some(Ok(_)) => {}
         }
     }
+    Ok(())
 }
 
 type Failure = (ErrorKind, String);
@@ -169,5 +203,16 @@ mod tests {
         );
         let quoted = br#"{"type":"user_message","payload":{"content":"the \"error\" word"}}"#;
         assert_eq!(error_text(quoted), None);
+    }
+
+    /// Every participant's state lives for the whole run: keep it small (the
+    /// brief's budget is ~10 KiB per participant, sockets and buffers included).
+    #[test]
+    fn a_running_participant_stays_small() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let _guard = rt.enter();
+        let ctx = super::super::tests::ctx();
+        let size = std::mem::size_of_val(&run(ctx, 1));
+        assert!(size < 4096, "participant future is {size} bytes");
     }
 }

@@ -57,7 +57,7 @@ impl SocketSizing {
     pub const ORGANIZER: SocketSizing = SocketSizing {
         recv_buffer: None,
         send_buffer: None,
-        read_buffer: 64 * 1024,
+        read_buffer: 16 * 1024,
     };
 }
 

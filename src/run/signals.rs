@@ -42,7 +42,7 @@ impl Signals {
                         eprintln!("second signal: exiting now");
                         std::process::exit(code);
                     }
-                    eprintln!("signal received: stopping, writing results (again to exit at once)");
+                    eprintln!("signal received: stopping (send it again to exit at once)");
                     state.token.cancel();
                 }
             });
