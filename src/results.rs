@@ -359,7 +359,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunResult>, ResultsError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A small, complete result for tests of later stages.
