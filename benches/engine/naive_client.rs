@@ -209,12 +209,15 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
 /// loop, nothing read), over `connections` connections.
 pub async fn floor(target: &Target, connections: u64, per_connection: u64) -> f64 {
     let http = reqwest::Client::new();
+    // An organizer starts the chats while the connections join, then leaves.
+    let organizer = tokio::spawn(organizer(target.clone(), http.clone(), Arc::default()));
     let mut joined = Vec::new();
     for id in 0..connections {
         if let Some(p) = join(target, &http, 1_000_000 + id, Duration::from_millis(20)).await {
             joined.push(p);
         }
     }
+    organizer.abort();
     let cpu0 = process_cpu_us();
     let mut sent = 0u64;
     for n in 0..per_connection {
