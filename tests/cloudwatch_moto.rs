@@ -69,13 +69,21 @@ impl Stack {
         let moto = Proc(moto);
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on {port} within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {port} within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/cbor_proxy.py");
         let mut proxy = Command::new("python3")
             .arg(script)
-            .args(["--port", "0", "--upstream", &format!("http://127.0.0.1:{port}")])
+            .args([
+                "--port",
+                "0",
+                "--upstream",
+                &format!("http://127.0.0.1:{port}"),
+            ])
             .args(["--page-size", &page_size.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -84,7 +92,9 @@ impl Stack {
         let stdout = proxy.stdout.take().expect("proxy stdout");
         let proxy = Proc(proxy);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("proxy output");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("proxy output");
         let proxy_port = line
             .trim()
             .strip_prefix("READY ")
@@ -122,7 +132,10 @@ impl Stack {
 
 /// Whole hour, two hours ago: old enough that every period is complete.
 fn base() -> i64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     now - now % 3600 - 7200
 }
 
@@ -175,7 +188,12 @@ async fn seed(client: &aws_sdk_cloudwatch::Client, from: i64, to: i64) -> Vec<(i
         data.push(
             MetricDatum::builder()
                 .metric_name("CPUUtilization")
-                .dimensions(Dimension::builder().name("InstanceId").value(INSTANCE).build())
+                .dimensions(
+                    Dimension::builder()
+                        .name("InstanceId")
+                        .value(INSTANCE)
+                        .build(),
+                )
                 .timestamp(DateTime::from_secs(t))
                 .value(value)
                 .build(),
@@ -222,13 +240,20 @@ async fn check_fetch_equals_seed(page_size: usize) {
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
     assert_eq!(m.metrics.len(), 2);
     let (avg, max) = (&m.metrics[0], &m.metrics[1]);
-    assert_eq!((avg.stat.as_str(), max.stat.as_str()), ("Average", "Maximum"));
+    assert_eq!(
+        (avg.stat.as_str(), max.stat.as_str()),
+        ("Average", "Maximum")
+    );
     let minutes: Vec<i64> = (0..7).map(|i| b - 60 + 60 * i).collect();
     let t_s: Vec<f64> = minutes.iter().map(|t| (t - b - 30) as f64).collect();
     assert_eq!(avg.points.iter().map(|p| p.t_s).collect::<Vec<_>>(), t_s);
     for (i, minute) in minutes.iter().enumerate() {
         let (a, x) = per_minute(&seeded, *minute);
-        assert!((avg.points[i].value - a).abs() < 1e-9, "minute {i}: {} vs {a}", avg.points[i].value);
+        assert!(
+            (avg.points[i].value - a).abs() < 1e-9,
+            "minute {i}: {} vs {a}",
+            avg.points[i].value
+        );
         assert_eq!(max.points[i].value, x, "minute {i}");
     }
     // Over the run: the periods starting 12:00 .. 12:04 overlap 12:00:30 .. 12:04:10.
@@ -239,11 +264,20 @@ async fn check_fetch_equals_seed(page_size: usize) {
     // Reference points: the period holding each instant.
     let marks = cloudwatch::marks_of(&run);
     let plateau = marks.plateau_start_s.expect("the built run has a plateau");
-    let minute_of = |s: f64| b - 60 + 60 * (((b + 30) as f64 + s - (b - 60) as f64) / 60.0).floor() as i64;
-    assert_eq!(avg.at_plateau_start, Some(per_minute(&seeded, minute_of(plateau)).0));
-    let first_error = marks.first_error_s.expect("the built run has a first error");
+    let minute_of =
+        |s: f64| b - 60 + 60 * (((b + 30) as f64 + s - (b - 60) as f64) / 60.0).floor() as i64;
+    assert_eq!(
+        avg.at_plateau_start,
+        Some(per_minute(&seeded, minute_of(plateau)).0)
+    );
+    let first_error = marks
+        .first_error_s
+        .expect("the built run has a first error");
     if first_error < 270.0 {
-        assert_eq!(max.at_first_error, Some(per_minute(&seeded, minute_of(first_error)).1));
+        assert_eq!(
+            max.at_first_error,
+            Some(per_minute(&seeded, minute_of(first_error)).1)
+        );
     }
 }
 
@@ -270,7 +304,11 @@ async fn empty_window_gives_notes_and_a_warning() {
     assert_eq!(m.metrics.len(), 1);
     assert!(m.metrics[0].points.is_empty());
     assert_eq!(m.metrics[0].average, None);
-    assert!(m.metrics[0].note.as_deref().unwrap_or("").contains("no datapoint"));
+    assert!(m.metrics[0]
+        .note
+        .as_deref()
+        .unwrap_or("")
+        .contains("no datapoint"));
     assert!(m.warnings[0].contains("unknown metric"), "{:?}", m.warnings);
 }
 
@@ -314,7 +352,12 @@ async fn publish_puts_the_run_numbers_with_scenario_and_branch() {
         .get_metric_statistics()
         .namespace("Msgperf/Throughput")
         .metric_name("PeakRate")
-        .dimensions(Dimension::builder().name("Scenario").value(&sustained.scenario).build())
+        .dimensions(
+            Dimension::builder()
+                .name("Scenario")
+                .value(&sustained.scenario)
+                .build(),
+        )
         .dimensions(Dimension::builder().name("Branch").value("main").build())
         .start_time(DateTime::from_secs(sustained.at - 300))
         .end_time(DateTime::from_secs(sustained.at + 300))
@@ -323,7 +366,11 @@ async fn publish_puts_the_run_numbers_with_scenario_and_branch() {
         .send()
         .await
         .expect("GetMetricStatistics");
-    let values: Vec<f64> = out.datapoints().iter().filter_map(|d| d.maximum()).collect();
+    let values: Vec<f64> = out
+        .datapoints()
+        .iter()
+        .filter_map(|d| d.maximum())
+        .collect();
     assert_eq!(values, [sustained.value]);
 }
 
@@ -341,7 +388,12 @@ fn no_credentials_is_a_bounded_warning() {
     let home = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "no_credentials_child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "no_credentials_child",
+            "--ignored",
+            "--nocapture",
+        ])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
@@ -353,7 +405,8 @@ fn no_credentials_is_a_bounded_warning() {
         .unwrap();
     let elapsed = started.elapsed();
     drop(silent);
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("1 passed"), "{text}");
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
@@ -362,13 +415,20 @@ fn no_credentials_is_a_bounded_warning() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "run by no_credentials_is_a_bounded_warning with a clean environment"]
 async fn no_credentials_child() {
-    assert_eq!(std::env::var(CHILD).as_deref(), Ok("1"), "run via no_credentials_is_a_bounded_warning");
+    assert_eq!(
+        std::env::var(CHILD).as_deref(),
+        Ok("1"),
+        "run via no_credentials_is_a_bounded_warning"
+    );
     let cfg = config(vec![cpu(NAMESPACE, &["Average"])]);
     let started = Instant::now();
     let fetched = cloudwatch::fetch_runs(&cfg, &Connect::default(), &[run_at(base(), 60)]).await;
     let elapsed = started.elapsed();
     println!("no-credentials fetch took {elapsed:?}");
-    assert!(elapsed <= cloudwatch::CREDENTIALS_TIMEOUT + Duration::from_secs(3), "{elapsed:?}");
+    assert!(
+        elapsed <= cloudwatch::CREDENTIALS_TIMEOUT + Duration::from_secs(3),
+        "{elapsed:?}"
+    );
     assert_eq!(fetched.errors.len(), 1);
     let text = fetched.errors[0].to_string();
     assert!(text.contains("no AWS credentials"), "{text}");

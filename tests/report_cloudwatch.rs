@@ -88,26 +88,47 @@ fn cloudwatch_table_json_and_chart() {
     .unwrap();
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("**CloudWatch** (period 60 s"), "{md}");
-    assert!(md.contains("| r1 | messenger-cpu | Average | 61.25 | 95.00 | 50.00 | 95.00 |"), "{md}");
-    assert!(md.contains("| r2 | db-connections | Maximum | 80.00 | 80.00 | – | – |"), "{md}");
-    assert!(md.contains("db-connections: one datapoint over the run"), "{md}");
+    assert!(
+        md.contains("| r1 | messenger-cpu | Average | 61.25 | 95.00 | 50.00 | 95.00 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| r2 | db-connections | Maximum | 80.00 | 80.00 | – | – |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("db-connections: one datapoint over the run"),
+        "{md}"
+    );
     assert!(md.contains("⚠️ r1: CloudWatch: access denied"), "{md}");
 
-    let json: Report = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let json: Report =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json.cloudwatch.len(), 2);
     assert_eq!(json.cloudwatch[0].run, "sci10ms-cpi20ms-smi100ms-r1");
     assert_eq!(json.cloudwatch[0].metrics.metrics[0].maximum, Some(95.0));
 
     let chart = out.join("charts/cloudwatch-sci10ms-cpi20ms-smi100ms");
-    assert!(json.charts.iter().any(|c| c == "charts/cloudwatch-sci10ms-cpi20ms-smi100ms.svg"));
+    assert!(json
+        .charts
+        .iter()
+        .any(|c| c == "charts/cloudwatch-sci10ms-cpi20ms-smi100ms.svg"));
     let svg = std::fs::read_to_string(chart.with_extension("svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let text: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
     let text = text.join(" ");
-    for word in ["messenger-cpu", "Average (right axis)", "Maximum (right axis)", "sent/s (left axis)", "1 point in the window, not drawn"] {
+    for word in [
+        "messenger-cpu",
+        "Average (right axis)",
+        "Maximum (right axis)",
+        "sent/s (left axis)",
+        "1 point in the window, not drawn",
+    ] {
         assert!(text.contains(word), "{word} missing from the chart: {text}");
     }
     let png = std::fs::read(chart.with_extension("png")).unwrap();
-    let dec = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+    let dec = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap();
     assert_eq!((dec.info().width, dec.info().height), (1100, 40 + 2 * 300));
 }

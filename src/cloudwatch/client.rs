@@ -149,7 +149,11 @@ where
             {
                 CloudWatchError::AccessDenied {
                     operation,
-                    message: if message.is_empty() { code } else { format!("{code}: {message}") },
+                    message: if message.is_empty() {
+                        code
+                    } else {
+                        format!("{code}: {message}")
+                    },
                 }
             } else {
                 CloudWatchError::Service {

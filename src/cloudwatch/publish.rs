@@ -90,7 +90,12 @@ pub async fn publish(
                     .value(d.value)
                     .unit(StandardUnit::from(d.unit))
                     .timestamp(DateTime::from_secs(d.at))
-                    .dimensions(Dimension::builder().name("Scenario").value(&d.scenario).build())
+                    .dimensions(
+                        Dimension::builder()
+                            .name("Scenario")
+                            .value(&d.scenario)
+                            .build(),
+                    )
                     .dimensions(Dimension::builder().name("Branch").value(branch).build())
                     .build()
             })

@@ -70,7 +70,8 @@ pub fn rfc3339(epoch_s: i64) -> String {
 
 /// Epoch seconds of a `SystemTime`.
 pub fn epoch_of(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// One GetMetricData query, in plain terms.
@@ -199,12 +200,7 @@ pub fn value_at(points: &[MetricPoint], period: f64, t: f64) -> Option<f64> {
 
 /// Builds a series from raw `(epoch seconds, value)` points: sorted,
 /// deduplicated by time, relative to the run start, and summarized.
-pub fn series(
-    query: &Query,
-    raw: &[(i64, f64)],
-    window: &Window,
-    marks: Marks,
-) -> MetricSeries {
+pub fn series(query: &Query, raw: &[(i64, f64)], window: &Window, marks: Marks) -> MetricSeries {
     let mut sorted: Vec<(i64, f64)> = raw.iter().copied().filter(|(_, v)| v.is_finite()).collect();
     sorted.sort_by_key(|(t, _)| *t);
     sorted.dedup_by_key(|(t, _)| *t);

@@ -132,9 +132,15 @@ fn one_point_or_none_gets_a_note() {
     // Basic monitoring: one 5-minute point.
     let s = series(&q(), &[(t0, 5.0)], &w, Marks::default());
     assert_eq!((s.average, s.maximum), (Some(5.0), Some(5.0)));
-    assert!(s.note.as_deref().unwrap().contains("one datapoint"), "{s:?}");
+    assert!(
+        s.note.as_deref().unwrap().contains("one datapoint"),
+        "{s:?}"
+    );
     let s = series(&q(), &[], &w, Marks::default());
-    assert_eq!((s.average, s.maximum, s.at_plateau_start), (None, None, None));
+    assert_eq!(
+        (s.average, s.maximum, s.at_plateau_start),
+        (None, None, None)
+    );
     assert!(s.note.as_deref().unwrap().contains("no datapoint"), "{s:?}");
 }
 
@@ -179,6 +185,9 @@ fn pages_merge_by_id() {
     );
     assert_eq!(
         all,
-        vec![("a".into(), vec![(0, 1.0), (60, 2.0)]), ("b".into(), vec![])]
+        vec![
+            ("a".into(), vec![(0, 1.0), (60, 2.0)]),
+            ("b".into(), vec![])
+        ]
     );
 }

@@ -203,7 +203,10 @@ pub(crate) fn build(
         let source = match (m.expression, m.namespace, m.metric) {
             (Some(e), None, None) if m.stats.is_none() && m.dimensions.is_empty() => {
                 if e.trim().is_empty() {
-                    return fail("the expression is empty".into(), "write metric math such as `SUM(METRICS('m1'))/60`");
+                    return fail(
+                        "the expression is empty".into(),
+                        "write metric math such as `SUM(METRICS('m1'))/60`",
+                    );
                 }
                 MetricSource::Expression(e)
             }
@@ -215,7 +218,12 @@ pub(crate) fn build(
                         "list statistics such as `[Average, Maximum]` or `[p99]`, or leave `stats` out for Average",
                     );
                 }
-                MetricSource::Metric { namespace, metric, dimensions: m.dimensions, stats }
+                MetricSource::Metric {
+                    namespace,
+                    metric,
+                    dimensions: m.dimensions,
+                    stats,
+                }
             }
             _ => {
                 return fail(
@@ -224,7 +232,11 @@ pub(crate) fn build(
                 );
             }
         };
-        metrics.push(MetricSpec { label: m.label, id, source });
+        metrics.push(MetricSpec {
+            label: m.label,
+            id,
+            source,
+        });
     }
     let config = CloudWatchConfig {
         region: raw.region.filter(|r| !r.trim().is_empty()),

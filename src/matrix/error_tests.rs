@@ -364,7 +364,12 @@ fn cloudwatch_block_errors_name_the_key() {
     let base = "matrix: { sci: [1s], cpi: [1s], smi: [1s] }\ncloudwatch:\n";
     check(
         &format!("{base}  period: 45s\n  metrics: [{{ label: a, namespace: N, metric: M }}]\n"),
-        &["line 3", "cloudwatch.period", "not a CloudWatch period", "multiple of 60s"],
+        &[
+            "line 3",
+            "cloudwatch.period",
+            "not a CloudWatch period",
+            "multiple of 60s",
+        ],
     );
     check(
         &format!("{base}  metrics: []\n"),
@@ -372,7 +377,11 @@ fn cloudwatch_block_errors_name_the_key() {
     );
     check(
         &format!("{base}  metrics:\n    - {{ label: a, namespace: N }}\n"),
-        &["line 4", "cloudwatch.metrics[0]", "either `namespace` and `metric`"],
+        &[
+            "line 4",
+            "cloudwatch.metrics[0]",
+            "either `namespace` and `metric`",
+        ],
     );
     check(
         &format!("{base}  metrics:\n    - {{ label: a, namespace: N, metric: M }}\n    - {{ label: a, expression: x }}\n"),
@@ -387,7 +396,9 @@ fn cloudwatch_block_errors_name_the_key() {
         &["cloudwatch.metrcs", "did you mean `metrics`?"],
     );
     check(
-        &format!("{base}  wait_for_data: soon\n  metrics: [{{ label: a, namespace: N, metric: M }}]\n"),
+        &format!(
+            "{base}  wait_for_data: soon\n  metrics: [{{ label: a, namespace: N, metric: M }}]\n"
+        ),
         &["cloudwatch.wait_for_data", "not a duration"],
     );
 }

@@ -112,7 +112,14 @@ fn cloudwatch_table(report: &Report, runs: &[&RunAnalysis]) -> String {
                 out,
                 "| {rep} | {} | {} | {} | {} | {} | {} |",
                 cell(&m.label, 40),
-                cell(if m.stat.is_empty() { "expression" } else { &m.stat }, 20),
+                cell(
+                    if m.stat.is_empty() {
+                        "expression"
+                    } else {
+                        &m.stat
+                    },
+                    20
+                ),
                 value(m.average),
                 value(m.maximum),
                 value(m.at_plateau_start),

@@ -42,7 +42,8 @@ pub async fn attach(
         eprintln!("warning: {e}");
     }
     if config.publish.is_some() {
-        match cloudwatch::publish_runs(config, &connect, results, &|k| std::env::var(k).ok()).await {
+        match cloudwatch::publish_runs(config, &connect, results, &|k| std::env::var(k).ok()).await
+        {
             Ok(n) => eprintln!("published {n} CloudWatch datapoint(s)"),
             Err(e) => {
                 eprintln!("warning: {e}");

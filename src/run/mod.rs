@@ -103,8 +103,7 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
     }
     if let Some(config) = &plan.cloudwatch {
         if outcome.interrupted.is_none() {
-            cloudwatch::attach(config, &opts.out, &mut outcome.results, &mut outcome.paths)
-                .await?;
+            cloudwatch::attach(config, &opts.out, &mut outcome.results, &mut outcome.paths).await?;
         }
     }
     Ok(outcome)

@@ -45,9 +45,9 @@ pub struct CloudWatchChart {
 /// The chart of scenario `s`, from its first run whose result holds metrics.
 pub fn cloudwatch_chart(s: &ScenarioReport, results: &[RunResult]) -> Option<CloudWatchChart> {
     let run = s.summary.runs.iter().find_map(|id| {
-        results
-            .iter()
-            .find(|r| &r.scenario.id == id && r.cloudwatch.as_ref().is_some_and(|c| !c.metrics.is_empty()))
+        results.iter().find(|r| {
+            &r.scenario.id == id && r.cloudwatch.as_ref().is_some_and(|c| !c.metrics.is_empty())
+        })
     })?;
     let cw = run.cloudwatch.as_ref()?;
     let mut labels: Vec<&str> = Vec::new();
@@ -60,13 +60,21 @@ pub fn cloudwatch_chart(s: &ScenarioReport, results: &[RunResult]) -> Option<Clo
         .into_iter()
         .take(MAX_METRIC_PANELS)
         .map(|label| {
-            let of_label: Vec<&MetricSeries> = cw.metrics.iter().filter(|m| m.label == label).collect();
+            let of_label: Vec<&MetricSeries> =
+                cw.metrics.iter().filter(|m| m.label == label).collect();
             let mut caption = label.to_string();
             let mut series = Vec::new();
             for m in of_label {
-                let name = if m.stat.is_empty() { "value" } else { m.stat.as_str() };
+                let name = if m.stat.is_empty() {
+                    "value"
+                } else {
+                    m.stat.as_str()
+                };
                 if m.points.len() >= 2 {
-                    series.push((name.to_string(), m.points.iter().map(|p| (p.t_s, p.value)).collect()));
+                    series.push((
+                        name.to_string(),
+                        m.points.iter().map(|p| (p.t_s, p.value)).collect(),
+                    ));
                 } else {
                     caption.push_str(&format!(
                         " · {name}: {} point{} in the window, not drawn",
@@ -83,7 +91,10 @@ pub fn cloudwatch_chart(s: &ScenarioReport, results: &[RunResult]) -> Option<Clo
         })
         .collect();
     Some(CloudWatchChart {
-        title: format!("CloudWatch metrics against sent/s: {} (run r{})", s.label, run.scenario.repetition),
+        title: format!(
+            "CloudWatch metrics against sent/s: {} (run r{})",
+            s.label, run.scenario.repetition
+        ),
         sent: usable_seconds(run).iter().map(|x| x.sent as f64).collect(),
         panels,
     })
@@ -92,7 +103,10 @@ pub fn cloudwatch_chart(s: &ScenarioReport, results: &[RunResult]) -> Option<Clo
 impl CloudWatchChart {
     /// Pixel size.
     pub fn size(&self) -> (u32, u32) {
-        (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT * self.panels.len().max(1) as u32)
+        (
+            WIDTH,
+            TITLE_HEIGHT + PANEL_HEIGHT * self.panels.len().max(1) as u32,
+        )
     }
 
     /// Renders both formats.
@@ -107,7 +121,9 @@ impl CloudWatchChart {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let root = root.titled(&self.title, font(22)).map_err(|e| e.to_string())?;
+        let root = root
+            .titled(&self.title, font(22))
+            .map_err(|e| e.to_string())?;
         let areas = root.split_evenly((self.panels.len().max(1), 1));
         for (panel, area) in self.panels.iter().zip(&areas) {
             self.draw_panel(area, panel).map_err(|e| e.to_string())?;
@@ -121,11 +137,18 @@ impl CloudWatchChart {
         panel: &MetricPanel,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let half = panel.period_s / 2.0;
-        let xs = panel.series.iter().flat_map(|(_, p)| p.iter().map(|(t, _)| t + half));
+        let xs = panel
+            .series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|(t, _)| t + half));
         let x_min = xs.clone().fold(0.0, f64::min).floor();
         let x_max = xs.fold(self.sent.len().max(1) as f64, f64::max).ceil();
         let y_max = nice_ceiling(self.sent.iter().copied().fold(0.0, f64::max) * 1.05);
-        let top = panel.series.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)).fold(0.0, f64::max);
+        let top = panel
+            .series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|(_, v)| *v))
+            .fold(0.0, f64::max);
         let y2_max = nice_ceiling(top * 1.05);
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.caption, font(16))
@@ -156,19 +179,31 @@ impl CloudWatchChart {
             .draw()?;
         chart
             .draw_series(LineSeries::new(
-                self.sent.iter().enumerate().map(|(t, &v)| (t as f64 + 0.5, v)),
+                self.sent
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &v)| (t as f64 + 0.5, v)),
                 PALETTE[0].stroke_width(2),
             ))?
             .label("sent/s (left axis)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3))
+            });
         for (i, (stat, points)) in panel.series.iter().enumerate() {
             let color = PALETTE[(i + 1) % PALETTE.len()];
             let at = |&(t, v): &(f64, f64)| (t + half, v);
             chart
-                .draw_secondary_series(LineSeries::new(points.iter().map(at), color.stroke_width(3)))?
+                .draw_secondary_series(LineSeries::new(
+                    points.iter().map(at),
+                    color.stroke_width(3),
+                ))?
                 .label(format!("{stat} (right axis)"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
-            chart.draw_secondary_series(points.iter().map(|p| Circle::new(at(p), 4, color.filled())))?;
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+                });
+            chart.draw_secondary_series(
+                points.iter().map(|p| Circle::new(at(p), 4, color.filled())),
+            )?;
         }
         chart
             .configure_series_labels()
@@ -182,7 +217,10 @@ impl CloudWatchChart {
 }
 
 /// Charts of every scenario that has CloudWatch data.
-pub fn cloudwatch_charts(report: &Report, results: &[RunResult]) -> Result<Vec<ChartFile>, ChartError> {
+pub fn cloudwatch_charts(
+    report: &Report,
+    results: &[RunResult],
+) -> Result<Vec<ChartFile>, ChartError> {
     let mut out = Vec::new();
     for s in report.scenarios.iter().take(super::MAX_TIMELINE_CHARTS) {
         if let Some(chart) = cloudwatch_chart(s, results).filter(|c| !c.panels.is_empty()) {
