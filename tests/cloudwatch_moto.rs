@@ -232,7 +232,8 @@ async fn check_fetch_equals_seed(page_size: usize) {
     let seeded = seed(&stack.sdk(), b - 60, b + 360).await;
     let run = run_at(b + 30, 220);
     let cfg = config(vec![cpu(NAMESPACE, &["Average", "Maximum"])]);
-    let fetched = cloudwatch::fetch_runs(&cfg, &stack.connect("test"), &[run.clone()]).await;
+    let fetched =
+        cloudwatch::fetch_runs(&cfg, &stack.connect("test"), std::slice::from_ref(&run)).await;
     assert!(fetched.errors.is_empty(), "{:?}", fetched.errors);
     let m = &fetched.runs[0];
     assert_eq!(m.window_start, rfc3339(b - 60));
@@ -325,7 +326,7 @@ async fn access_denied_is_a_warning_with_a_hint() {
     assert!(!text.contains("test-secret"), "{text}");
     for m in &fetched.runs {
         assert!(m.metrics.is_empty());
-        assert_eq!(m.warnings, [text.clone()]);
+        assert_eq!(m.warnings, std::slice::from_ref(&text));
     }
 }
 
@@ -339,9 +340,14 @@ async fn publish_puts_the_run_numbers_with_scenario_and_branch() {
         namespace: "Msgperf/Throughput".into(),
         branch: Some("main".into()),
     });
-    let n = cloudwatch::publish_runs(&cfg, &stack.connect("test"), &[run.clone()], &|_| None)
-        .await
-        .expect("publish");
+    let n = cloudwatch::publish_runs(
+        &cfg,
+        &stack.connect("test"),
+        std::slice::from_ref(&run),
+        &|_| None,
+    )
+    .await
+    .expect("publish");
     let expected = cloudwatch::publish::datums(&run);
     assert_eq!(n, expected.len());
     assert!(n >= 3, "{expected:?}");

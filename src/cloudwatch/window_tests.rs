@@ -101,7 +101,7 @@ fn q() -> Query {
 #[test]
 fn series_summarizes_over_the_run_only() {
     // Run 0..130 s after t0 (aligned); window t0-60 .. t0+240.
-    let t0 = 1_800_000_000_i64 - 1_800_000_000_i64 % 60;
+    let t0 = 1_800_000_000_i64; // a multiple of 60 and 300
     let w = Window::new(t0 as f64, t0 as f64 + 130.0, Duration::from_secs(60));
     let raw = [
         (t0 + 180, 99.0), // after the run: excluded from the summary
@@ -127,7 +127,7 @@ fn series_summarizes_over_the_run_only() {
 
 #[test]
 fn one_point_or_none_gets_a_note() {
-    let t0 = 1_800_000_000_i64 - 1_800_000_000_i64 % 300;
+    let t0 = 1_800_000_000_i64; // a multiple of 300
     let w = Window::new(t0 as f64 + 10.0, t0 as f64 + 70.0, Duration::from_secs(60));
     // Basic monitoring: one 5-minute point.
     let s = series(&q(), &[(t0, 5.0)], &w, Marks::default());
@@ -156,7 +156,7 @@ fn value_at_picks_the_period_holding_the_instant() {
 
 #[test]
 fn coverage_needs_a_point_in_the_last_run_period_for_every_query() {
-    let t0 = 1_800_000_000_i64 - 1_800_000_000_i64 % 60;
+    let t0 = 1_800_000_000_i64; // a multiple of 60 and 300
     let w = Window::new(t0 as f64, t0 as f64 + 90.0, Duration::from_secs(60));
     let qs = vec![q()];
     let partial = vec![("m1_average".to_string(), vec![(t0, 1.0)])];

@@ -156,7 +156,8 @@ pub(crate) fn build(
         Some(p) => {
             let d = p.value.0;
             let secs = d.as_secs();
-            let ok = d.subsec_nanos() == 0 && (matches!(secs, 1 | 5 | 10 | 30) || secs % 60 == 0);
+            let ok = d.subsec_nanos() == 0
+                && (matches!(secs, 1 | 5 | 10 | 30) || secs.is_multiple_of(60));
             if !ok {
                 return Err(invalid(src.diagnostic(
                     at(&p.referenced),
