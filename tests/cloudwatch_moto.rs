@@ -441,3 +441,92 @@ async fn no_credentials_child() {
     assert!(text.contains("configure-aws-credentials"), "{text}");
     assert_eq!(fetched.runs[0].warnings, [text]);
 }
+
+/// `msgperf run` end to end: embedded server, a 2 s run, the `cloudwatch:`
+/// block pointing at the proxy; credentials from the environment (the
+/// default chain). Returns (exit code, stderr, result file, report.md).
+fn msgperf_run(
+    stack: &Stack,
+    access_key: &str,
+    extra: &str,
+) -> (Option<i32>, String, RunResult, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = dir.path().join("matrix.yaml");
+    let yaml = format!(
+        "matrix: {{ sci: [100ms], cpi: [100ms], smi: [500ms] }}\nstop: {{ max_duration: 2s, drain: 0s }}\ncloudwatch:\n  region: eu-central-1\n  endpoint_url: {}\n  wait_for_data: 0s\n{extra}  metrics:\n    - {{ label: messenger-cpu, namespace: {NAMESPACE}, metric: CPUUtilization, dimensions: {{ InstanceId: {INSTANCE} }}, stats: [Average, Maximum] }}\n",
+        stack.endpoint
+    );
+    std::fs::write(&matrix, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_msgperf"))
+        .args(["run", "--matrix"])
+        .arg(&matrix)
+        .arg("--out")
+        .arg(dir.path().join("results"))
+        .arg("--report-dir")
+        .arg(dir.path().join("report"))
+        .env("CI", "true")
+        .env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let results = msgperf::results::read_dir(&dir.path().join("results")).unwrap();
+    let md = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap_or_default();
+    (
+        out.status.code(),
+        stderr,
+        results.into_iter().next().expect("one result"),
+        md,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn msgperf_run_stores_the_window_in_the_result_and_the_report() {
+    let stack = Stack::start(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let seeded = seed(&stack.sdk(), now - now % 60 - 120, now - now % 60 + 240).await;
+    let (code, stderr, run, md) = msgperf_run(
+        &stack,
+        "test",
+        "  publish: { namespace: Msgperf/Throughput, branch: e2e }\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("published"), "{stderr}");
+    let cw = run.cloudwatch.expect("cloudwatch field in the result file");
+    assert!(cw.warnings.is_empty(), "{:?}", cw.warnings);
+    assert_eq!(cw.metrics.len(), 2);
+    let start = cloudwatch::window::epoch(&run.started_at).unwrap();
+    let first = (start / 60.0).floor() as i64 * 60 - 60;
+    assert!((cw.metrics[0].points[0].t_s - (first as f64 - start)).abs() < 1e-6);
+    assert_eq!(cw.metrics[1].points[0].value, per_minute(&seeded, first).1);
+    assert!(md.contains("**CloudWatch** (period 60 s"), "{md}");
+    assert!(md.contains("| r1 | messenger-cpu | Maximum |"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn msgperf_run_keeps_its_exit_code_on_access_denied_unless_required() {
+    let stack = Stack::start(0);
+    let (code, stderr, run, md) = msgperf_run(&stack, "DENIED", "");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("access denied for GetMetricData"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("test-secret"), "{stderr}");
+    let cw = run.cloudwatch.expect("warnings stored in the result file");
+    assert!(
+        cw.warnings[0].contains("access denied"),
+        "{:?}",
+        cw.warnings
+    );
+    assert!(md.contains("⚠️ r1: CloudWatch: access denied"), "{md}");
+    let (code, stderr, _, _) = msgperf_run(&stack, "DENIED", "  required: true\n");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cloudwatch.required is true"), "{stderr}");
+}
