@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod cloudwatch;
 pub mod load;
 pub mod matrix;
 pub mod protocol;

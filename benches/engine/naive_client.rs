@@ -188,7 +188,7 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
             sent.clone(),
         ));
         participants += 1;
-        if participants % 100 == 0 {
+        if participants.is_multiple_of(100) {
             peak = peak.max(rss_kib());
         }
     }
