@@ -51,6 +51,32 @@ pub struct RunResult {
     /// Counters of the embedded staging server, when the run used it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<BTreeMap<String, u64>>,
+    /// Why the run did not happen, when `outcome` is `skipped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_reason: Option<String>,
+    /// The hooks run for this run (`before_all` in the first result), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRecord>,
+}
+
+/// One hook as it ran: what, how it ended, and the end of its output.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HookRecord {
+    /// `before_all`, `before_each`, `after_each` or `after_all`.
+    pub phase: String,
+    /// The command as written in matrix.yaml (secrets masked).
+    pub command: String,
+    /// True when the command exited 0 and the readiness probe (if any) answered.
+    pub ok: bool,
+    /// Exit code; null when it was killed or did not start.
+    pub exit_status: Option<i32>,
+    /// Seconds from start to end, probe included.
+    pub duration_s: f64,
+    /// Why it failed, for people; null when `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The last 4 KiB of stdout and stderr together (secrets masked).
+    pub output: String,
 }
 
 /// The scenario parameters, flattened to numbers for tools and charts.
@@ -103,6 +129,8 @@ pub enum Outcome {
     Completed,
     /// Cancelled by a signal; the data up to then is kept.
     Interrupted,
+    /// Not run: a `before_*` hook failed (see `skipped_reason`); never the API's failure.
+    Skipped,
 }
 
 /// What went wrong, as a small closed set so runs can be compared.
@@ -179,6 +207,12 @@ pub struct Totals {
     pub start_chats_sent: u64,
     /// Errors of all kinds.
     pub errors: u64,
+    /// Replies written by organizers (`organizer.reply`).
+    #[serde(default)]
+    pub replies_sent: u64,
+    /// Replies their participant received.
+    #[serde(default)]
+    pub replies_received: u64,
 }
 
 /// One wall-clock second of the run.
@@ -204,6 +238,9 @@ pub struct Second {
     /// Load-generator CPU use in this second, percent of one core.
     #[serde(default)]
     pub cpu_percent: f64,
+    /// Organizer replies sent in this second (messages the API handled besides `sent`).
+    #[serde(default)]
+    pub replies: u64,
 }
 
 /// Latency distributions of the run.
@@ -217,6 +254,9 @@ pub struct Latencies {
     pub sign_up: Percentiles,
     /// `POST /chat-requests`.
     pub chat_request: Percentiles,
+    /// Participant send → the organizer's reply received by the participant.
+    #[serde(default)]
+    pub round_trip: Percentiles,
 }
 
 /// Summary of one latency distribution, milliseconds.
@@ -394,6 +434,8 @@ pub(crate) mod tests {
             latency_ms: Latencies::default(),
             generator: Generator::default(),
             server: None,
+            skipped_reason: None,
+            hooks: Vec::new(),
         }
     }
 

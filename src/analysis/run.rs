@@ -271,6 +271,13 @@ fn decide(
     rate: &[f64],
     window: &[Second],
 ) -> (Verdict, Vec<String>) {
+    if run.outcome == Outcome::Skipped {
+        let why = run
+            .skipped_reason
+            .as_deref()
+            .unwrap_or("a before hook failed");
+        return (Verdict::Skipped, vec![format!("run was skipped: {why}")]);
+    }
     if run.outcome == Outcome::Interrupted {
         return (
             Verdict::Interrupted,

@@ -10,6 +10,7 @@ mod cpu;
 mod organizer;
 mod participant;
 mod recorder;
+pub mod reply;
 mod rest;
 mod stop;
 pub mod wire;
@@ -31,7 +32,7 @@ pub use cpu::SERVER_THREAD_NAME;
 pub use recorder::Progress;
 pub use stop::StopReason;
 
-use crate::matrix::{Scenario, Secret, Target};
+use crate::matrix::{ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};
 use crate::results::{
     ErrorKind, Generator, Latencies, Outcome, RunResult, ScenarioInfo, TargetInfo, Totals,
@@ -95,6 +96,7 @@ pub(crate) struct Ctx {
     event_id: i64,
     sci: Duration,
     smi: Duration,
+    reply: ReplyPolicy,
     handshake_timeout: Duration,
     run_tag: String,
     http: reqwest::Client,
@@ -251,6 +253,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         event_id: target.event_id,
         sci: scenario.sci,
         smi: scenario.smi,
+        reply: scenario.reply,
         handshake_timeout: scenario.stop.handshake_timeout,
         run_tag: run_tag(&clock),
         http: rest::client(scenario.stop.handshake_timeout),
@@ -296,22 +299,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
     let (cpu_ns, cpu_percent) = rec.cpu;
     RunResult {
         schema: SCHEMA_VERSION,
-        scenario: ScenarioInfo {
-            id: scenario.id.clone(),
-            sci_ms: ms(scenario.sci),
-            cpi_ms: ms(scenario.cpi),
-            smi_ms: ms(scenario.smi),
-            repetition: scenario.repetition,
-            organizers: scenario.organizers,
-            group: scenario.group.clone(),
-        },
-        target: TargetInfo {
-            messenger_ws_url: target.messenger_ws_url.clone(),
-            organizer_api_url: target.organizer_api_url.clone(),
-            participant_api_url: target.participant_api_url.clone(),
-            event_id: target.event_id,
-            embedded: control.embedded,
-        },
+        scenario: scenario_info(scenario),
+        target: target_info(target, control.embedded),
         started_at: rfc3339(clock.started_at),
         ended_at: rfc3339(ended_at),
         duration_s: stopped_at.duration_since(clock.start).as_secs_f64(),
@@ -328,6 +317,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             messages_duplicated: rec.duplicated,
             start_chats_sent: rec.start_chats_sent,
             errors: rec.errors,
+            replies_sent: rec.replies.sent,
+            replies_received: rec.replies.received,
         },
         timeline: rec.timeline,
         latency_ms: Latencies {
@@ -335,6 +326,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             handshake: rec.handshake,
             sign_up: rec.sign_up,
             chat_request: rec.chat_request,
+            round_trip: rec.replies.round_trip,
         },
         generator: Generator {
             max_send_lateness_ms: rec.lateness.max,
@@ -349,6 +341,61 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         },
         server: None,
+        skipped_reason: None,
+        hooks: Vec::new(),
+    }
+}
+
+/// The scenario's parameters as a result file records them.
+pub fn scenario_info(scenario: &Scenario) -> ScenarioInfo {
+    ScenarioInfo {
+        id: scenario.id.clone(),
+        sci_ms: ms(scenario.sci),
+        cpi_ms: ms(scenario.cpi),
+        smi_ms: ms(scenario.smi),
+        repetition: scenario.repetition,
+        organizers: scenario.organizers,
+        group: scenario.group.clone(),
+    }
+}
+
+/// The target's public coordinates (never credentials).
+pub fn target_info(target: &Target, embedded: bool) -> TargetInfo {
+    TargetInfo {
+        messenger_ws_url: target.messenger_ws_url.clone(),
+        organizer_api_url: target.organizer_api_url.clone(),
+        participant_api_url: target.participant_api_url.clone(),
+        event_id: target.event_id,
+        embedded,
+    }
+}
+
+/// The result of a run that never started: empty numbers, `skipped`, and why.
+pub fn skipped_result(
+    scenario: &Scenario,
+    target: &Target,
+    embedded: bool,
+    reason: String,
+) -> RunResult {
+    let now = rfc3339(SystemTime::now());
+    RunResult {
+        schema: SCHEMA_VERSION,
+        scenario: scenario_info(scenario),
+        target: target_info(target, embedded),
+        started_at: now.clone(),
+        ended_at: now,
+        duration_s: 0.0,
+        outcome: Outcome::Skipped,
+        stop_reason: "skipped".into(),
+        first_error: None,
+        errors_by_kind: Default::default(),
+        totals: Totals::default(),
+        timeline: Vec::new(),
+        latency_ms: Latencies::default(),
+        generator: Generator::default(),
+        server: None,
+        skipped_reason: Some(reason),
+        hooks: Vec::new(),
     }
 }
 
@@ -427,6 +474,7 @@ pub(crate) mod tests {
             event_id: 1,
             sci: ms,
             smi: ms,
+            reply: ReplyPolicy::None,
             handshake_timeout: ms,
             run_tag: String::new(),
             http: reqwest::Client::new(),

@@ -53,6 +53,10 @@ pub enum Event {
     },
     /// An organizer received `new_chat`.
     ChatStarted { t_us: u64 },
+    /// An organizer answered a participant message.
+    ReplySent { t_us: u64 },
+    /// A participant received the answer to its message, `latency_us` after sending it.
+    ReplyReceived { latency_us: u64 },
     /// A WebSocket was opened (+1) or closed (-1).
     Connection { t_us: u64, delta: i8 },
     /// A REST call or handshake took `us`.
@@ -118,6 +122,8 @@ pub struct Recording {
     pub late_ticks: u64,
     /// Generator CPU ns and average percent of one core over the run.
     pub cpu: (u64, f64),
+    /// Organizer replies.
+    pub replies: super::reply::Replies,
 }
 
 /// The schedules of a run: a tick later than its own period means ticks were
@@ -163,6 +169,7 @@ struct Bucket {
     errors: u64,
     max_late_us: u64,
     cpu_percent: f64,
+    replies: u64,
 }
 
 /// The recorder's state; [`Recorder::run`] drives it from the event channel.
@@ -186,6 +193,7 @@ pub struct Recorder {
     late_ticks: u64,
     open_connections: i64,
     cpu: super::cpu::CpuMeter,
+    replies: super::reply::ReplyStats,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -217,6 +225,7 @@ impl Recorder {
             late_ticks: 0,
             open_connections: 0,
             cpu: super::cpu::CpuMeter::start(),
+            replies: Default::default(),
         }
     }
 
@@ -325,6 +334,11 @@ impl Recorder {
                 self.totals.chats += 1;
                 self.at(t_us).chats += 1;
             }
+            Event::ReplySent { t_us } => {
+                self.replies.sent += 1;
+                self.at(t_us).replies += 1;
+            }
+            Event::ReplyReceived { latency_us } => self.replies.received(latency_us),
             Event::Connection { t_us, delta } => {
                 self.open_connections += i64::from(delta);
                 self.at(t_us).connections += i64::from(delta);
@@ -407,6 +421,7 @@ impl Recorder {
                     errors: b.errors,
                     max_lateness_ms: b.max_late_us as f64 / 1000.0,
                     cpu_percent: b.cpu_percent,
+                    replies: b.replies,
                 }
             })
             .collect();
@@ -431,12 +446,13 @@ impl Recorder {
             lateness: percentiles(&self.lateness),
             late_ticks: self.late_ticks,
             cpu: self.cpu.total(),
+            replies: self.replies.finish(),
         }
     }
 }
 
 /// Milliseconds summary of a µs histogram.
-fn percentiles(h: &Histogram<u64>) -> Percentiles {
+pub(crate) fn percentiles(h: &Histogram<u64>) -> Percentiles {
     if h.is_empty() {
         return Percentiles::default();
     }

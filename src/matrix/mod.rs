@@ -19,6 +19,7 @@ use crate::server::Capacity;
 mod decode;
 mod error;
 pub mod expand;
+mod hooks;
 mod interpolate;
 mod raw;
 mod select;
@@ -31,6 +32,7 @@ mod tests;
 
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
+pub use hooks::{Hook, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
 pub use select::select;
 
 /// Parses and validates the text of a matrix file into a [`Plan`].
@@ -73,6 +75,12 @@ pub struct Plan {
     pub scenarios: Vec<Scenario>,
     /// When a baseline comparison fails the command.
     pub gate: Gate,
+    /// Shell commands run around the runs.
+    pub hooks: Hooks,
+    /// What a failing `before_*` hook does.
+    pub on_hook_failure: OnHookFailure,
+    /// Pause between two runs (not after the last).
+    pub cooldown: Duration,
 }
 
 /// Regression gate of the report (`gate:` in matrix.yaml).
@@ -115,6 +123,8 @@ pub struct Scenario {
     pub organizers: u32,
     /// When the run stops.
     pub stop: StopRules,
+    /// Whether organizers answer participant messages.
+    pub reply: ReplyPolicy,
 }
 
 /// When a run stops.
