@@ -28,6 +28,8 @@ mod validate;
 #[cfg(test)]
 mod error_tests;
 #[cfg(test)]
+mod hooks_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::{Diagnostic, MatrixError};
