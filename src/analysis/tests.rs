@@ -84,6 +84,27 @@ fn interrupted_and_short_runs_are_not_counted() {
 }
 
 #[test]
+fn skipped_runs_are_listed_with_their_reason_and_never_counted() {
+    let mut r = build(&Spec::new(100.0, 2, 4210.0));
+    r.outcome = results::Outcome::Skipped;
+    r.skipped_reason = Some("before_each hook failed: exited with status 1".into());
+    r.timeline.clear();
+    r.totals = Default::default();
+    let a = analyze_run(&r);
+    assert_eq!(a.verdict, Verdict::Skipped);
+    assert_eq!(
+        a.reasons,
+        ["run was skipped: before_each hook failed: exited with status 1"]
+    );
+    assert!(a.sustained_rate.is_none());
+    // Pooled with a valid repetition, the skipped one does not count.
+    let valid = build(&Spec::new(100.0, 1, 4210.0));
+    let all = super::analyze(&[valid, r]);
+    assert_eq!(all.scenarios[0].verdict, Verdict::Valid);
+    assert_eq!(all.scenarios[0].n_valid(), 1);
+}
+
+#[test]
 fn a_short_run_gets_short_windows_and_still_finds_its_plateau() {
     // 50 participants/s at smi 100 ms saturating at 3,000 msg/s after ~6 s:
     // the shape of the default matrix's 15-second runs.
