@@ -7,6 +7,7 @@
 //! bursting to catch up: lateness is recorded as the generator's own health.
 
 mod cpu;
+mod info;
 mod organizer;
 mod participant;
 mod recorder;
@@ -29,15 +30,13 @@ use tokio_tungstenite::Connector;
 use tokio_util::sync::CancellationToken;
 
 pub use cpu::SERVER_THREAD_NAME;
+pub use info::{scenario_info, skipped_result, target_info};
 pub use recorder::Progress;
 pub use stop::StopReason;
 
 use crate::matrix::{ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};
-use crate::results::{
-    ErrorKind, Generator, Latencies, Outcome, RunResult, ScenarioInfo, TargetInfo, Totals,
-    SCHEMA_VERSION,
-};
+use crate::results::{ErrorKind, Generator, Latencies, Outcome, RunResult, Totals, SCHEMA_VERSION};
 use recorder::{ErrorEvent, Event, Latency, Periods, Recorder};
 use stop::StopSignal;
 
@@ -342,59 +341,6 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         },
         server: None,
         skipped_reason: None,
-        hooks: Vec::new(),
-    }
-}
-
-/// The scenario's parameters as a result file records them.
-pub fn scenario_info(scenario: &Scenario) -> ScenarioInfo {
-    ScenarioInfo {
-        id: scenario.id.clone(),
-        sci_ms: ms(scenario.sci),
-        cpi_ms: ms(scenario.cpi),
-        smi_ms: ms(scenario.smi),
-        repetition: scenario.repetition,
-        organizers: scenario.organizers,
-        group: scenario.group.clone(),
-    }
-}
-
-/// The target's public coordinates (never credentials).
-pub fn target_info(target: &Target, embedded: bool) -> TargetInfo {
-    TargetInfo {
-        messenger_ws_url: target.messenger_ws_url.clone(),
-        organizer_api_url: target.organizer_api_url.clone(),
-        participant_api_url: target.participant_api_url.clone(),
-        event_id: target.event_id,
-        embedded,
-    }
-}
-
-/// The result of a run that never started: empty numbers, `skipped`, and why.
-pub fn skipped_result(
-    scenario: &Scenario,
-    target: &Target,
-    embedded: bool,
-    reason: String,
-) -> RunResult {
-    let now = rfc3339(SystemTime::now());
-    RunResult {
-        schema: SCHEMA_VERSION,
-        scenario: scenario_info(scenario),
-        target: target_info(target, embedded),
-        started_at: now.clone(),
-        ended_at: now,
-        duration_s: 0.0,
-        outcome: Outcome::Skipped,
-        stop_reason: "skipped".into(),
-        first_error: None,
-        errors_by_kind: Default::default(),
-        totals: Totals::default(),
-        timeline: Vec::new(),
-        latency_ms: Latencies::default(),
-        generator: Generator::default(),
-        server: None,
-        skipped_reason: Some(reason),
         hooks: Vec::new(),
     }
 }

@@ -103,8 +103,13 @@ pub fn finished(style: Style, result: &RunResult, path: &std::path::Path) {
 }
 
 fn status(p: &Progress) -> String {
+    let replies = if p.replies_per_s > 0 {
+        format!("  replies {}/s", p.replies_per_s)
+    } else {
+        String::new()
+    };
     format!(
-        "sent {}/s  delivered {}/s  participants {}  chats {}  connections {}  errors {}",
+        "sent {}/s  delivered {}/s{replies}  participants {}  chats {}  connections {}  errors {}",
         p.sent_per_s, p.delivered_per_s, p.participants, p.chats, p.open_connections, p.errors
     )
 }
