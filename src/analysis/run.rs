@@ -143,8 +143,8 @@ pub struct RepliesInfo {
     pub sent: u64,
     /// Replies their participants received.
     pub received: u64,
-    /// Highest per-second count of all messages the API handled (participant
-    /// messages sent plus replies).
+    /// Highest per-second count of all messages the API handled: participant
+    /// messages delivered plus replies sent (each reply answers a delivery).
     pub peak_handled: f64,
 }
 
@@ -201,7 +201,7 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         received: run.totals.replies_received,
         peak_handled: secs
             .iter()
-            .map(|s| (s.sent + s.replies) as f64)
+            .map(|s| (s.delivered + s.replies) as f64)
             .fold(0.0, f64::max),
     });
     let window = plateau_window(secs, found.as_ref());

@@ -105,6 +105,29 @@ fn skipped_runs_are_listed_with_their_reason_and_never_counted() {
 }
 
 #[test]
+fn replies_add_to_the_rate_the_api_handled() {
+    let mut r = build(&Spec::new(100.0, 1, 4210.0));
+    assert_eq!(analyze_run(&r).replies, None, "no replies, no section");
+    for s in &mut r.timeline {
+        s.replies = s.delivered / 2;
+    }
+    r.totals.replies_sent = r.timeline.iter().map(|s| s.replies).sum();
+    r.totals.replies_received = r.totals.replies_sent - 1;
+    let top = r
+        .timeline
+        .iter()
+        .map(|s| s.delivered + s.delivered / 2)
+        .max()
+        .unwrap();
+    let a = analyze_run(&r).replies.expect("replies");
+    assert_eq!(
+        (a.sent, a.received),
+        (r.totals.replies_sent, r.totals.replies_sent - 1)
+    );
+    assert_eq!(a.peak_handled, top as f64);
+}
+
+#[test]
 fn a_short_run_gets_short_windows_and_still_finds_its_plateau() {
     // 50 participants/s at smi 100 ms saturating at 3,000 msg/s after ~6 s:
     // the shape of the default matrix's 15-second runs.

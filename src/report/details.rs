@@ -48,7 +48,7 @@ pub fn block(report: &Report, s: &ScenarioReport) -> String {
             let rt = &r.latency_ms.round_trip;
             let _ = writeln!(
                 notes,
-                "- {rep} replies: {} sent, {} received, round trip p50 / p99 {} / {}; the API handled up to {} msg/s (participant messages + replies)",
+                "- {rep} replies: {} sent, {} received, round trip p50 / p99 {} / {}; the API handled up to {} msg/s (participant messages delivered + replies)",
                 replies.sent,
                 replies.received,
                 format::ms(rt.p50),
