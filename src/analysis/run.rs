@@ -237,7 +237,12 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         },
         verdict,
         reasons,
-        warnings: verdict::generator_warnings(run),
+        // A skipped run has no generator to judge.
+        warnings: if run.outcome == Outcome::Skipped {
+            Vec::new()
+        } else {
+            verdict::generator_warnings(run)
+        },
         replies,
     }
 }

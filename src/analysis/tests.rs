@@ -90,6 +90,7 @@ fn skipped_runs_are_listed_with_their_reason_and_never_counted() {
     r.skipped_reason = Some("before_each hook failed: exited with status 1".into());
     r.timeline.clear();
     r.totals = Default::default();
+    r.generator = Default::default();
     let a = analyze_run(&r);
     assert_eq!(a.verdict, Verdict::Skipped);
     assert_eq!(
@@ -97,6 +98,7 @@ fn skipped_runs_are_listed_with_their_reason_and_never_counted() {
         ["run was skipped: before_each hook failed: exited with status 1"]
     );
     assert!(a.sustained_rate.is_none());
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
     // Pooled with a valid repetition, the skipped one does not count.
     let valid = build(&Spec::new(100.0, 1, 4210.0));
     let all = super::analyze(&[valid, r]);

@@ -84,11 +84,11 @@ pub async fn follow(
 
 /// Closes a scenario's output with its outcome.
 pub fn finished(style: Style, result: &RunResult, path: &std::path::Path) {
-    let error = result
-        .first_error
-        .as_ref()
-        .map(|e| format!(", first error at {:.1}s: {}", e.at_s, e.kind.as_str()))
-        .unwrap_or_default();
+    let error = match (&result.skipped_reason, &result.first_error) {
+        (Some(why), _) => format!(": {why}"),
+        (None, Some(e)) => format!(", first error at {:.1}s: {}", e.at_s, e.kind.as_str()),
+        (None, None) => String::new(),
+    };
     eprintln!(
         "  {} {:?} after {:.1}s ({}){error} -> {}",
         result.scenario.id,
