@@ -6,6 +6,10 @@
 //! whether messages arrived; k6's organizer starved under load and so
 //! under-reported the API. Here the schedule is checked before the socket on
 //! every wake-up, so a flood of incoming frames cannot starve `start_chat`.
+//!
+//! With `organizer.reply`, it answers the participant messages its policy
+//! selects in the same chat (see [`super::reply`]); the echo of its own reply is
+//! told apart by its marker and never counted as a delivery.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +20,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::participant::error_text;
 use super::recorder::Event;
-use super::reply::{chat_id, ReplyFrames};
+use super::reply::{chat_id, is_reply, ReplyFrames};
 use super::wire::{find_token, SocketSizing};
 use super::Ctx;
 use crate::protocol::RawEnvelope;
@@ -123,6 +127,10 @@ fn on_frame(
             return None;
         };
         return Some(replies.frame(chat, token));
+    }
+    // The echo of our own reply: nothing to record, and not worth a JSON decode.
+    if is_reply(frame) {
+        return None;
     }
     if let Some(message) = error_text(frame) {
         ctx.error(ErrorKind::Protocol, who(), message);

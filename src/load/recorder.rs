@@ -340,7 +340,7 @@ impl Recorder {
                 self.replies.sent += 1;
                 self.at(t_us).replies += 1;
             }
-            Event::ReplyReceived { latency_us } => self.replies.received(latency_us),
+            Event::ReplyReceived { latency_us } => self.replies.record_received(latency_us),
             Event::Connection { t_us, delta } => {
                 self.open_connections += i64::from(delta);
                 self.at(t_us).connections += i64::from(delta);

@@ -17,6 +17,12 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use super::wire::{Token, REPLY_OPEN};
 use crate::results::Percentiles;
 
+/// True when `frame` carries an organizer's reply (the organizer's own echo):
+/// lets the organizer skip it without decoding the JSON.
+pub fn is_reply(frame: &[u8]) -> bool {
+    memmem::find(frame, REPLY_OPEN).is_some()
+}
+
 /// The `chatId` value of a `user_message` frame, as raw bytes, when it needs no
 /// JSON unescaping (chat ids are hex: the server's always do).
 pub fn chat_id(frame: &[u8]) -> Option<&[u8]> {
@@ -91,7 +97,7 @@ impl Default for ReplyStats {
 
 impl ReplyStats {
     /// A participant received a reply `latency_us` after sending the message.
-    pub fn received(&mut self, latency_us: u64) {
+    pub fn record_received(&mut self, latency_us: u64) {
         self.received += 1;
         let _ = self.round_trip.record(latency_us.max(1));
     }
