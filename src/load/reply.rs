@@ -139,6 +139,31 @@ mod tests {
         assert_eq!(chat_id(br#"{"content":"no chat"}"#), None);
     }
 
+    /// Once the socket has written a reply and dropped it, later replies are
+    /// built in the same allocation: the reply path does not allocate.
+    #[test]
+    fn a_written_reply_leaves_its_buffer_for_the_next() {
+        let token = Token {
+            participant: 1,
+            seq: 2,
+            sent_us: 3,
+        };
+        let mut frames = ReplyFrames::default();
+        let first = match frames.frame(b"ab12", token) {
+            Message::Text(t) => t.as_str().as_ptr(),
+            _ => panic!(),
+        };
+        for seq in 0..100 {
+            let Message::Text(t) = frames.frame(b"ab12", Token { seq, ..token }) else {
+                panic!()
+            };
+            // Within the one 256-byte allocation (reserve reclaims it when the
+            // space after the last frame runs out).
+            let offset = (t.as_str().as_ptr() as usize).wrapping_sub(first as usize);
+            assert!(offset < 256, "reallocated at {seq}: offset {offset}");
+        }
+    }
+
     #[test]
     fn replies_are_valid_protocol_carry_the_token_and_are_not_participant_messages() {
         let token = Token {
