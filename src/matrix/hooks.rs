@@ -105,9 +105,13 @@ impl ReplyPolicy {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHooks {
+    /// Once, before the first run.
     pub before_all: Option<RawHook>,
+    /// Before every run.
     pub before_each: Option<RawHook>,
+    /// After every run.
     pub after_each: Option<RawHook>,
+    /// Once, at the end.
     pub after_all: Option<RawHook>,
 }
 
@@ -216,6 +220,7 @@ impl<'de> Deserialize<'de> for OnHookFailureSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOrganizer {
+    /// `every`, `none` or a share such as `10%`.
     pub reply: Option<ReplySpec>,
 }
 

@@ -177,7 +177,7 @@ pub async fn cooldown(
                 let mut tick = tokio::time::interval(Duration::from_secs(1));
                 while tokio::time::Instant::now() < end {
                     tokio::select! {
-                        _ = tick.tick() => bar.set_position(pause.as_secs() - (end - tokio::time::Instant::now()).as_secs()),
+                        _ = tick.tick() => bar.set_position(pause.as_secs().saturating_sub(end.saturating_duration_since(tokio::time::Instant::now()).as_secs())),
                         _ = tokio::time::sleep_until(end) => {}
                     }
                 }
