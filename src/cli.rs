@@ -153,6 +153,10 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
             if let Some(code) = outcome.interrupted {
                 return Ok(code);
             }
+            if let Some(reason) = &outcome.aborted {
+                eprintln!("error: matrix aborted (on_hook_failure: abort): {reason}");
+                return Ok(1);
+            }
             if outcome.paths.is_empty() {
                 return Ok(0);
             }

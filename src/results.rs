@@ -55,6 +55,12 @@ pub struct RunResult {
     /// the plan has a `cloudwatch:` block (added after the run by `msgperf run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<RunMetrics>,
+    /// Why the run did not happen, when `outcome` is `skipped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_reason: Option<String>,
+    /// The hooks run for this run (`before_all` in the first result), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRecord>,
 }
 
 /// CloudWatch metrics fetched for one run's window: plain data, no SDK types.
@@ -108,6 +114,26 @@ pub struct MetricPoint {
     pub value: f64,
 }
 
+/// One hook as it ran: what, how it ended, and the end of its output.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HookRecord {
+    /// `before_all`, `before_each`, `after_each` or `after_all`.
+    pub phase: String,
+    /// The command as written in matrix.yaml (secrets masked).
+    pub command: String,
+    /// True when the command exited 0 and the readiness probe (if any) answered.
+    pub ok: bool,
+    /// Exit code; null when it was killed or did not start.
+    pub exit_status: Option<i32>,
+    /// Seconds from start to end, probe included.
+    pub duration_s: f64,
+    /// Why it failed, for people; null when `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The last 4 KiB of stdout and stderr together (secrets masked).
+    pub output: String,
+}
+
 /// The scenario parameters, flattened to numbers for tools and charts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScenarioInfo {
@@ -158,6 +184,8 @@ pub enum Outcome {
     Completed,
     /// Cancelled by a signal; the data up to then is kept.
     Interrupted,
+    /// Not run: a `before_*` hook failed (see `skipped_reason`); never the API's failure.
+    Skipped,
 }
 
 /// What went wrong, as a small closed set so runs can be compared.
@@ -234,6 +262,12 @@ pub struct Totals {
     pub start_chats_sent: u64,
     /// Errors of all kinds.
     pub errors: u64,
+    /// Replies written by organizers (`organizer.reply`).
+    #[serde(default)]
+    pub replies_sent: u64,
+    /// Replies their participant received.
+    #[serde(default)]
+    pub replies_received: u64,
 }
 
 /// One wall-clock second of the run.
@@ -259,6 +293,9 @@ pub struct Second {
     /// Load-generator CPU use in this second, percent of one core.
     #[serde(default)]
     pub cpu_percent: f64,
+    /// Organizer replies sent in this second (messages the API handled besides `sent`).
+    #[serde(default)]
+    pub replies: u64,
 }
 
 /// Latency distributions of the run.
@@ -272,6 +309,9 @@ pub struct Latencies {
     pub sign_up: Percentiles,
     /// `POST /chat-requests`.
     pub chat_request: Percentiles,
+    /// Participant send → the organizer's reply received by the participant.
+    #[serde(default)]
+    pub round_trip: Percentiles,
 }
 
 /// Summary of one latency distribution, milliseconds.
@@ -450,6 +490,8 @@ pub(crate) mod tests {
             generator: Generator::default(),
             server: None,
             cloudwatch: None,
+            skipped_reason: None,
+            hooks: Vec::new(),
         }
     }
 

@@ -109,6 +109,55 @@ fn sigint_writes_an_interrupted_result_within_two_seconds_and_exits_130() {
 }
 
 #[test]
+#[cfg(unix)]
+fn sigint_during_a_hook_kills_it_runs_after_all_and_exits_130() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("after_all.ran");
+    let matrix = write(
+        dir.path(),
+        "matrix.yaml",
+        &format!(
+            "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nhooks:\n  before_each: sleep 60\n  after_all: touch {}\n",
+            marker.display()
+        ),
+    );
+    let results_dir = dir.path().join("results");
+    let mut child = msgperf()
+        .args(["run", "--matrix"])
+        .arg(&matrix)
+        .arg("--out")
+        .arg(&results_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    assert!(marker.exists(), "after_all did not run");
+    // No run happened, so no result file pretends one did.
+    assert!(results::read_dir(&results_dir).map_or(true, |r| r.is_empty()));
+}
+
+#[test]
 fn passwords_never_reach_output_or_result_files() {
     let _serial = serial();
     let runtime = tokio::runtime::Runtime::new().unwrap();

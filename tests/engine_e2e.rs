@@ -159,3 +159,55 @@ async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
     assert!(result.totals.messages_sent > 100);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_replies_every_delivered_message_gets_exactly_one_reply() {
+    let _serial = SERIAL.lock().await;
+    let (_dir, results) = run_matrix(
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [200ms]\nrepetitions: 1\n\
+         stop:\n  max_duration: 3s\n  drain: 1s\norganizer:\n  reply: every\n",
+    )
+    .await;
+    let r = &results[0];
+    let t = &r.totals;
+    assert_eq!(r.outcome, Outcome::Completed, "{:?}", r.first_error);
+    assert_eq!((t.messages_lost, t.errors), (0, 0), "{t:?}");
+    assert!(t.messages_delivered > 200, "{t:?}");
+    assert_eq!(t.replies_sent, t.messages_delivered, "{t:?}");
+    assert_eq!(t.replies_received, t.replies_sent, "{t:?}");
+    let (rt, one_way) = (&r.latency_ms.round_trip, &r.latency_ms.message);
+    assert_eq!(rt.count, t.replies_received);
+    // Per message, the reply comes after the delivery, so every quantile of
+    // the round trip is at least that of the one-way latency (the histograms
+    // keep 3 significant digits).
+    for (a, b) in [
+        (rt.p50, one_way.p50),
+        (rt.p99, one_way.p99),
+        (rt.max, one_way.max),
+    ] {
+        assert!(a >= b * 0.999, "round trip {rt:?} vs one way {one_way:?}");
+    }
+    let replies: u64 = r.timeline.iter().map(|s| s.replies).sum();
+    assert_eq!(replies, t.replies_sent);
+    // The embedded server stored the replies too: twice the participant messages.
+    let stored = r.server.as_ref().unwrap()["messages_stored"];
+    assert!(stored >= t.messages_sent + t.replies_sent, "{stored} {t:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_share_answers_that_share_of_each_participants_messages() {
+    let _serial = SERIAL.lock().await;
+    let (_dir, results) = run_matrix(
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: 1\n\
+         stop:\n  max_duration: 3s\n  drain: 1s\norganizer:\n  reply: \"10%\"\n",
+    )
+    .await;
+    let t = &results[0].totals;
+    assert_eq!((t.messages_lost, t.errors), (0, 0), "{t:?}");
+    // Message seq 9, 19, ... of each participant: floor(sent/10) per participant.
+    let tenth = t.messages_delivered / 10;
+    assert!(t.replies_sent <= tenth, "{t:?}");
+    assert!(t.replies_sent + t.participants >= tenth, "{t:?}");
+    assert!(t.replies_sent > 0, "{t:?}");
+    assert_eq!(t.replies_received, t.replies_sent, "{t:?}");
+}

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use msgperf::load::{self, Progress, RunControl};
-use msgperf::matrix::{OnError, Scenario, Secret, StopRules, Target};
+use msgperf::matrix::{OnError, ReplyPolicy, Scenario, Secret, StopRules, Target};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -92,6 +92,7 @@ fn scenario() -> Scenario {
             handshake_timeout: Duration::from_secs(10),
             drain: Duration::from_millis(500),
         },
+        reply: ReplyPolicy::None,
     }
 }
 

@@ -131,6 +131,21 @@ pub struct RunAnalysis {
     pub reasons: Vec<String>,
     /// Things worth knowing that did not change the verdict.
     pub warnings: Vec<String>,
+    /// Organizer replies, when the run had them (`organizer.reply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies: Option<RepliesInfo>,
+}
+
+/// What organizer replies added to a run's load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepliesInfo {
+    /// Replies organizers sent.
+    pub sent: u64,
+    /// Replies their participants received.
+    pub received: u64,
+    /// Highest per-second count of all messages the API handled: participant
+    /// messages delivered plus replies sent (each reply answers a delivery).
+    pub peak_handled: f64,
 }
 
 /// The seconds of the timeline that can be trusted: drops a trailing partial
@@ -181,6 +196,14 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         participants: e.participants,
         since_plateau_s: plateau.as_ref().map(|p| e.at_s - f64::from(p.start_s)),
     });
+    let replies = (run.totals.replies_sent > 0).then(|| RepliesInfo {
+        sent: run.totals.replies_sent,
+        received: run.totals.replies_received,
+        peak_handled: secs
+            .iter()
+            .map(|s| (s.delivered + s.replies) as f64)
+            .fold(0.0, f64::max),
+    });
     let window = plateau_window(secs, found.as_ref());
     let (verdict, reasons) = decide(run, secs.len(), found.as_ref(), rate, window);
     let g = &run.generator;
@@ -214,7 +237,13 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         },
         verdict,
         reasons,
-        warnings: verdict::generator_warnings(run),
+        // A skipped run has no generator to judge.
+        warnings: if run.outcome == Outcome::Skipped {
+            Vec::new()
+        } else {
+            verdict::generator_warnings(run)
+        },
+        replies,
     }
 }
 
@@ -271,6 +300,13 @@ fn decide(
     rate: &[f64],
     window: &[Second],
 ) -> (Verdict, Vec<String>) {
+    if run.outcome == Outcome::Skipped {
+        let why = run
+            .skipped_reason
+            .as_deref()
+            .unwrap_or("a before hook failed");
+        return (Verdict::Skipped, vec![format!("run was skipped: {why}")]);
+    }
     if run.outcome == Outcome::Interrupted {
         return (
             Verdict::Interrupted,

@@ -84,6 +84,52 @@ fn interrupted_and_short_runs_are_not_counted() {
 }
 
 #[test]
+fn skipped_runs_are_listed_with_their_reason_and_never_counted() {
+    let mut r = build(&Spec::new(100.0, 2, 4210.0));
+    r.outcome = results::Outcome::Skipped;
+    r.skipped_reason = Some("before_each hook failed: exited with status 1".into());
+    r.timeline.clear();
+    r.totals = Default::default();
+    r.generator = Default::default();
+    let a = analyze_run(&r);
+    assert_eq!(a.verdict, Verdict::Skipped);
+    assert_eq!(
+        a.reasons,
+        ["run was skipped: before_each hook failed: exited with status 1"]
+    );
+    assert!(a.sustained_rate.is_none());
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    // Pooled with a valid repetition, the skipped one does not count.
+    let valid = build(&Spec::new(100.0, 1, 4210.0));
+    let all = super::analyze(&[valid, r]);
+    assert_eq!(all.scenarios[0].verdict, Verdict::Valid);
+    assert_eq!(all.scenarios[0].n_valid(), 1);
+}
+
+#[test]
+fn replies_add_to_the_rate_the_api_handled() {
+    let mut r = build(&Spec::new(100.0, 1, 4210.0));
+    assert_eq!(analyze_run(&r).replies, None, "no replies, no section");
+    for s in &mut r.timeline {
+        s.replies = s.delivered / 2;
+    }
+    r.totals.replies_sent = r.timeline.iter().map(|s| s.replies).sum();
+    r.totals.replies_received = r.totals.replies_sent - 1;
+    let top = r
+        .timeline
+        .iter()
+        .map(|s| s.delivered + s.delivered / 2)
+        .max()
+        .unwrap();
+    let a = analyze_run(&r).replies.expect("replies");
+    assert_eq!(
+        (a.sent, a.received),
+        (r.totals.replies_sent, r.totals.replies_sent - 1)
+    );
+    assert_eq!(a.peak_handled, top as f64);
+}
+
+#[test]
 fn a_short_run_gets_short_windows_and_still_finds_its_plateau() {
     // 50 participants/s at smi 100 ms saturating at 3,000 msg/s after ~6 s:
     // the shape of the default matrix's 15-second runs.

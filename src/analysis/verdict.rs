@@ -6,6 +6,7 @@
 //!
 //! | verdict | when |
 //! |---|---|
+//! | `skipped` | a `before_*` hook failed, so the run never started (listed with its reason, never counted) |
 //! | `interrupted` | the run was cancelled by a signal (its data is shown, never counted) |
 //! | `inconclusive` | fewer than [`MIN_RUN_S`] usable seconds, or no message was sent |
 //! | `generator-bound` | any generator rule below fired |
@@ -57,6 +58,8 @@ pub enum Verdict {
     Inconclusive,
     /// Cancelled by a signal.
     Interrupted,
+    /// Not run: a `before_*` hook failed.
+    Skipped,
 }
 
 impl Verdict {
@@ -68,6 +71,7 @@ impl Verdict {
             Verdict::NoPlateau => "no-plateau",
             Verdict::Inconclusive => "inconclusive",
             Verdict::Interrupted => "interrupted",
+            Verdict::Skipped => "skipped",
         }
     }
 

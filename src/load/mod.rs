@@ -7,9 +7,11 @@
 //! bursting to catch up: lateness is recorded as the generator's own health.
 
 mod cpu;
+mod info;
 mod organizer;
 mod participant;
 mod recorder;
+pub mod reply;
 mod rest;
 mod stop;
 pub mod wire;
@@ -28,15 +30,13 @@ use tokio_tungstenite::Connector;
 use tokio_util::sync::CancellationToken;
 
 pub use cpu::SERVER_THREAD_NAME;
+pub use info::{scenario_info, skipped_result, target_info};
 pub use recorder::Progress;
 pub use stop::StopReason;
 
-use crate::matrix::{Scenario, Secret, Target};
+use crate::matrix::{ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};
-use crate::results::{
-    ErrorKind, Generator, Latencies, Outcome, RunResult, ScenarioInfo, TargetInfo, Totals,
-    SCHEMA_VERSION,
-};
+use crate::results::{ErrorKind, Generator, Latencies, Outcome, RunResult, Totals, SCHEMA_VERSION};
 use recorder::{ErrorEvent, Event, Latency, Periods, Recorder};
 use stop::StopSignal;
 
@@ -95,6 +95,7 @@ pub(crate) struct Ctx {
     event_id: i64,
     sci: Duration,
     smi: Duration,
+    reply: ReplyPolicy,
     handshake_timeout: Duration,
     run_tag: String,
     http: reqwest::Client,
@@ -251,6 +252,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         event_id: target.event_id,
         sci: scenario.sci,
         smi: scenario.smi,
+        reply: scenario.reply,
         handshake_timeout: scenario.stop.handshake_timeout,
         run_tag: run_tag(&clock),
         http: rest::client(scenario.stop.handshake_timeout),
@@ -296,22 +298,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
     let (cpu_ns, cpu_percent) = rec.cpu;
     RunResult {
         schema: SCHEMA_VERSION,
-        scenario: ScenarioInfo {
-            id: scenario.id.clone(),
-            sci_ms: ms(scenario.sci),
-            cpi_ms: ms(scenario.cpi),
-            smi_ms: ms(scenario.smi),
-            repetition: scenario.repetition,
-            organizers: scenario.organizers,
-            group: scenario.group.clone(),
-        },
-        target: TargetInfo {
-            messenger_ws_url: target.messenger_ws_url.clone(),
-            organizer_api_url: target.organizer_api_url.clone(),
-            participant_api_url: target.participant_api_url.clone(),
-            event_id: target.event_id,
-            embedded: control.embedded,
-        },
+        scenario: scenario_info(scenario),
+        target: target_info(target, control.embedded),
         started_at: rfc3339(clock.started_at),
         ended_at: rfc3339(ended_at),
         duration_s: stopped_at.duration_since(clock.start).as_secs_f64(),
@@ -328,6 +316,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             messages_duplicated: rec.duplicated,
             start_chats_sent: rec.start_chats_sent,
             errors: rec.errors,
+            replies_sent: rec.replies.sent,
+            replies_received: rec.replies.received,
         },
         timeline: rec.timeline,
         latency_ms: Latencies {
@@ -335,6 +325,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             handshake: rec.handshake,
             sign_up: rec.sign_up,
             chat_request: rec.chat_request,
+            round_trip: rec.replies.round_trip,
         },
         generator: Generator {
             max_send_lateness_ms: rec.lateness.max,
@@ -350,6 +341,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         },
         server: None,
         cloudwatch: None,
+        skipped_reason: None,
+        hooks: Vec::new(),
     }
 }
 
@@ -428,6 +421,7 @@ pub(crate) mod tests {
             event_id: 1,
             sci: ms,
             smi: ms,
+            reply: ReplyPolicy::None,
             handshake_timeout: ms,
             run_tag: String::new(),
             http: reqwest::Client::new(),

@@ -6,6 +6,10 @@
 //! whether messages arrived; k6's organizer starved under load and so
 //! under-reported the API. Here the schedule is checked before the socket on
 //! every wake-up, so a flood of incoming frames cannot starve `start_chat`.
+//!
+//! With `organizer.reply`, it answers the participant messages its policy
+//! selects in the same chat (see [`super::reply`]); the echo of its own reply is
+//! told apart by its marker and never counted as a delivery.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +20,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::participant::error_text;
 use super::recorder::Event;
+use super::reply::{chat_id, is_reply, ReplyFrames};
 use super::wire::{find_token, SocketSizing};
 use super::Ctx;
 use crate::protocol::RawEnvelope;
@@ -54,6 +59,7 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut stopping = false;
     let mut ready_at = Instant::now();
+    let mut replies = ReplyFrames::default();
     // Pinned once, not re-registered with the shared tokens on every frame.
     let done = ctx.done.cancelled();
     let stopped = ctx.stop.stopped();
@@ -72,7 +78,14 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
                 ctx.emit(Event::StartChatSent { late_us });
             }
             frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => on_frame(&ctx, text.as_bytes(), &who),
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(reply) = on_frame(&ctx, text.as_bytes(), &who, &mut replies) {
+                        if let Err(e) = ws.send(reply).await {
+                            return ctx.error(ErrorKind::ConnectionClosed, who(), format!("reply failed: {e}"));
+                        }
+                        ctx.emit(Event::ReplySent { t_us: ctx.clock.elapsed_us() });
+                    }
+                }
                 Some(Ok(Message::Close(_))) | None => {
                     return ctx.error(ErrorKind::ConnectionClosed, who(), "the server closed the WebSocket".into());
                 }
@@ -85,7 +98,14 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     }
 }
 
-fn on_frame(ctx: &Ctx, frame: &[u8], who: &dyn Fn() -> String) {
+/// Records what `frame` tells; returns the reply to send when it is a
+/// participant message the organizer answers.
+fn on_frame(
+    ctx: &Ctx,
+    frame: &[u8],
+    who: &dyn Fn() -> String,
+    replies: &mut ReplyFrames,
+) -> Option<Message> {
     let now = Instant::now();
     if let Some(token) = find_token(frame) {
         let t_us = ctx.clock.us_at(now);
@@ -95,10 +115,26 @@ fn on_frame(ctx: &Ctx, frame: &[u8], who: &dyn Fn() -> String) {
             seq: token.seq,
             latency_us: t_us.saturating_sub(token.sent_us),
         });
-        return;
+        if !ctx.reply.answers(token.seq) {
+            return None;
+        }
+        let Some(chat) = chat_id(frame) else {
+            ctx.error(
+                ErrorKind::Protocol,
+                who(),
+                "cannot reply: the message has no plain chatId".into(),
+            );
+            return None;
+        };
+        return Some(replies.frame(chat, token));
+    }
+    // The echo of our own reply: nothing to record, and not worth a JSON decode.
+    if is_reply(frame) {
+        return None;
     }
     if let Some(message) = error_text(frame) {
-        return ctx.error(ErrorKind::Protocol, who(), message);
+        ctx.error(ErrorKind::Protocol, who(), message);
+        return None;
     }
     if let Ok(raw) = serde_json::from_slice::<RawEnvelope>(frame) {
         if raw.kind == "new_chat" {
@@ -107,6 +143,7 @@ fn on_frame(ctx: &Ctx, frame: &[u8], who: &dyn Fn() -> String) {
             });
         }
     }
+    None
 }
 
 /// The `start_chat` period of one pool member, for lateness accounting.

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::MissedTickBehavior;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::recorder::{Event, Latency};
 use super::wire::{self, MessageFrames, SocketSizing, Ws};
@@ -38,17 +38,37 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
     // Pinned once: a fresh `stopped()` per tick would register and unregister
     // a waiter on the shared token each time.
     let stopped = ctx.stop.stopped();
-    tokio::pin!(stopped);
+    let done = ctx.done.cancelled();
+    tokio::pin!(stopped, done);
+    // With organizer replies on, the participant reads continuously: reading
+    // once per tick would add up to one smi (10 s in the published matrix) of
+    // our own waiting to every round trip. It also keeps reading through the
+    // drain after the stop, so replies to the last messages still count.
+    let replies = ctx.reply.is_on();
+    let mut stopping = false;
     loop {
         let scheduled = tokio::select! {
             biased;
-            _ = &mut stopped => return,
-            scheduled = tick.tick() => scheduled,
+            _ = &mut done => return,
+            _ = &mut stopped, if !stopping => {
+                if !replies {
+                    return;
+                }
+                stopping = true;
+                continue;
+            }
+            scheduled = tick.tick(), if !stopping => scheduled,
+            frame = ws.next(), if replies => {
+                if let Err((kind, message)) = on_read(frame, &ctx, id, &who) {
+                    return ctx.error(kind, who(), message);
+                }
+                continue;
+            }
         };
         // Read what arrived since the last tick (the server's echoes of our own
         // messages, errors) in one go: waking for every echo would double the
         // generator's wake-ups per message.
-        if let Err((kind, message)) = drain(&mut ws, &ctx, &who) {
+        if let Err((kind, message)) = drain(&mut ws, &ctx, id, &who) {
             return ctx.error(kind, who(), message);
         }
         let now = Instant::now();
@@ -72,32 +92,47 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
     }
 }
 
-/// Consumes every frame already received without waiting for more; records
-/// `error` frames and fails when the connection is gone.
-fn drain(ws: &mut Guarded, ctx: &Ctx, who: &dyn Fn() -> String) -> Result<(), Failure> {
+/// Consumes every frame already received without waiting for more.
+fn drain(ws: &mut Guarded, ctx: &Ctx, id: u32, who: &dyn Fn() -> String) -> Result<(), Failure> {
     while let Some(frame) = ws.next().now_or_never() {
-        match frame {
-            Some(Ok(Message::Text(text))) => {
-                if let Some(message) = error_text(text.as_bytes()) {
-                    ctx.error(ErrorKind::Protocol, who(), message);
-                }
-            }
-            Some(Ok(Message::Close(_))) | None => {
-                return Err((
-                    ErrorKind::ConnectionClosed,
-                    "the server closed the WebSocket".into(),
-                ));
-            }
-            Some(Err(e)) => {
-                return Err((
-                    ErrorKind::ConnectionClosed,
-                    format!("WebSocket read failed: {e}"),
-                ))
-            }
-            Some(Ok(_)) => {}
-        }
+        on_read(frame, ctx, id, who)?;
     }
     Ok(())
+}
+
+/// Handles one read: times replies to our own messages, records `error`
+/// frames, and fails when the connection is gone.
+fn on_read(
+    frame: Option<Result<Message, WsError>>,
+    ctx: &Ctx,
+    id: u32,
+    who: &dyn Fn() -> String,
+) -> Result<(), Failure> {
+    match frame {
+        Some(Ok(Message::Text(text))) => {
+            let bytes = text.as_bytes();
+            if let Some(token) = wire::find_reply(bytes) {
+                if token.participant == id {
+                    let now_us = ctx.clock.elapsed_us();
+                    ctx.emit(Event::ReplyReceived {
+                        latency_us: now_us.saturating_sub(token.sent_us),
+                    });
+                }
+            } else if let Some(message) = error_text(bytes) {
+                ctx.error(ErrorKind::Protocol, who(), message);
+            }
+            Ok(())
+        }
+        Some(Ok(Message::Close(_))) | None => Err((
+            ErrorKind::ConnectionClosed,
+            "the server closed the WebSocket".into(),
+        )),
+        Some(Err(e)) => Err((
+            ErrorKind::ConnectionClosed,
+            format!("WebSocket read failed: {e}"),
+        )),
+        Some(Ok(_)) => Ok(()),
+    }
 }
 
 type Failure = (ErrorKind, String);

@@ -53,6 +53,10 @@ pub enum Event {
     },
     /// An organizer received `new_chat`.
     ChatStarted { t_us: u64 },
+    /// An organizer answered a participant message.
+    ReplySent { t_us: u64 },
+    /// A participant received the answer to its message, `latency_us` after sending it.
+    ReplyReceived { latency_us: u64 },
     /// A WebSocket was opened (+1) or closed (-1).
     Connection { t_us: u64, delta: i8 },
     /// A REST call or handshake took `us`.
@@ -91,6 +95,8 @@ pub struct Progress {
     pub sent_per_s: u64,
     /// Delivered in the last complete second.
     pub delivered_per_s: u64,
+    /// Organizer replies in the last complete second.
+    pub replies_per_s: u64,
     /// Errors so far.
     pub errors: u64,
     /// Open WebSockets.
@@ -118,6 +124,8 @@ pub struct Recording {
     pub late_ticks: u64,
     /// Generator CPU ns and average percent of one core over the run.
     pub cpu: (u64, f64),
+    /// Organizer replies.
+    pub replies: super::reply::Replies,
 }
 
 /// The schedules of a run: a tick later than its own period means ticks were
@@ -163,6 +171,7 @@ struct Bucket {
     errors: u64,
     max_late_us: u64,
     cpu_percent: f64,
+    replies: u64,
 }
 
 /// The recorder's state; [`Recorder::run`] drives it from the event channel.
@@ -186,6 +195,7 @@ pub struct Recorder {
     late_ticks: u64,
     open_connections: i64,
     cpu: super::cpu::CpuMeter,
+    replies: super::reply::ReplyStats,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -217,6 +227,7 @@ impl Recorder {
             late_ticks: 0,
             open_connections: 0,
             cpu: super::cpu::CpuMeter::start(),
+            replies: Default::default(),
         }
     }
 
@@ -325,6 +336,11 @@ impl Recorder {
                 self.totals.chats += 1;
                 self.at(t_us).chats += 1;
             }
+            Event::ReplySent { t_us } => {
+                self.replies.sent += 1;
+                self.at(t_us).replies += 1;
+            }
+            Event::ReplyReceived { latency_us } => self.replies.record_received(latency_us),
             Event::Connection { t_us, delta } => {
                 self.open_connections += i64::from(delta);
                 self.at(t_us).connections += i64::from(delta);
@@ -382,6 +398,7 @@ impl Recorder {
             elapsed_s,
             sent_per_s: last.map_or(0, |b| b.sent),
             delivered_per_s: last.map_or(0, |b| b.delivered),
+            replies_per_s: last.map_or(0, |b| b.replies),
             open_connections: self.open_connections.max(0) as u64,
             ..self.totals.clone()
         }
@@ -407,6 +424,7 @@ impl Recorder {
                     errors: b.errors,
                     max_lateness_ms: b.max_late_us as f64 / 1000.0,
                     cpu_percent: b.cpu_percent,
+                    replies: b.replies,
                 }
             })
             .collect();
@@ -431,12 +449,13 @@ impl Recorder {
             lateness: percentiles(&self.lateness),
             late_ticks: self.late_ticks,
             cpu: self.cpu.total(),
+            replies: self.replies.finish(),
         }
     }
 }
 
 /// Milliseconds summary of a µs histogram.
-fn percentiles(h: &Histogram<u64>) -> Percentiles {
+pub(crate) fn percentiles(h: &Histogram<u64>) -> Percentiles {
     if h.is_empty() {
         return Percentiles::default();
     }
@@ -451,137 +470,5 @@ fn percentiles(h: &Histogram<u64>) -> Percentiles {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn recorder(on_error: OnError) -> (Recorder, Arc<StopSignal>) {
-        let stop = Arc::new(StopSignal::new());
-        (
-            Recorder::new(
-                Clock::new(),
-                on_error,
-                stop.clone(),
-                Periods {
-                    send_message: Duration::from_millis(100),
-                    start_chat: Duration::from_millis(10),
-                    create_participant: Duration::from_millis(20),
-                },
-            ),
-            stop,
-        )
-    }
-
-    #[test]
-    fn loss_and_duplicates_are_counted_per_message() {
-        let (mut r, _) = recorder(OnError::Never);
-        for seq in 0..3 {
-            r.record(Event::Sent {
-                t_us: 10,
-                participant: 1,
-                seq,
-                late_us: 0,
-            });
-        }
-        for seq in [0, 2, 2] {
-            r.record(Event::Delivered {
-                t_us: 1_500_000,
-                participant: 1,
-                seq,
-                latency_us: 900,
-            });
-        }
-        let rec = r.finish();
-        assert_eq!(
-            (rec.sent, rec.delivered, rec.lost, rec.duplicated),
-            (3, 2, 1, 1)
-        );
-        assert_eq!(rec.timeline.len(), 2);
-        assert_eq!((rec.timeline[0].sent, rec.timeline[1].delivered), (3, 2));
-        assert_eq!(rec.message.count, 2);
-        assert!((rec.message.p50 - 0.9).abs() < 0.01, "{:?}", rec.message);
-    }
-
-    #[test]
-    fn gauges_integrate_over_seconds() {
-        let (mut r, _) = recorder(OnError::Never);
-        r.record(Event::ParticipantCreated { t_us: 100 });
-        r.record(Event::Connection {
-            t_us: 200,
-            delta: 1,
-        });
-        r.record(Event::ParticipantCreated { t_us: 2_100_000 });
-        r.record(Event::Connection {
-            t_us: 2_200_000,
-            delta: 1,
-        });
-        r.record(Event::Connection {
-            t_us: 2_300_000,
-            delta: -1,
-        });
-        r.record(Event::ChatStarted { t_us: 2_400_000 });
-        let tl = r.finish().timeline;
-        let gauges: Vec<_> = tl
-            .iter()
-            .map(|s| (s.participants, s.open_connections, s.active_chats))
-            .collect();
-        assert_eq!(gauges, vec![(1, 1, 0), (1, 1, 0), (2, 1, 1)]);
-    }
-
-    #[test]
-    fn first_error_stops_and_keeps_the_load_at_that_moment() {
-        let (mut r, stop) = recorder(OnError::First);
-        r.record(Event::ParticipantCreated { t_us: 1 });
-        r.record(Event::ChatStarted { t_us: 2 });
-        assert!(!stop.is_stopped());
-        r.record(Event::Error(Box::new(ErrorEvent {
-            t_us: 3_000_000,
-            kind: ErrorKind::HandshakeTimeout,
-            worker: "participant 1".into(),
-            message: "slow".into(),
-        })));
-        assert!(stop.is_stopped());
-        assert_eq!(stop.reason(), Some(StopReason::FirstError));
-        let fe = r.finish().first_error.unwrap();
-        assert_eq!(
-            (fe.active_chats, fe.participants, fe.kind),
-            (1, 1, ErrorKind::HandshakeTimeout)
-        );
-        assert_eq!(fe.at_s, 3.0);
-    }
-
-    #[test]
-    fn budget_ignores_early_errors_and_fires_past_the_fraction() {
-        let (mut r, stop) = recorder(OnError::Budget(0.01));
-        let err = || {
-            Event::Error(Box::new(ErrorEvent {
-                t_us: 1,
-                kind: ErrorKind::Timeout,
-                worker: String::new(),
-                message: String::new(),
-            }))
-        };
-        r.record(err());
-        r.check_budget();
-        assert!(
-            !stop.is_stopped(),
-            "one error in one operation is below the minimum count"
-        );
-        for seq in 0..200 {
-            r.record(Event::Sent {
-                t_us: 1,
-                participant: 0,
-                seq,
-                late_us: 0,
-            });
-        }
-        r.record(err());
-        r.check_budget();
-        assert!(
-            !stop.is_stopped(),
-            "2 errors in 200 operations is exactly 1%"
-        );
-        r.record(err());
-        r.check_budget();
-        assert_eq!(stop.reason(), Some(StopReason::ErrorBudget));
-    }
-}
+#[path = "recorder_tests.rs"]
+mod tests;

@@ -25,6 +25,9 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Marker that opens the correlation token inside a message's text.
 const TOKEN_OPEN: &[u8] = b" [mp:";
+/// Marker of the same token inside an organizer's reply: distinct, so that an
+/// organizer never counts the echo of its own reply as a participant message.
+pub(crate) const REPLY_OPEN: &[u8] = b" [re:";
 
 /// What went wrong while connecting, already classified for the recorder.
 #[derive(Debug)]
@@ -244,7 +247,17 @@ pub struct Token {
 /// the JSON: the organizer reads every message of its chats, so this is its hot
 /// path.
 pub fn find_token(frame: &[u8]) -> Option<Token> {
-    let start = memmem::find(frame, TOKEN_OPEN)? + TOKEN_OPEN.len();
+    find_marked(frame, TOKEN_OPEN)
+}
+
+/// Finds the token of an organizer's reply (` [re:...]`) in a raw frame: the
+/// participant's side of the round trip.
+pub fn find_reply(frame: &[u8]) -> Option<Token> {
+    find_marked(frame, REPLY_OPEN)
+}
+
+fn find_marked(frame: &[u8], marker: &[u8]) -> Option<Token> {
+    let start = memmem::find(frame, marker)? + marker.len();
     let mut rest = &frame[start..];
     let participant = take_int(&mut rest, b':')?;
     let seq = take_int(&mut rest, b':')?;

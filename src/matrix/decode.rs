@@ -97,10 +97,20 @@ pub(crate) fn expected_value(key: &str) -> &'static str {
         "organizer_password" => "a string, best `${ORGANIZER_PASSWORD}`",
         "min_change" => "a percentage such as `5%` or a fraction such as `0.05`",
         "alpha" => "a fraction between 0 and 1, such as `0.05`",
-        "fail_on_regression" | "required" => "`true` or `false`",
+        "fail_on_regression" | "required" | "pass_password" => "`true` or `false`",
         "metrics" => "a list of mappings such as `- { label: cpu, namespace: AWS/EC2, metric: CPUUtilization, stats: [Average] }`",
         "stats" => "a list of statistics such as `[Average, Maximum]`",
         "dimensions" => "a mapping such as `{ InstanceId: i-0123456789abcdef0 }`",
+        "hooks" => "a mapping with before_all, before_each, after_each and/or after_all",
+        "before_all" | "before_each" | "after_each" | "after_all" => {
+            "a shell command, or a mapping such as `{ run: ./reset.sh, timeout: 2m, wait_for: http://staging:8300/health }`"
+        }
+        "run" => "a shell command such as `./reset.sh`",
+        "timeout" | "cooldown" => "a duration such as `5m` (a number and a unit)",
+        "wait_for" => "an HTTP URL such as `http://staging:8300/health`, or `tcp://host:port`",
+        "on_hook_failure" => "`skip` or `abort`",
+        "organizer" => "a mapping such as `{ reply: every }`",
+        "reply" => "`every`, `none` or a share such as `\"10%\"`",
         "target" | "matrix" | "stop" | "embedded" | "gate" | "cloudwatch" | "publish" => {
             "a mapping of keys; see the comments in the published matrix.yaml"
         }

@@ -235,6 +235,7 @@ pub(crate) fn scenarios(spec: &MatrixSpec, cells: &[Combination]) -> Vec<Scenari
                 repetition,
                 organizers: organizers(spec, cell),
                 stop: stop(spec, cell),
+                reply: super::ReplyPolicy::None,
             });
         }
     }

@@ -20,6 +20,7 @@ pub mod cloudwatch;
 mod decode;
 mod error;
 pub mod expand;
+mod hooks;
 mod interpolate;
 mod raw;
 mod select;
@@ -28,11 +29,14 @@ mod validate;
 #[cfg(test)]
 mod error_tests;
 #[cfg(test)]
+mod hooks_tests;
+#[cfg(test)]
 mod tests;
 
 pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
+pub use hooks::{Hook, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
 pub use select::select;
 
 /// Parses and validates the text of a matrix file into a [`Plan`].
@@ -77,6 +81,12 @@ pub struct Plan {
     pub gate: Gate,
     /// CloudWatch metrics to fetch for each run (`cloudwatch:`), if any.
     pub cloudwatch: Option<CloudWatchConfig>,
+    /// Shell commands run around the runs.
+    pub hooks: Hooks,
+    /// What a failing `before_*` hook does.
+    pub on_hook_failure: OnHookFailure,
+    /// Pause between two runs (not after the last).
+    pub cooldown: Duration,
 }
 
 /// Regression gate of the report (`gate:` in matrix.yaml).
@@ -119,6 +129,8 @@ pub struct Scenario {
     pub organizers: u32,
     /// When the run stops.
     pub stop: StopRules,
+    /// Whether organizers answer participant messages.
+    pub reply: ReplyPolicy,
 }
 
 /// When a run stops.

@@ -23,7 +23,7 @@ use crate::server::Capacity;
 pub(crate) const HINT_MARK: char = '\u{1f}';
 
 /// A custom serde error carrying a problem and a hint.
-fn fail<E: de::Error>(problem: impl fmt::Display, hint: impl fmt::Display) -> E {
+pub(crate) fn fail<E: de::Error>(problem: impl fmt::Display, hint: impl fmt::Display) -> E {
     E::custom(format_args!("{problem}{HINT_MARK}{hint}"))
 }
 
@@ -54,6 +54,18 @@ pub(crate) struct RawFile {
     /// `cloudwatch:`; `None` fetches no metrics.
     #[serde(default)]
     pub cloudwatch: Option<Spanned<super::cloudwatch::RawCloudWatch>>,
+    /// `hooks:` around the runs.
+    #[serde(default)]
+    pub hooks: Option<super::hooks::RawHooks>,
+    /// `on_hook_failure:` (default `skip`).
+    #[serde(default)]
+    pub on_hook_failure: Option<super::hooks::OnHookFailureSpec>,
+    /// `cooldown:` between runs (default 0).
+    #[serde(default)]
+    pub cooldown: Option<super::hooks::RawCooldown>,
+    /// `organizer:` behaviour.
+    #[serde(default)]
+    pub organizer: Option<super::hooks::RawOrganizer>,
 }
 
 /// `target:`. Strings stay raw (with `${VAR}`) and located until `validate`

@@ -65,6 +65,26 @@ fn published_matrix_yaml_expands_to_nine_scenarios() {
             drain: Duration::from_secs(1),
         }
     );
+    let reset = plan.hooks.before_each.as_ref().expect("the reset example");
+    assert!(reset
+        .run
+        .contains("$MSGPERF_ORGANIZER_API_URL/__msgperf/reset"));
+    assert_eq!(reset.timeout, Duration::from_secs(30));
+    assert!(!reset.pass_password);
+    assert_eq!(plan.cooldown, Duration::ZERO);
+}
+
+#[test]
+fn published_reply_and_cooldown_examples_work_when_uncommented() {
+    let text = include_str!("../../matrix.yaml")
+        .replace("# cooldown: 60s", "cooldown: 60s")
+        .replace(
+            "# organizer:\n#   reply: every",
+            "organizer:\n  reply: every",
+        );
+    let plan = ok(&text);
+    assert_eq!(plan.cooldown, Duration::from_secs(60));
+    assert!(plan.scenarios.iter().all(|s| s.reply == ReplyPolicy::Every));
 }
 
 #[test]

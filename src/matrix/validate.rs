@@ -14,7 +14,7 @@ use super::error::{mask_url_credentials, Diagnostic, MatrixError, Source};
 use super::expand::{self, Include, Match, MatrixSpec};
 use super::interpolate::{interpolate, InterpolationError};
 use super::raw::{IntOrText, PosDur, RawExclude, RawFile, RawInclude, RawStop, RawTarget};
-use super::{Gate, OnError, Plan, Secret, StopRules, Target};
+use super::{Gate, OnError, OnHookFailure, Plan, ReplyPolicy, Secret, StopRules, Target};
 
 /// Default `stop.max_duration`.
 pub(crate) const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(30);
@@ -112,10 +112,21 @@ pub(crate) fn build(
     };
     let gate = raw.gate.unwrap_or_default();
     let defaults = Gate::default();
+    let reply = raw
+        .organizer
+        .and_then(|o| o.reply)
+        .map_or(ReplyPolicy::None, |r| r.0);
+    let mut scenarios = expand::scenarios(&spec, &cells.cells);
+    for s in &mut scenarios {
+        s.reply = reply;
+    }
     Ok(Plan {
         target,
         embedded: raw.embedded.unwrap_or_default(),
-        scenarios: expand::scenarios(&spec, &cells.cells),
+        scenarios,
+        hooks: super::hooks::hooks(raw.hooks),
+        on_hook_failure: raw.on_hook_failure.map_or(OnHookFailure::Skip, |o| o.0),
+        cooldown: raw.cooldown.map_or(Duration::ZERO, |c| c.0),
         gate: Gate {
             min_change: gate.min_change.map_or(defaults.min_change, |v| v.0),
             alpha: gate.alpha.map_or(defaults.alpha, |v| v.0),

@@ -44,6 +44,18 @@ pub fn block(report: &Report, s: &ScenarioReport) -> String {
                 cell(&r.reasons.join("; "), 400)
             );
         }
+        if let Some(replies) = &r.replies {
+            let rt = &r.latency_ms.round_trip;
+            let _ = writeln!(
+                notes,
+                "- {rep} replies: {} sent, {} received, round trip p50 / p99 {} / {}; the API handled up to {} msg/s (participant messages delivered + replies)",
+                replies.sent,
+                replies.received,
+                format::ms(rt.p50),
+                format::ms(rt.p99),
+                format::rate(replies.peak_handled)
+            );
+        }
         for w in &r.warnings {
             let _ = writeln!(notes, "- {rep} note: {}", cell(w, 200));
         }

@@ -101,6 +101,7 @@ fn no_capacity(r: &Report, top: &ScenarioReport) -> String {
         Verdict::NoPlateau,
         Verdict::Inconclusive,
         Verdict::Interrupted,
+        Verdict::Skipped,
     ] {
         let n = count(v);
         if n > 0 {

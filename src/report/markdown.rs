@@ -192,6 +192,7 @@ fn head(r: &Report) -> String {
         Verdict::NoPlateau,
         Verdict::Inconclusive,
         Verdict::Interrupted,
+        Verdict::Skipped,
     ] {
         let n = r.runs.iter().filter(|x| x.verdict == v).count();
         if n > 0 {
@@ -303,6 +304,7 @@ pub fn verdict_icon(v: Verdict) -> &'static str {
         Verdict::NoPlateau => "📈",
         Verdict::Inconclusive => "❔",
         Verdict::Interrupted => "⏹️",
+        Verdict::Skipped => "⏭️",
     }
 }
 

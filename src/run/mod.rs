@@ -6,6 +6,8 @@
 //! function from a scenario to a result.
 
 mod cloudwatch;
+mod hook_env;
+pub mod hooks;
 pub mod progress;
 pub mod signals;
 pub mod table;
@@ -14,11 +16,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::CommandError;
 use crate::load::{self, Progress, RunControl};
-use crate::matrix::{self, Gate, Secret, Target};
-use crate::results::RunResult;
+use crate::matrix::{self, Gate, Hooks, OnHookFailure, Scenario, Secret, Target};
+use crate::results::{HookRecord, RunResult};
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
 
 /// Options of `msgperf run`.
@@ -41,6 +44,8 @@ pub struct RunOutcome {
     pub paths: Vec<PathBuf>,
     /// Exit code of the signal that cancelled the run (130 SIGINT, 143 SIGTERM).
     pub interrupted: Option<i32>,
+    /// Why the matrix was stopped early (`on_hook_failure: abort`).
+    pub aborted: Option<String>,
     /// The plan's regression gate, for the report of this run.
     pub gate: Gate,
 }
@@ -68,34 +73,117 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
         paths: Vec::new(),
         interrupted: None,
         gate: plan.gate.clone(),
+        aborted: None,
     };
+    let around = Around {
+        hooks: &plan.hooks,
+        base: hook_env::base(&target, embedded.is_some(), &opts.out, scenarios.len()),
+        masker: hooks::Masker::new(target.organizer_password.expose(), &[]),
+        password: target.organizer_password.expose().to_string(),
+        style,
+    };
+    // A failed before_all either skips every run or aborts the matrix.
+    let mut pending = Vec::new();
+    let mut skip_all = None;
+    if let Some(rec) = around.run("before_all", None, None, &signals.token()).await {
+        if !rec.ok {
+            let reason = format!(
+                "before_all hook failed: {}",
+                rec.error.clone().unwrap_or_default()
+            );
+            match plan.on_hook_failure {
+                OnHookFailure::Abort => outcome.aborted = Some(reason),
+                OnHookFailure::Skip => skip_all = Some(reason),
+            }
+        }
+        pending.push(rec);
+    }
+    let mut ran_before = false;
     for (i, scenario) in scenarios.iter().enumerate() {
-        if signals.interrupted().is_some() {
+        if outcome.aborted.is_some() || signals.interrupted().is_some() {
             break;
         }
-        // Each repetition starts from an empty system, as the published procedure
-        // restarted the API between repetitions.
-        let before = embedded.as_ref().map(|s| {
-            s.reset();
-            s.stats()
-        });
-        let (progress, updates) = watch::channel(Progress::default());
-        let control = RunControl {
-            interrupt: signals.token(),
-            progress,
-            embedded: embedded.is_some(),
-        };
-        let (mut result, ()) = tokio::join!(
-            load::run_scenario(scenario, &target, control),
-            progress::follow(style, scenario, i, scenarios.len(), updates)
-        );
-        if let (Some(server), Some(before)) = (&embedded, before) {
-            result.server = Some(stats_delta(&before, &server.stats()));
+        let mut records = std::mem::take(&mut pending);
+        let mut skip = skip_all.clone();
+        if skip.is_none() {
+            if ran_before && !plan.cooldown.is_zero() {
+                progress::cooldown(style, plan.cooldown, i, scenarios.len(), &signals.token())
+                    .await;
+                if signals.interrupted().is_some() {
+                    break;
+                }
+            }
+            if let Some(rec) = around
+                .run("before_each", Some(scenario), None, &signals.token())
+                .await
+            {
+                let failed = (!rec.ok).then(|| {
+                    format!(
+                        "before_each hook failed: {}",
+                        rec.error.clone().unwrap_or_default()
+                    )
+                });
+                records.push(rec);
+                if signals.interrupted().is_some() {
+                    break;
+                }
+                if let Some(reason) = failed {
+                    if plan.on_hook_failure == OnHookFailure::Abort {
+                        outcome.aborted = Some(reason.clone());
+                    }
+                    skip = Some(reason);
+                }
+            }
         }
+        let mut result = match skip {
+            Some(reason) => load::skipped_result(scenario, &target, embedded.is_some(), reason),
+            None => {
+                ran_before = true;
+                run_one(
+                    scenario,
+                    &target,
+                    embedded.as_ref(),
+                    &signals,
+                    style,
+                    i,
+                    scenarios.len(),
+                )
+                .await
+            }
+        };
+        if skip_all.is_none() && signals.interrupted().is_none() {
+            let outcome_name = format!("{:?}", result.outcome).to_lowercase();
+            if let Some(rec) = around
+                .run(
+                    "after_each",
+                    Some(scenario),
+                    Some(&outcome_name),
+                    &signals.token(),
+                )
+                .await
+            {
+                records.push(rec);
+            }
+        }
+        result.hooks = records;
         let path = result.write_to_dir(&opts.out).map_err(CommandError::tool)?;
         progress::finished(style, &result, &path);
         outcome.results.push(result);
         outcome.paths.push(path);
+    }
+    // after_all cleans up even after a failure or a signal; a second signal still exits at once.
+    if let Some(rec) = around
+        .run("after_all", None, None, &CancellationToken::new())
+        .await
+    {
+        match (outcome.results.last_mut(), outcome.paths.last()) {
+            (Some(last), Some(path)) => {
+                last.hooks.push(rec);
+                last.write_to_dir(path.parent().unwrap_or(&opts.out))
+                    .map_err(CommandError::tool)?;
+            }
+            _ => pending.push(rec),
+        }
     }
     outcome.interrupted = signals.interrupted();
     if let Some(server) = embedded {
@@ -107,6 +195,75 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
         }
     }
     Ok(outcome)
+}
+
+/// One real run: reset the embedded server, run the load, attach its counters.
+async fn run_one(
+    scenario: &Scenario,
+    target: &Target,
+    embedded: Option<&RunningServer>,
+    signals: &signals::Signals,
+    style: progress::Style,
+    i: usize,
+    count: usize,
+) -> RunResult {
+    // Each repetition starts from an empty system, as the published procedure
+    // restarted the API between repetitions.
+    let before = embedded.map(|s| {
+        s.reset();
+        s.stats()
+    });
+    let (progress, updates) = watch::channel(Progress::default());
+    let control = RunControl {
+        interrupt: signals.token(),
+        progress,
+        embedded: embedded.is_some(),
+    };
+    let (mut result, ()) = tokio::join!(
+        load::run_scenario(scenario, target, control),
+        progress::follow(style, scenario, i, count, updates)
+    );
+    if let (Some(server), Some(before)) = (embedded, before) {
+        result.server = Some(stats_delta(&before, &server.stats()));
+    }
+    result
+}
+
+/// What the hooks of a plan share: the hooks, the environment common to all,
+/// and the masking of secrets.
+struct Around<'a> {
+    hooks: &'a Hooks,
+    base: Vec<(String, String)>,
+    masker: hooks::Masker,
+    password: String,
+    style: progress::Style,
+}
+
+impl Around<'_> {
+    /// Runs the hook of `phase` if the plan has one, and shows it.
+    async fn run(
+        &self,
+        phase: &'static str,
+        scenario: Option<&Scenario>,
+        outcome: Option<&str>,
+        interrupt: &CancellationToken,
+    ) -> Option<HookRecord> {
+        let hook = self.hooks.iter().find(|(p, _)| *p == phase)?.1;
+        let mut env = self.base.clone();
+        env.push(("MSGPERF_HOOK".into(), phase.into()));
+        if let Some(s) = scenario {
+            env.extend(hook_env::scenario(s));
+        }
+        if let Some(o) = outcome {
+            env.push(("MSGPERF_OUTCOME".into(), o.into()));
+        }
+        if hook.pass_password {
+            env.push(("MSGPERF_ORGANIZER_PASSWORD".into(), self.password.clone()));
+        }
+        let record = hooks::run(phase, hook, &env, &self.masker, interrupt).await;
+        progress::hook(self.style, scenario.map(|s| s.id.as_str()), &record);
+        Some(record)
+    }
 }
 
 fn start_embedded(capacity: &server::Capacity) -> Result<RunningServer, CommandError> {

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::load::Progress;
 use crate::matrix::Scenario;
-use crate::results::RunResult;
+use crate::results::{HookRecord, RunResult};
 
 /// How progress is shown, chosen once from the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +84,11 @@ pub async fn follow(
 
 /// Closes a scenario's output with its outcome.
 pub fn finished(style: Style, result: &RunResult, path: &std::path::Path) {
-    let error = result
-        .first_error
-        .as_ref()
-        .map(|e| format!(", first error at {:.1}s: {}", e.at_s, e.kind.as_str()))
-        .unwrap_or_default();
+    let error = match (&result.skipped_reason, &result.first_error) {
+        (Some(why), _) => format!(": {why}"),
+        (None, Some(e)) => format!(", first error at {:.1}s: {}", e.at_s, e.kind.as_str()),
+        (None, None) => String::new(),
+    };
     eprintln!(
         "  {} {:?} after {:.1}s ({}){error} -> {}",
         result.scenario.id,
@@ -103,8 +103,94 @@ pub fn finished(style: Style, result: &RunResult, path: &std::path::Path) {
 }
 
 fn status(p: &Progress) -> String {
+    let replies = if p.replies_per_s > 0 {
+        format!("  replies {}/s", p.replies_per_s)
+    } else {
+        String::new()
+    };
     format!(
-        "sent {}/s  delivered {}/s  participants {}  chats {}  connections {}  errors {}",
+        "sent {}/s  delivered {}/s{replies}  participants {}  chats {}  connections {}  errors {}",
         p.sent_per_s, p.delivered_per_s, p.participants, p.chats, p.open_connections, p.errors
     )
+}
+
+/// Shows a finished hook: one status line, and its output under a fold in
+/// GitHub Actions, indented in other logs, only on failure on a terminal.
+pub fn hook(style: Style, scenario: Option<&str>, record: &HookRecord) {
+    let what = match scenario {
+        Some(id) => format!("hook {} ({id})", record.phase),
+        None => format!("hook {}", record.phase),
+    };
+    let status = match &record.error {
+        None => format!("ok in {:.1}s", record.duration_s),
+        Some(e) => format!("FAILED after {:.1}s: {e}", record.duration_s),
+    };
+    let output = record.output.trim_end();
+    match style {
+        Style::Lines { github: true } if !output.is_empty() => {
+            eprintln!("::group::{what}: {status}");
+            eprintln!("{output}");
+            eprintln!("::endgroup::");
+        }
+        Style::Lines { .. } => {
+            eprintln!("{what}: {status}");
+            for line in output.lines() {
+                eprintln!("    | {line}");
+            }
+        }
+        Style::Bar => {
+            eprintln!("{what}: {status}");
+            if !record.ok {
+                for line in output.lines() {
+                    eprintln!("    | {line}");
+                }
+            }
+        }
+    }
+}
+
+/// Waits out the cooldown before run `next` (0-based) of `count`, showing
+/// it; returns early when `interrupt` fires.
+pub async fn cooldown(
+    style: Style,
+    pause: Duration,
+    next: usize,
+    count: usize,
+    interrupt: &tokio_util::sync::CancellationToken,
+) {
+    let title = format!(
+        "cooldown {} before [{}/{count}]",
+        humantime::format_duration(pause),
+        next + 1
+    );
+    let sleep = async {
+        match style {
+            Style::Bar => {
+                let bar = ProgressBar::new(pause.as_secs().max(1));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix} [{bar:24}] {pos}/{len}s")
+                        .expect("static template")
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix(title);
+                let end = tokio::time::Instant::now() + pause;
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                while tokio::time::Instant::now() < end {
+                    tokio::select! {
+                        _ = tick.tick() => bar.set_position(pause.as_secs().saturating_sub(end.saturating_duration_since(tokio::time::Instant::now()).as_secs())),
+                        _ = tokio::time::sleep_until(end) => {}
+                    }
+                }
+                bar.finish_and_clear();
+            }
+            Style::Lines { .. } => {
+                eprintln!("{title}");
+                tokio::time::sleep(pause).await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = sleep => {}
+        _ = interrupt.cancelled() => {}
+    }
 }

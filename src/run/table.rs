@@ -31,10 +31,11 @@ pub fn render(results: &[RunResult]) -> String {
                 peak(|s| s.delivered),
                 format!("{:.1}", r.latency_ms.message.p99),
                 r.totals.messages_lost.to_string(),
-                r.first_error.as_ref().map_or_else(
-                    || "-".to_string(),
-                    |e| format!("{} at {:.1}s", e.kind.as_str(), e.at_s),
-                ),
+                match (&r.skipped_reason, &r.first_error) {
+                    (Some(why), _) => format!("skipped: {}", short(why)),
+                    (None, Some(e)) => format!("{} at {:.1}s", e.kind.as_str(), e.at_s),
+                    (None, None) => "-".to_string(),
+                },
             ]
         })
         .collect();
@@ -42,6 +43,15 @@ pub fn render(results: &[RunResult]) -> String {
     table.extend(rows);
     // Text columns left, numbers right.
     crate::report::format::aligned_table(&table, |i| (2..8).contains(&i))
+}
+
+/// The first line of `text`, at most 60 characters.
+fn short(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -142,6 +142,7 @@ pub fn build(spec: &Spec) -> RunResult {
             errors,
             max_lateness_ms: (late * 10.0f64).round() / 10.0,
             cpu_percent: (cpu * 10.0f64).round() / 10.0,
+            replies: 0,
         });
         totals.messages_sent += sent;
         totals.messages_delivered += delivered;
@@ -210,6 +211,7 @@ pub fn build(spec: &Spec) -> RunResult {
             handshake: pct(3.1, 9.8, 850.0, 45000.0, last.participants),
             sign_up: pct(18.0, 40.0, 95.0, 400.0, last.participants),
             chat_request: pct(9.0, 22.0, 60.0, 300.0, last.participants),
+            round_trip: Percentiles::default(),
         },
         generator: Generator {
             max_send_lateness_ms: if spec.generator_bound { 2400.0 } else { 35.0 },
@@ -221,5 +223,7 @@ pub fn build(spec: &Spec) -> RunResult {
         },
         server: None,
         cloudwatch: None,
+        skipped_reason: None,
+        hooks: Vec::new(),
     }
 }

@@ -302,6 +302,40 @@ async fn reset_empties_queues_and_chats_and_closes_participants() {
     assert_eq!(gone.closed().await, Some(1008));
 }
 
+/// What a `before_each` hook does: `curl -X POST $MSGPERF_ORGANIZER_API_URL/__msgperf/reset`.
+#[tokio::test]
+async fn reset_over_http_empties_queues_and_chats() {
+    let s = server().await;
+    let api = Api::new(&s);
+    let (_, token) = api.organizer(1).await;
+    let mut org = Ws::authorized(&api.ws, &token).await;
+    api.requesting_participant("one").await;
+    api.requesting_participant("two").await;
+    org.send(&ClientFrame::StartChat(String::new())).await;
+    expect_new_chat(org.next().await);
+    expect_message(org.next().await);
+    let resp = api
+        .http
+        .post(format!("{}{}", api.org, msgperf::server::RESET_PATH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // "two" was still queued: gone.
+    org.send(&ClientFrame::StartChat(String::new())).await;
+    assert_eq!(
+        org.next().await,
+        ServerFrame::Info(Notice {
+            message: NO_NEW_CHATS.into()
+        })
+    );
+    org.send(&ClientFrame::GetChats(String::new())).await;
+    match org.next().await {
+        ServerFrame::Chats(list) => assert!(list.chats.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn shutdown_closes_connections_and_listeners() {
     let s = server().await;
