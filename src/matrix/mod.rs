@@ -20,6 +20,7 @@ mod decode;
 mod error;
 pub mod expand;
 mod interpolate;
+mod overrides;
 mod raw;
 mod select;
 mod validate;
@@ -31,6 +32,7 @@ mod tests;
 
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
+pub use overrides::{apply_overrides, shard, OverrideError, TargetOverrides};
 pub use select::select;
 
 /// Parses and validates the text of a matrix file into a [`Plan`].

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::cli::CommandError;
 use crate::load::{self, Progress, RunControl};
-use crate::matrix::{self, Gate, Secret, Target};
+use crate::matrix::{self, Gate, Plan, Secret, Target};
 use crate::results::RunResult;
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
 
@@ -50,7 +50,13 @@ const EMBEDDED_SERVER_THREADS: usize = 2;
 /// Runs the selected scenarios of the plan and writes one result file each.
 pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
     let plan = matrix::load_file(&opts.matrix).map_err(CommandError::config)?;
-    let scenarios = matrix::select(&plan, &opts.scenarios).map_err(CommandError::config)?;
+    run_plan(&plan, opts).await
+}
+
+/// Like [`run`] with a plan already loaded (and changed, e.g. by the GitHub
+/// Action's target overrides and shard); `opts.matrix` is not read.
+pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, CommandError> {
+    let scenarios = matrix::select(plan, &opts.scenarios).map_err(CommandError::config)?;
     let embedded = match plan.target {
         Some(_) => None,
         None => Some(start_embedded(&plan.embedded)?),
