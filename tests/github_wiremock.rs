@@ -56,7 +56,10 @@ async fn first_run_creates_the_comment() {
         .expect(1)
         .mount(&server)
         .await;
-    let out = client(&server.uri()).upsert_comment(7, &m, &body).await.unwrap();
+    let out = client(&server.uri())
+        .upsert_comment(7, &m, &body)
+        .await
+        .unwrap();
     assert!(out.created);
     assert_eq!(out.id, 55);
     assert!(out.url.ends_with("#issuecomment-55"));
@@ -87,7 +90,10 @@ async fn second_run_updates_the_same_comment_and_never_posts_again() {
         .expect(0)
         .mount(&server)
         .await;
-    let out = client(&server.uri()).upsert_comment(7, &m, &new).await.unwrap();
+    let out = client(&server.uri())
+        .upsert_comment(7, &m, &new)
+        .await
+        .unwrap();
     assert!(!out.created);
     assert_eq!(out.id, 42);
 }
@@ -131,7 +137,10 @@ async fn the_marker_is_found_on_page_two() {
         .expect(0)
         .mount(&server)
         .await;
-    let out = client(&server.uri()).upsert_comment(7, &m, "new").await.unwrap();
+    let out = client(&server.uri())
+        .upsert_comment(7, &m, "new")
+        .await
+        .unwrap();
     assert_eq!((out.id, out.created), (777, false));
 }
 
@@ -144,9 +153,10 @@ async fn a_read_only_token_is_a_permission_error_without_retries() {
         .await;
     Mock::given(method("POST"))
         .and(path(COMMENTS))
-        .respond_with(ResponseTemplate::new(403).set_body_json(
-            json!({ "message": "Resource not accessible by integration" }),
-        ))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "message": "Resource not accessible by integration" })),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -156,7 +166,10 @@ async fn a_read_only_token_is_a_permission_error_without_retries() {
         .unwrap_err();
     assert!(err.is_permission(), "{err}");
     let text = err.to_string();
-    assert!(text.contains("403") && text.contains("Resource not accessible"), "{text}");
+    assert!(
+        text.contains("403") && text.contains("Resource not accessible"),
+        "{text}"
+    );
     assert!(text.contains("pull-requests: write"), "{text}");
     assert!(!text.contains(TOKEN));
 }
@@ -187,7 +200,10 @@ async fn server_errors_and_rate_limits_are_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let out = client(&server.uri()).upsert_comment(7, "<!-- m -->", "x").await.unwrap();
+    let out = client(&server.uri())
+        .upsert_comment(7, "<!-- m -->", "x")
+        .await
+        .unwrap();
     assert_eq!(out.id, 9);
 }
 
@@ -203,7 +219,10 @@ async fn persistent_server_errors_give_up_after_the_bounded_attempts() {
         .upsert_comment(7, "<!-- m -->", "x")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("503") && !err.is_permission(), "{err}");
+    assert!(
+        err.to_string().contains("503") && !err.is_permission(),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -242,12 +261,22 @@ async fn a_huge_report_is_posted_under_githubs_limit() {
     let m = marker("perf", "run", "matrix.yaml");
     let report = "| scenario | rate | änderung |\n".repeat(5_000);
     let body = comment_body(&m, &report, Some("https://github.test/run/1"));
-    client(&server.uri()).upsert_comment(7, &m, &body).await.unwrap();
+    client(&server.uri())
+        .upsert_comment(7, &m, &body)
+        .await
+        .unwrap();
     let requests = server.received_requests().await.unwrap();
-    let post = requests.iter().find(|r| r.method.as_str() == "POST").unwrap();
+    let post = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
     let sent: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
     let sent = sent["body"].as_str().unwrap();
-    assert!(sent.chars().count() <= COMMENT_LIMIT, "{}", sent.chars().count());
+    assert!(
+        sent.chars().count() <= COMMENT_LIMIT,
+        "{}",
+        sent.chars().count()
+    );
     assert!(sent.starts_with(&m) && sent.contains("https://github.test/run/1"));
 }
 
@@ -273,7 +302,10 @@ async fn nightly_regression_opens_then_updates_one_tracking_issue() {
         .mount(&server)
         .await;
     let gh = client(&server.uri());
-    let first = gh.upsert_tracking_issue(&m, &format!("{m}\nday 1")).await.unwrap();
+    let first = gh
+        .upsert_tracking_issue(&m, &format!("{m}\nday 1"))
+        .await
+        .unwrap();
     assert_eq!((first.number, first.created), (12, true));
 
     Mock::given(method("GET"))
@@ -293,7 +325,10 @@ async fn nightly_regression_opens_then_updates_one_tracking_issue() {
         .expect(1)
         .mount(&server)
         .await;
-    let second = gh.upsert_tracking_issue(&m, &format!("{m}\nday 2")).await.unwrap();
+    let second = gh
+        .upsert_tracking_issue(&m, &format!("{m}\nday 2"))
+        .await
+        .unwrap();
     assert_eq!((second.number, second.created), (12, false));
 }
 
@@ -317,11 +352,13 @@ async fn baseline_artifact_is_the_newest_from_the_default_branch() {
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/actions/artifacts"))
         .and(query_param("name", "msgperf results"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "total_count": 3, "artifacts": [
-            { "id": 1, "expired": false, "workflow_run": { "head_branch": "feature" } },
-            { "id": 2, "expired": true, "workflow_run": { "head_branch": "main" } },
-            { "id": 3, "expired": false, "workflow_run": { "head_branch": "main" } }
-        ]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "total_count": 3, "artifacts": [
+                { "id": 1, "expired": false, "workflow_run": { "head_branch": "feature" } },
+                { "id": 2, "expired": true, "workflow_run": { "head_branch": "main" } },
+                { "id": 3, "expired": false, "workflow_run": { "head_branch": "main" } }
+            ]}),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -348,7 +385,10 @@ async fn baseline_artifact_is_the_newest_from_the_default_branch() {
     assert_eq!((got.id, got.files), (3, 1));
     assert!(dir.path().join("report.json").is_file());
     let requests = server.received_requests().await.unwrap();
-    let blob = requests.iter().find(|r| r.url.path() == "/blob/3.zip").unwrap();
+    let blob = requests
+        .iter()
+        .find(|r| r.url.path() == "/blob/3.zip")
+        .unwrap();
     assert!(
         !blob.headers.contains_key("authorization"),
         "the token must not go to the storage host"

@@ -11,6 +11,8 @@
 pub mod event;
 pub mod inputs;
 mod publish;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 
