@@ -181,14 +181,20 @@ pub fn outputs(
                     .map(|s| s.mean),
             ),
         ),
-        (
-            "peak-rate",
-            rate(
-                top.and_then(|s| s.summary.peak_sent.as_ref())
-                    .map(|s| s.mean),
-            ),
-        ),
+        ("peak-rate", rate(top.and_then(|s| peak(&rep.report, s)))),
         ("regressed", rep.regressed.to_string()),
         ("comment-url", comment_url.unwrap_or_default().to_string()),
     ]
+}
+
+/// The scenario's mean peak sent rate over valid runs; when none counted,
+/// the highest peak of its runs (still what the generator reached).
+fn peak(r: &Report, s: &crate::report::model::ScenarioReport) -> Option<f64> {
+    s.summary.peak_sent.as_ref().map(|p| p.mean).or_else(|| {
+        r.runs
+            .iter()
+            .filter(|run| run.group == s.summary.id)
+            .map(|run| run.peak_sent)
+            .max_by(f64::total_cmp)
+    })
 }
