@@ -64,12 +64,13 @@ fn the_composite_step_passes_every_input_as_input_env() {
     let steps = yml["runs"]["steps"].as_array().unwrap();
     let run = steps
         .iter()
-        .find(|s| {
-            s["run"]
-                .as_str()
-                .is_some_and(|r| r.contains("msgperf action"))
-        })
-        .expect("a step runs `msgperf action`");
+        .find(|s| s["id"] == "msgperf")
+        .expect("the step with id msgperf");
+    let command = run["run"].as_str().unwrap();
+    assert!(
+        command.ends_with("/msgperf/bin/msgperf\" action"),
+        "{command}"
+    );
     let env = run["env"].as_object().unwrap();
     let passed: BTreeMap<String, String> = env
         .iter()
