@@ -9,6 +9,7 @@
 pub mod action;
 pub mod analysis;
 pub mod cli;
+pub mod cloudwatch;
 pub mod github;
 pub mod load;
 pub mod matrix;

@@ -51,6 +51,61 @@ pub struct RunResult {
     /// Counters of the embedded staging server, when the run used it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<BTreeMap<String, u64>>,
+    /// CloudWatch metrics of the staging system over the run's window, when
+    /// the plan has a `cloudwatch:` block (added after the run by `msgperf run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch: Option<RunMetrics>,
+}
+
+/// CloudWatch metrics fetched for one run's window: plain data, no SDK types.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunMetrics {
+    /// RFC 3339 UTC start of the queried window (run start minus one period,
+    /// aligned down to a period boundary).
+    pub window_start: String,
+    /// RFC 3339 UTC end of the queried window (run end plus one period,
+    /// aligned up to a period boundary).
+    pub window_end: String,
+    /// The CloudWatch period, seconds.
+    pub period_s: u32,
+    /// One entry per configured metric and statistic (or expression).
+    pub metrics: Vec<MetricSeries>,
+    /// Why some or all metrics are missing, for people (never credentials).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// One metric and statistic over a run's window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MetricSeries {
+    /// The label from matrix.yaml (`messenger-cpu`).
+    pub label: String,
+    /// The statistic (`Average`, `Maximum`, `p99`), or empty for an expression.
+    #[serde(default)]
+    pub stat: String,
+    /// Datapoints in time order; `t_s` is the start of the CloudWatch period,
+    /// seconds relative to the run's `started_at` (negative before the run).
+    pub points: Vec<MetricPoint>,
+    /// Mean of the points whose period overlaps the run, or null if none.
+    pub average: Option<f64>,
+    /// Largest of the points whose period overlaps the run, or null if none.
+    pub maximum: Option<f64>,
+    /// The point whose period holds the plateau start, if both exist.
+    pub at_plateau_start: Option<f64>,
+    /// The point whose period holds the first error, if both exist.
+    pub at_first_error: Option<f64>,
+    /// Why the series says little (one point or none over the run), or null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One CloudWatch datapoint.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct MetricPoint {
+    /// Start of its period, seconds since the run's `started_at`.
+    pub t_s: f64,
+    /// The statistic's value.
+    pub value: f64,
 }
 
 /// The scenario parameters, flattened to numbers for tools and charts.
@@ -359,7 +414,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunResult>, ResultsError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A small, complete result for tests of later stages.
@@ -394,6 +449,7 @@ mod tests {
             latency_ms: Latencies::default(),
             generator: Generator::default(),
             server: None,
+            cloudwatch: None,
         }
     }
 

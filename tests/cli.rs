@@ -161,3 +161,42 @@ fn passwords_never_reach_output_or_result_files() {
     }
     runtime.block_on(server.shutdown());
 }
+
+#[test]
+fn report_exits_1_on_a_regression_unless_the_matrix_gate_says_otherwise() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let report = |matrix: Option<&Path>| {
+        let mut cmd = msgperf();
+        cmd.arg("report")
+            .arg("--results")
+            .arg(fixtures.join("current"))
+            .arg("--baseline")
+            .arg(fixtures.join("baseline"))
+            .arg("--baseline-label")
+            .arg("main")
+            .arg("--out")
+            .arg(dir.path().join("report"))
+            .current_dir(dir.path());
+        if let Some(m) = matrix {
+            cmd.arg("--matrix").arg(m);
+        }
+        cmd.output().unwrap()
+    };
+    let out = report(None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("regressed"), "{stdout}");
+    assert!(stdout.contains("vs main"), "{stdout}");
+    assert!(dir.path().join("report/report.md").is_file());
+    assert!(dir.path().join("report/charts").is_dir());
+
+    let soft = write(
+        dir.path(),
+        "soft.yaml",
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [1s]\ngate:\n  fail_on_regression: false\n",
+    );
+    assert_eq!(report(Some(&soft)).status.code(), Some(0));
+    let missing = dir.path().join("missing.yaml");
+    assert_eq!(report(Some(&missing)).status.code(), Some(2));
+}

@@ -182,6 +182,12 @@ fn child(side: &str) {
     };
     let s = match side {
         "engine" => rt.block_on(engine(&target)),
+        "floor" => Sample {
+            us_per_message: rt.block_on(naive_client::floor(&target, 50, 100)),
+            kib_per_participant: 0.0,
+            messages: 5000,
+            delivered: 0,
+        },
         _ => rt.block_on(naive_client::run(&target, CPI, SMI, DURATION)),
     };
     println!(
@@ -241,6 +247,7 @@ fn main() {
     );
     let (mut engine_cpu, mut naive_cpu, mut engine_mem, mut naive_mem, mut ratio) =
         (vec![], vec![], vec![], vec![], vec![]);
+    let (mut floor_cpu, mut over_floor) = (vec![], vec![]);
     for i in 0..runs {
         // Alternate the order so drift of the machine does not favour one side.
         let (e, n) = if i % 2 == 0 {
@@ -255,6 +262,13 @@ fn main() {
             i + 1, e.us_per_message, e.kib_per_participant, e.messages, e.delivered,
             n.us_per_message, n.kib_per_participant, n.messages
         );
+        let f = measure(&server, "floor");
+        println!(
+            "       floor: a bare tokio-tungstenite send {:.2} µs",
+            f.us_per_message
+        );
+        floor_cpu.push(f.us_per_message);
+        over_floor.push(e.us_per_message / f.us_per_message);
         ratio.push(e.us_per_message / n.us_per_message);
         engine_cpu.push(e.us_per_message);
         naive_cpu.push(n.us_per_message);
@@ -268,6 +282,11 @@ fn main() {
     );
     println!("naive  CPU µs per message sent        {}", stats(naive_cpu));
     println!("engine/naive CPU ratio                {}", stats(ratio));
+    println!("floor: bare send CPU µs               {}", stats(floor_cpu));
+    println!(
+        "engine per message / bare send        {}",
+        stats(over_floor)
+    );
     println!(
         "engine RSS KiB per participant        {}",
         stats(engine_mem)

@@ -65,13 +65,13 @@ async fn organizer(target: Target, http: reqwest::Client, delivered: Arc<AtomicU
     }
 }
 
-async fn participant(
-    target: Target,
-    http: reqwest::Client,
+/// Signs up, requests a chat, connects and waits for the chat.
+async fn join(
+    target: &Target,
+    http: &reqwest::Client,
     id: u64,
     smi: Duration,
-    sent: Arc<AtomicU64>,
-) {
+) -> Option<(Ws, String, String)> {
     let email = format!("naive-{}-{id}@bench.test", std::process::id());
     let reply: SignUpResponse = http
         .post(format!(
@@ -86,10 +86,10 @@ async fn participant(
         })
         .send()
         .await
-        .unwrap()
+        .ok()?
         .json()
         .await
-        .unwrap();
+        .ok()?;
     http.post(format!("{}{CHAT_REQUESTS}", target.participant_api_url))
         .bearer_auth(&reply.token)
         .json(&ChatRequestBody {
@@ -98,14 +98,14 @@ async fn participant(
         })
         .send()
         .await
-        .unwrap();
-    let mut ws = connect(&target, &reply.token).await;
+        .ok()?;
+    let mut ws = connect(target, &reply.token).await;
     let local = match ws.get_ref() {
-        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().unwrap().to_string(),
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().ok()?.to_string(),
         _ => String::new(),
     };
     let get_chats = serde_json::to_string(&ClientFrame::GetChats(String::new())).unwrap();
-    ws.send(Message::text(get_chats.clone())).await.unwrap();
+    ws.send(Message::text(get_chats.clone())).await.ok()?;
     let chat_id = loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
@@ -115,26 +115,45 @@ async fn participant(
                 }
                 Ok(ServerFrame::Chats(_)) => {
                     tokio::time::sleep(smi).await;
-                    ws.send(Message::text(get_chats.clone())).await.unwrap();
+                    ws.send(Message::text(get_chats.clone())).await.ok()?;
                 }
                 _ => {}
             },
             Some(Ok(_)) => {}
-            _ => return,
+            _ => return None,
         }
+    };
+    Some((ws, chat_id, local))
+}
+
+fn send_message_frame(chat_id: &str, local: &str, n: u64) -> Message {
+    Message::text(
+        serde_json::to_string(&ClientFrame::SendMessage(SendMessage {
+            chat_id: chat_id.to_string(),
+            message: format!("connection {local}: message number {n}"),
+            lat: None,
+            lng: None,
+        }))
+        .unwrap(),
+    )
+}
+
+async fn participant(
+    target: Target,
+    http: reqwest::Client,
+    id: u64,
+    smi: Duration,
+    sent: Arc<AtomicU64>,
+) {
+    let Some((mut ws, chat_id, local)) = join(&target, &http, id, smi).await else {
+        return;
     };
     let mut tick = tokio::time::interval(smi);
     let mut n = 0u64;
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let frame = serde_json::to_string(&ClientFrame::SendMessage(SendMessage {
-                    chat_id: chat_id.clone(),
-                    message: format!("connection {local}: message number {n}"),
-                    lat: None,
-                    lng: None,
-                })).unwrap();
-                if ws.send(Message::text(frame)).await.is_err() { return; }
+                if ws.send(send_message_frame(&chat_id, &local, n)).await.is_err() { return; }
                 sent.fetch_add(1, Ordering::Relaxed);
                 n += 1;
             }
@@ -169,7 +188,7 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
             sent.clone(),
         ));
         participants += 1;
-        if participants % 100 == 0 {
+        if participants.is_multiple_of(100) {
             peak = peak.max(rss_kib());
         }
     }
@@ -183,4 +202,30 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
         messages,
         delivered: delivered.load(Ordering::Relaxed),
     }
+}
+
+/// The floor: CPU µs of one bare tokio-tungstenite `send_message` (frame built
+/// with `format!` and serde, written to an established connection in a tight
+/// loop, nothing read), over `connections` connections.
+pub async fn floor(target: &Target, connections: u64, per_connection: u64) -> f64 {
+    let http = reqwest::Client::new();
+    // An organizer starts the chats while the connections join, then leaves.
+    let organizer = tokio::spawn(organizer(target.clone(), http.clone(), Arc::default()));
+    let mut joined = Vec::new();
+    for id in 0..connections {
+        if let Some(p) = join(target, &http, 1_000_000 + id, Duration::from_millis(20)).await {
+            joined.push(p);
+        }
+    }
+    organizer.abort();
+    let cpu0 = process_cpu_us();
+    let mut sent = 0u64;
+    for n in 0..per_connection {
+        for (ws, chat_id, local) in joined.iter_mut() {
+            if ws.send(send_message_frame(chat_id, local, n)).await.is_ok() {
+                sent += 1;
+            }
+        }
+    }
+    (process_cpu_us() - cpu0) as f64 / sent.max(1) as f64
 }

@@ -72,13 +72,7 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
         );
     }
     let github = client(&cfg, &ctx)?;
-    if cfg.cloudwatch {
-        commands::emit_annotation(
-            Level::Warning,
-            Some("CloudWatch"),
-            "cloudwatch: true is accepted, but this msgperf build has no CloudWatch fetch yet (it arrives with the CloudWatch issue); the report has load-side metrics only",
-        );
-    }
+    apply_cloudwatch(&cfg, &mut plan)?;
     let (baseline, baseline_label) = baseline(&cfg, github.as_ref(), &files).await;
 
     let outcome = run::run_plan(
@@ -186,6 +180,25 @@ async fn baseline(
             }
         }
     }
+}
+
+/// `cloudwatch: true` fetches the metrics of matrix.yaml's `cloudwatch:` block
+/// (in `aws-region` when given); `false` skips the fetch.
+fn apply_cloudwatch(cfg: &ActionConfig, plan: &mut matrix::Plan) -> Result<(), CommandError> {
+    if !cfg.cloudwatch {
+        plan.cloudwatch = None;
+        return Ok(());
+    }
+    let Some(cw) = plan.cloudwatch.as_mut() else {
+        return Err(config(format!(
+            "input `cloudwatch` is true but {} has no `cloudwatch:` block: add one listing the metrics to fetch, or set cloudwatch: false",
+            cfg.matrix.display()
+        )));
+    };
+    if let Some(region) = &cfg.aws_region {
+        cw.region = Some(region.clone());
+    }
+    Ok(())
 }
 
 /// A configuration error, also shown as an `::error::` annotation.

@@ -6,7 +6,7 @@
 //! rules, with their thresholds as the constants below (see `docs/report.md`):
 //!
 //! 1. **Candidate.** Compare the medians of two adjacent windows of
-//!    [`WINDOW_S`] seconds, `m1 = median(rate[t, t+W))` and
+//!    `W` seconds ([`WINDOW_S`], or a quarter of a shorter run: [`window_s`]), `m1 = median(rate[t, t+W))` and
 //!    `m2 = median(rate[t+W, t+2W))`. Second `t` is a candidate when
 //!    participants were added between the windows' centres, `m1` is at least
 //!    [`MIN_LEVEL_SHARE`] of the highest window median (so a quiet warm-up is
@@ -26,14 +26,18 @@
 //!    where the median of the next `W` seconds rises above `(1 + BREAKOUT_RISE)`
 //!    of it (a breakout: it was a pause, not saturation — the search goes on
 //!    after it), or at the end of the data.
-//! 4. **Accept** a plateau of at least [`MIN_PLATEAU_S`] seconds that did not
+//! 4. **Accept** a plateau of at least `W` seconds that did not
 //!    end in a breakout; its sustained rate is the median of its seconds.
 
 use super::stats::{mean, median};
 use serde::{Deserialize, Serialize};
 
-/// Length of each of the two compared windows, seconds.
+/// Length of each of the two compared windows, seconds, in runs of at least
+/// `4 · WINDOW_S` seconds; shorter runs use a quarter of their length, down to
+/// [`MIN_WINDOW_S`] (see [`window_s`]).
 pub const WINDOW_S: usize = 10;
+/// Shortest window, seconds: a plateau needs at least `2 · MIN_WINDOW_S` seconds of data.
+pub const MIN_WINDOW_S: usize = 3;
 /// Largest relative rise between the two windows' medians on a plateau.
 pub const MAX_RISE: f64 = 0.05;
 /// Largest share of the offered extra load the rate may take up on a plateau.
@@ -49,8 +53,16 @@ pub const START_BAND: f64 = 0.05;
 pub const COLLAPSE_DROP: f64 = 0.2;
 /// The plateau is void when the smoothed rate rises this share above the level.
 pub const BREAKOUT_RISE: f64 = 0.10;
-/// Shortest plateau that counts, seconds.
-pub const MIN_PLATEAU_S: usize = 10;
+/// Shortest plateau that counts, seconds (one window: shorter in short runs).
+pub const MIN_PLATEAU_S: usize = WINDOW_S;
+
+/// The window length for a run of `n` seconds: a quarter of the run, between
+/// [`MIN_WINDOW_S`] and [`WINDOW_S`]. Short demo runs (the default matrix runs
+/// 15 s each) would otherwise never show a plateau; long runs keep the robust
+/// 10-second windows.
+pub fn window_s(n: usize) -> usize {
+    (n / 4).clamp(MIN_WINDOW_S, WINDOW_S)
+}
 
 /// A detected plateau, in indexes of the input series (= seconds since start).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,21 +101,21 @@ pub fn rolling_median(xs: &[f64], w: usize) -> Vec<f64> {
 /// (`1000 / smi_ms`; pass 0 when unknown to skip the uptake rule).
 pub fn find_plateau(rate: &[f64], participants: &[f64], per_participant: f64) -> Option<Plateau> {
     let n = rate.len().min(participants.len());
-    let w = WINDOW_S;
+    let w = window_s(n);
     if n < 2 * w {
         return None;
     }
     let win = |t: usize| median(&rate[t..t + w]).unwrap_or(0.0);
     let highest = (0..=n - w).map(win).fold(0.0, f64::max);
-    let smooth = rolling_median(&rate[..n], SMOOTH_S);
+    let smooth = rolling_median(&rate[..n], SMOOTH_S.min(w));
     let mut t = 0;
     while t + 2 * w <= n {
-        if !is_candidate(t, rate, participants, per_participant, highest) {
+        if !is_candidate(t, w, rate, participants, per_participant, highest) {
             t += 1;
             continue;
         }
         let level = win(t).max(win(t + w));
-        let start = place_start(rate, &smooth, t.saturating_sub(w), level).unwrap_or(t);
+        let start = place_start(rate, &smooth, t.saturating_sub(w), level, w).unwrap_or(t);
         // Re-estimate the level on the plateau's first two windows.
         let level = median(&rate[start..(start + 2 * w).min(n)]).unwrap_or(level);
         let mut end = n;
@@ -123,7 +135,7 @@ pub fn find_plateau(rate: &[f64], participants: &[f64], per_participant: f64) ->
             t = end.max(t + 1);
             continue;
         }
-        if end - start >= MIN_PLATEAU_S {
+        if end - start >= MIN_PLATEAU_S * w / WINDOW_S {
             return Some(Plateau {
                 start_s: start as u32,
                 end_s: end as u32,
@@ -140,11 +152,11 @@ pub fn find_plateau(rate: &[f64], participants: &[f64], per_participant: f64) ->
 /// [`START_BAND`] of `level`, moved later to where the line through the
 /// preceding `W/2` seconds of ramp meets the level (never past the first second
 /// that reaches the level), so a slow ramp is not cut early by the band.
-fn place_start(rate: &[f64], smooth: &[f64], from: usize, level: f64) -> Option<usize> {
+fn place_start(rate: &[f64], smooth: &[f64], from: usize, level: f64, w: usize) -> Option<usize> {
     let n = smooth.len();
     let band = (from..n).find(|&i| smooth[i] >= (1.0 - START_BAND) * level)?;
     let reach = (band..n).find(|&i| smooth[i] >= level).unwrap_or(band);
-    let lo = band.saturating_sub(WINDOW_S / 2);
+    let lo = band.saturating_sub(w / 2);
     let xs: Vec<f64> = (lo..=band).map(|i| i as f64).collect();
     let ys = &rate[lo..=band];
     let knee = line_fit(&xs, ys).and_then(|(a, b)| (b > 0.0).then(|| (level - a) / b));
@@ -167,8 +179,14 @@ fn line_fit(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
     Some((my - b * mx, b))
 }
 
-fn is_candidate(t: usize, rate: &[f64], participants: &[f64], per: f64, highest: f64) -> bool {
-    let w = WINDOW_S;
+fn is_candidate(
+    t: usize,
+    w: usize,
+    rate: &[f64],
+    participants: &[f64],
+    per: f64,
+    highest: f64,
+) -> bool {
     let m1 = median(&rate[t..t + w]).unwrap_or(0.0);
     let m2 = median(&rate[t + w..t + 2 * w]).unwrap_or(0.0);
     let added = participants[t + w + w / 2 - 1] - participants[t + w / 2 - 1];

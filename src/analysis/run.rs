@@ -257,7 +257,7 @@ fn peak(xs: &[f64]) -> (usize, f64) {
 /// The seconds the generator rules look at: one window before the plateau to
 /// its end, or the last two windows of the run when there is no plateau.
 fn plateau_window<'a>(secs: &'a [Second], p: Option<&Plateau>) -> &'a [Second] {
-    let w = plateau::WINDOW_S;
+    let w = plateau::window_s(secs.len());
     match p {
         Some(p) => &secs[(p.start_s as usize).saturating_sub(w)..p.end_s as usize],
         None => &secs[secs.len().saturating_sub(2 * w)..],

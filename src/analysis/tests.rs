@@ -78,9 +78,20 @@ fn interrupted_and_short_runs_are_not_counted() {
     r.stop_reason = "signal".into();
     assert_eq!(analyze_run(&r).verdict, Verdict::Interrupted);
     let mut s = Spec::new(100.0, 1, 4210.0);
-    s.max_s = 12;
+    s.max_s = 5;
     s.error_after_knee_s = None;
     assert_eq!(analyze_run(&build(&s)).verdict, Verdict::Inconclusive);
+}
+
+#[test]
+fn a_short_run_gets_short_windows_and_still_finds_its_plateau() {
+    // 50 participants/s at smi 100 ms saturating at 3,000 msg/s after ~6 s:
+    // the shape of the default matrix's 15-second runs.
+    let participants: Vec<f64> = (1..=15).map(|t| 50.0 * t as f64).collect();
+    let rate: Vec<f64> = (0..15).map(|t| (500.0 * t as f64).min(3000.0)).collect();
+    let p = crate::analysis::plateau::find_plateau(&rate, &participants, 10.0).unwrap();
+    assert!((5..=7).contains(&p.start_s), "{p:?}");
+    assert_eq!(p.sustained, 3000.0);
 }
 
 #[test]

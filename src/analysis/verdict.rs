@@ -41,7 +41,7 @@ pub const LATE_SECONDS_MAX_SHARE: f64 = 0.25;
 /// A single send later than this is worth a warning (not a verdict).
 pub const MAX_LATENESS_WARN_MS: f64 = 1000.0;
 /// Fewer usable seconds than this make a run inconclusive.
-pub const MIN_RUN_S: usize = 2 * super::plateau::WINDOW_S;
+pub const MIN_RUN_S: usize = 2 * super::plateau::MIN_WINDOW_S;
 
 /// What a run is good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -349,6 +349,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         },
         server: None,
+        cloudwatch: None,
     }
 }
 

@@ -77,7 +77,12 @@ pub(crate) fn expected_value(key: &str) -> &'static str {
         "max_participants" | "max_messages_per_second" | "max_connections" | "send_queue" => {
             "a whole number such as `5000`"
         }
-        "max_duration" | "handshake_timeout" | "drain" | "handshake_delay_per_connection" => {
+        "max_duration"
+        | "handshake_timeout"
+        | "drain"
+        | "handshake_delay_per_connection"
+        | "period"
+        | "wait_for_data" => {
             "a duration such as `30s` (a number and a unit)"
         }
         "on_error" => "`first`, `never` or an error budget such as `1%`",
@@ -92,8 +97,11 @@ pub(crate) fn expected_value(key: &str) -> &'static str {
         "organizer_password" => "a string, best `${ORGANIZER_PASSWORD}`",
         "min_change" => "a percentage such as `5%` or a fraction such as `0.05`",
         "alpha" => "a fraction between 0 and 1, such as `0.05`",
-        "fail_on_regression" => "`true` or `false`",
-        "target" | "matrix" | "stop" | "embedded" | "gate" => {
+        "fail_on_regression" | "required" => "`true` or `false`",
+        "metrics" => "a list of mappings such as `- { label: cpu, namespace: AWS/EC2, metric: CPUUtilization, stats: [Average] }`",
+        "stats" => "a list of statistics such as `[Average, Maximum]`",
+        "dimensions" => "a mapping such as `{ InstanceId: i-0123456789abcdef0 }`",
+        "target" | "matrix" | "stop" | "embedded" | "gate" | "cloudwatch" | "publish" => {
             "a mapping of keys; see the comments in the published matrix.yaml"
         }
         _ => "a value as described in the comments of the published matrix.yaml",

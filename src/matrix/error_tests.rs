@@ -358,3 +358,47 @@ fn secrets_never_appear_in_errors() {
         assert!(shown.contains("bad.yaml, line"), "{shown}");
     }
 }
+
+#[test]
+fn cloudwatch_block_errors_name_the_key() {
+    let base = "matrix: { sci: [1s], cpi: [1s], smi: [1s] }\ncloudwatch:\n";
+    check(
+        &format!("{base}  period: 45s\n  metrics: [{{ label: a, namespace: N, metric: M }}]\n"),
+        &[
+            "line 3",
+            "cloudwatch.period",
+            "not a CloudWatch period",
+            "multiple of 60s",
+        ],
+    );
+    check(
+        &format!("{base}  metrics: []\n"),
+        &["cloudwatch.metrics", "lists no metric"],
+    );
+    check(
+        &format!("{base}  metrics:\n    - {{ label: a, namespace: N }}\n"),
+        &[
+            "line 4",
+            "cloudwatch.metrics[0]",
+            "either `namespace` and `metric`",
+        ],
+    );
+    check(
+        &format!("{base}  metrics:\n    - {{ label: a, namespace: N, metric: M }}\n    - {{ label: a, expression: x }}\n"),
+        &["line 5", "cloudwatch.metrics[1]", "used twice"],
+    );
+    check(
+        &format!("{base}  metrics:\n    - {{ label: a, id: M1, namespace: N, metric: M }}\n"),
+        &["cloudwatch.metrics[0]", "query id", "lowercase letter"],
+    );
+    check(
+        &format!("{base}  metrcs: []\n"),
+        &["cloudwatch.metrcs", "did you mean `metrics`?"],
+    );
+    check(
+        &format!(
+            "{base}  wait_for_data: soon\n  metrics: [{{ label: a, namespace: N, metric: M }}]\n"
+        ),
+        &["cloudwatch.wait_for_data", "not a duration"],
+    );
+}

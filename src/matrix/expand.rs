@@ -254,7 +254,7 @@ pub fn expand(spec: &MatrixSpec) -> Vec<Scenario> {
 pub fn duration_label(d: Duration) -> String {
     let nanos = d.as_nanos();
     for (unit, per) in [("s", 1_000_000_000u128), ("ms", 1_000_000), ("us", 1_000)] {
-        if nanos % per == 0 {
+        if nanos.is_multiple_of(per) {
             return format!("{}{unit}", nanos / per);
         }
     }

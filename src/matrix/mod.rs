@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::server::Capacity;
 
+pub mod cloudwatch;
 mod decode;
 mod error;
 pub mod expand;
@@ -30,6 +31,7 @@ mod error_tests;
 #[cfg(test)]
 mod tests;
 
+pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
 pub use overrides::{apply_overrides, shard, OverrideError, TargetOverrides};
@@ -75,6 +77,8 @@ pub struct Plan {
     pub scenarios: Vec<Scenario>,
     /// When a baseline comparison fails the command.
     pub gate: Gate,
+    /// CloudWatch metrics to fetch for each run (`cloudwatch:`), if any.
+    pub cloudwatch: Option<CloudWatchConfig>,
 }
 
 /// Regression gate of the report (`gate:` in matrix.yaml).

@@ -51,6 +51,9 @@ pub(crate) struct RawFile {
     /// `gate:` (defaults per key).
     #[serde(default)]
     pub gate: Option<RawGate>,
+    /// `cloudwatch:`; `None` fetches no metrics.
+    #[serde(default)]
+    pub cloudwatch: Option<Spanned<super::cloudwatch::RawCloudWatch>>,
 }
 
 /// `target:`. Strings stay raw (with `${VAR}`) and located until `validate`

@@ -264,3 +264,34 @@ fn load_file_reads_and_names_the_file() {
     assert!(err.to_string().contains("nope.yaml"), "{err}");
     assert_eq!(err.exit_code(), 2);
 }
+
+#[test]
+fn published_cloudwatch_block_works_when_uncommented() {
+    let mut in_block = false;
+    let mut text = String::new();
+    for line in include_str!("../../matrix.yaml").lines() {
+        in_block = line == "# cloudwatch:" || (in_block && line.starts_with("#   "));
+        text.push_str(if in_block { &line[2..] } else { line });
+        text.push('\n');
+    }
+    let Some(cw) = ok(&text).cloudwatch else {
+        panic!("no cloudwatch block")
+    };
+    assert_eq!(cw.region.as_deref(), Some("eu-central-1"));
+    assert_eq!(cw.period, Duration::from_secs(60));
+    assert_eq!(cw.wait_for_data, Duration::from_secs(300));
+    assert!(!cw.required);
+    assert_eq!(cw.metrics.len(), 2);
+    assert_eq!(cw.metrics[0].id, "m1");
+    assert_eq!(cw.metrics[1].id, "m2");
+    assert_eq!(
+        cw.metrics[1].source,
+        MetricSource::Expression("SUM(METRICS('m1'))/60".into())
+    );
+    assert_eq!(cw.query_count(), 3);
+    assert_eq!(
+        cw.publish.map(|p| p.namespace),
+        Some("Msgperf/Throughput".to_string())
+    );
+    assert!(ok(include_str!("../../matrix.yaml")).cloudwatch.is_none());
+}

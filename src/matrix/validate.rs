@@ -106,6 +106,10 @@ pub(crate) fn build(
             )));
         }
     }
+    let cloudwatch = match raw.cloudwatch {
+        Some(block) => Some(super::cloudwatch::build(src, block)?),
+        None => None,
+    };
     let gate = raw.gate.unwrap_or_default();
     let defaults = Gate::default();
     Ok(Plan {
@@ -119,6 +123,7 @@ pub(crate) fn build(
                 .fail_on_regression
                 .unwrap_or(defaults.fail_on_regression),
         },
+        cloudwatch,
     })
 }
 

@@ -4,7 +4,7 @@
 
 use super::format::{self, cell};
 use super::markdown::verdict_icon;
-use super::model::{Report, ScenarioReport};
+use super::model::{Report, RunCloudWatch, ScenarioReport};
 use crate::analysis::{ChangeStatus, RunAnalysis};
 use std::fmt::Write;
 
@@ -78,7 +78,68 @@ pub fn block(report: &Report, s: &ScenarioReport) -> String {
         out.push_str(&notes);
         out.push('\n');
     }
+    out.push_str(&cloudwatch_table(report, &runs));
     out.push_str("</details>\n\n");
+    out
+}
+
+const CW_HEADER: &str = "| run | metric | stat | average | maximum | at plateau start | at first error |\n|---|---|---|--:|--:|--:|--:|\n";
+
+/// The CloudWatch table of a scenario's runs (empty when none has metrics),
+/// with each series' note and each warning below it.
+fn cloudwatch_table(report: &Report, runs: &[&RunAnalysis]) -> String {
+    let entries: Vec<(&RunAnalysis, &RunCloudWatch)> = runs
+        .iter()
+        .filter_map(|r| Some((*r, report.cloudwatch.iter().find(|c| c.run == r.id)?)))
+        .collect();
+    let Some((_, first)) = entries.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "**CloudWatch** (period {} s; window = run ± one period)\n\n",
+        first.metrics.period_s
+    );
+    let mut notes = String::new();
+    let has_rows = entries.iter().any(|(_, c)| !c.metrics.metrics.is_empty());
+    if has_rows {
+        out.push_str(CW_HEADER);
+    }
+    let value = |v: Option<f64>| v.map_or("–".to_string(), |v| format::num(v, 2));
+    for (r, c) in &entries {
+        let rep = format!("r{}", r.repetition);
+        for m in &c.metrics.metrics {
+            let _ = writeln!(
+                out,
+                "| {rep} | {} | {} | {} | {} | {} | {} |",
+                cell(&m.label, 40),
+                cell(
+                    if m.stat.is_empty() {
+                        "expression"
+                    } else {
+                        &m.stat
+                    },
+                    20
+                ),
+                value(m.average),
+                value(m.maximum),
+                value(m.at_plateau_start),
+                value(m.at_first_error)
+            );
+            if let Some(note) = &m.note {
+                let _ = writeln!(notes, "- {rep} {}: {}", cell(&m.label, 40), cell(note, 300));
+            }
+        }
+        for w in &c.metrics.warnings {
+            let _ = writeln!(notes, "- ⚠️ {rep}: {}", cell(w, 400));
+        }
+    }
+    if has_rows {
+        out.push('\n');
+    }
+    if !notes.is_empty() {
+        out.push_str(&notes);
+        out.push('\n');
+    }
     out
 }
 

@@ -119,6 +119,41 @@ pub fn cell(text: &str, max: usize) -> String {
     out
 }
 
+/// A plain-text table: each column as wide as its widest cell, columns two
+/// spaces apart, the columns `right(i)` says are numeric aligned right.
+pub fn aligned_table<R: AsRef<[String]>>(rows: &[R], right: impl Fn(usize) -> bool) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.as_ref().get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .as_ref()
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                let pad = " ".repeat(w - c.chars().count());
+                if right(i) {
+                    format!("{pad}{c}")
+                } else {
+                    format!("{c}{pad}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

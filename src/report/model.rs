@@ -11,7 +11,7 @@ use crate::analysis::{
     ScenarioSummary, Verdict,
 };
 use crate::matrix::Gate;
-use crate::results::RunResult;
+use crate::results::{RunMetrics, RunResult};
 use serde::{Deserialize, Serialize};
 
 /// Version of report.json written by this build.
@@ -53,6 +53,22 @@ pub struct Report {
     /// Chart files, relative to the report directory.
     #[serde(default)]
     pub charts: Vec<String>,
+    /// CloudWatch metrics of the runs whose result files hold them, in the
+    /// order of `runs`; absent when none do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cloudwatch: Vec<RunCloudWatch>,
+}
+
+/// The CloudWatch metrics of one run, as stored in its result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCloudWatch {
+    /// Run id.
+    pub run: String,
+    /// Scenario group.
+    pub group: String,
+    /// Window, period, series and warnings.
+    #[serde(flatten)]
+    pub metrics: RunMetrics,
 }
 
 /// The regression gate, as report.json records it.
@@ -173,6 +189,18 @@ pub fn build(
             .is_some_and(|c| c.status == ChangeStatus::Regressed)
     });
     let timeline = pick_timeline(results, &analysis.runs, &scenarios);
+    let cloudwatch = analysis
+        .runs
+        .iter()
+        .filter_map(|a| {
+            let r = results.iter().find(|r| r.scenario.id == a.id)?;
+            Some(RunCloudWatch {
+                run: a.id.clone(),
+                group: a.group.clone(),
+                metrics: r.cloudwatch.clone()?,
+            })
+        })
+        .collect();
     let mut report = Report {
         schema: REPORT_SCHEMA,
         msgperf_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -193,6 +221,7 @@ pub fn build(
         published: analysis.published,
         timeline,
         charts: Vec::new(),
+        cloudwatch,
     };
     report.headline = super::headline::headline(&report);
     report

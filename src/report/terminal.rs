@@ -52,27 +52,8 @@ pub fn summary_table(r: &Report) -> String {
                 .unwrap_or_else(dash),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
     let mut out = format!("{}\n\n", r.headline);
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| {
-                let pad = w - c.chars().count();
-                if (1..=4).contains(&i) {
-                    format!("{}{c}", " ".repeat(pad))
-                } else {
-                    format!("{c}{}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    out.push_str(&format::aligned_table(&rows, |i| (1..=4).contains(&i)));
     if r.scenarios.len() > MAX_ROWS {
         out.push_str(&format!(
             "... and {} more scenarios (see report.md)\n",

@@ -5,6 +5,7 @@
 //! (signals, progress output, result files) so that [`crate::load`] stays a
 //! function from a scenario to a result.
 
+mod cloudwatch;
 pub mod progress;
 pub mod signals;
 pub mod table;
@@ -105,6 +106,11 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
     outcome.interrupted = signals.interrupted();
     if let Some(server) = embedded {
         server.shutdown().await;
+    }
+    if let Some(config) = &plan.cloudwatch {
+        if outcome.interrupted.is_none() {
+            cloudwatch::attach(config, &opts.out, &mut outcome.results, &mut outcome.paths).await?;
+        }
     }
     Ok(outcome)
 }

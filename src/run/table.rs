@@ -38,34 +38,52 @@ pub fn render(results: &[RunResult]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+    let mut table = vec![header.map(String::from)];
+    table.extend(rows);
+    // Text columns left, numbers right.
+    crate::report::format::aligned_table(&table, |i| (2..8).contains(&i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{ErrorKind, FirstError, Second};
+
+    #[test]
+    fn one_aligned_line_per_run_with_peaks_and_first_error() {
+        let mut r = crate::results::tests::sample();
+        r.timeline = vec![
+            Second {
+                sent: 10,
+                delivered: 7,
+                ..Second::default()
+            },
+            Second {
+                sent: 1234,
+                delivered: 1200,
+                ..Second::default()
+            },
+        ];
+        r.first_error = Some(FirstError {
+            at_s: 12.34,
+            kind: ErrorKind::HandshakeTimeout,
+            message: String::new(),
+            worker: String::new(),
+            active_chats: 0,
+            participants: 0,
+        });
+        let text = render(&[r.clone(), r]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[1].contains("1234") && lines[1].contains("1200"),
+            "{text}"
+        );
+        assert!(lines[1].ends_with("handshake_timeout at 12.3s"), "{text}");
+        // Numbers are right-aligned: the peak column ends at the same place in
+        // the header and the rows.
+        let end = |l: &str| l.find("peak sent/s").map(|i| i + "peak sent/s".len());
+        let header_end = end(lines[0]).unwrap();
+        assert_eq!(&lines[1][header_end - 4..header_end], "1234", "{text}");
     }
-    let mut out = String::new();
-    let mut line = |cells: &[String]| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                // Text columns left, numbers right.
-                if i < 2 || i == 8 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        out.push_str(parts.join("  ").trim_end());
-        out.push('\n');
-    };
-    line(&header.map(String::from));
-    line(&widths.map(|w| "-".repeat(w)));
-    for row in &rows {
-        line(row);
-    }
-    out
 }

@@ -220,5 +220,6 @@ pub fn build(spec: &Spec) -> RunResult {
             cores: 2,
         },
         server: None,
+        cloudwatch: None,
     }
 }

@@ -1,6 +1,7 @@
 //! Charts as files (charts/*.svg and *.png): per scenario the rate timeline
 //! with active chats on a second axis (like the published graphs), the
-//! published analysis scatter, and latency percentiles.
+//! published analysis scatter, latency percentiles, and CloudWatch metrics
+//! against the message rate.
 //!
 //! Drawn with plotters without default features: the SVG and bitmap backends
 //! and ab_glyph text with the DejaVu Sans font embedded in the binary, so no
@@ -8,10 +9,12 @@
 //! the pure-Rust `png` crate. Every function here renders to memory; writing
 //! the files is the command layer's job.
 
+mod cloudwatch;
 mod latency;
 mod scatter;
 mod timeline;
 
+pub use cloudwatch::{cloudwatch_chart, cloudwatch_charts, CloudWatchChart, MetricPanel};
 pub use latency::latency_chart;
 pub use scatter::published_chart;
 pub use timeline::{timeline_chart, RunSeries, TimelineChart, MAX_PANELS};
@@ -139,6 +142,7 @@ pub fn render_all(report: &Report, results: &[RunResult]) -> Result<Vec<ChartFil
         }
         out.push(chart.render(&format!("rate-{}", file_stem(&s.summary.id)))?);
     }
+    out.extend(cloudwatch_charts(report, results)?);
     if !report.published.is_empty() {
         out.push(published_chart(report)?);
     }
