@@ -33,6 +33,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Analyse result files: report.md, report.json, charts/, baseline comparison.
     Report(ReportArgs),
+    /// The GitHub Action: run, report, job summary, outputs and PR comment
+    /// (inputs from `INPUT_*`, see action.yml).
+    Action(crate::action::ActionArgs),
 }
 
 /// Options of `msgperf run`.
@@ -170,6 +173,7 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
             })
         }
         Command::Serve(args) => serve(args).await,
+        Command::Action(args) => crate::action::run(&args).await,
         Command::Report(args) => {
             let gate = if args.matrix.exists() || args.matrix != Path::new("matrix.yaml") {
                 matrix::load_file(&args.matrix)

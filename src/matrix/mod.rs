@@ -22,6 +22,7 @@ mod error;
 pub mod expand;
 mod hooks;
 mod interpolate;
+mod overrides;
 mod raw;
 mod select;
 mod validate;
@@ -37,6 +38,7 @@ pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
 pub use hooks::{Hook, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
+pub use overrides::{apply_overrides, shard, OverrideError, TargetOverrides};
 pub use select::select;
 
 /// Parses and validates the text of a matrix file into a [`Plan`].

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::CommandError;
 use crate::load::{self, Progress, RunControl};
-use crate::matrix::{self, Gate, Hooks, OnHookFailure, Scenario, Secret, Target};
+use crate::matrix::{self, Gate, Hooks, OnHookFailure, Plan, Scenario, Secret, Target};
 use crate::results::{HookRecord, RunResult};
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
 
@@ -56,7 +56,13 @@ const EMBEDDED_SERVER_THREADS: usize = 2;
 /// Runs the selected scenarios of the plan and writes one result file each.
 pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
     let plan = matrix::load_file(&opts.matrix).map_err(CommandError::config)?;
-    let scenarios = matrix::select(&plan, &opts.scenarios).map_err(CommandError::config)?;
+    run_plan(&plan, opts).await
+}
+
+/// Like [`run`] with a plan already loaded (and changed, e.g. by the GitHub
+/// Action's target overrides and shard); `opts.matrix` is not read.
+pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, CommandError> {
+    let scenarios = matrix::select(plan, &opts.scenarios).map_err(CommandError::config)?;
     let embedded = match plan.target {
         Some(_) => None,
         None => Some(start_embedded(&plan.embedded)?),

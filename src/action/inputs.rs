@@ -1,0 +1,267 @@
+//! The action's inputs, as data: [`INPUTS`] is the table of every input
+//! action.yml declares (name, default, whether it is a secret), and
+//! [`ActionConfig::from_env`] reads them the way the runner passes them
+//! (`INPUT_<NAME>`, upper-cased, spaces to `_`, hyphens kept) — only through
+//! that table, so a test can check action.yml and the binary agree.
+
+use std::path::PathBuf;
+
+use crate::matrix::{Secret, TargetOverrides};
+
+/// One declared input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputSpec {
+    /// The name in action.yml.
+    pub name: &'static str,
+    /// The default in action.yml (`""` when none).
+    pub default: &'static str,
+    /// Masked with `::add-mask::` before anything is printed.
+    pub secret: bool,
+}
+
+const fn input(name: &'static str, default: &'static str) -> InputSpec {
+    InputSpec {
+        name,
+        default,
+        secret: false,
+    }
+}
+
+const fn secret(name: &'static str, default: &'static str) -> InputSpec {
+    InputSpec {
+        name,
+        default,
+        secret: true,
+    }
+}
+
+/// Every input of action.yml, with its default.
+pub const INPUTS: &[InputSpec] = &[
+    input("matrix", "matrix.yaml"),
+    input("results-dir", "msgperf-results"),
+    input("report-dir", "msgperf-report"),
+    input("shard", "1/1"),
+    secret("github-token", "${{ github.token }}"),
+    input("comment", "on-pr"),
+    input("baseline", ""),
+    input("artifact-name", "msgperf-results"),
+    input("fail-on-regression", "true"),
+    input("cloudwatch", "false"),
+    input("aws-region", ""),
+    input("messenger-ws-url", ""),
+    input("organizer-api-url", ""),
+    input("participant-api-url", ""),
+    input("event-id", ""),
+    input("organizer-email", ""),
+    secret("organizer-password", ""),
+];
+
+/// The environment variable the runner uses for an input.
+pub fn env_name(input: &str) -> String {
+    format!("INPUT_{}", input.replace(' ', "_").to_uppercase())
+}
+
+/// When to comment on a pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentMode {
+    /// On `pull_request` events only.
+    OnPr,
+    /// Also on other events, on the open PR of the commit if there is one.
+    Always,
+    /// Never (job summary only).
+    Never,
+}
+
+/// Where the baseline comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Baseline {
+    /// A report.json, its directory, or a results directory.
+    Path(PathBuf),
+    /// The newest artifact of this name from the default branch.
+    Artifact(String),
+}
+
+/// The inputs, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct ActionConfig {
+    /// matrix.yaml.
+    pub matrix: PathBuf,
+    /// Where result files go.
+    pub results_dir: PathBuf,
+    /// Where report.md, report.json and charts/ go.
+    pub report_dir: PathBuf,
+    /// 1-based shard index and count.
+    pub shard: (u32, u32),
+    /// Token for the REST API (empty = no GitHub calls).
+    pub token: Secret,
+    /// When to comment.
+    pub comment: CommentMode,
+    /// The baseline, if any.
+    pub baseline: Option<Baseline>,
+    /// Name of the results artifact the nightly uploads.
+    pub artifact_name: String,
+    /// Whether a regression fails the step (overrides matrix.yaml's gate).
+    pub fail_on_regression: bool,
+    /// Fetch CloudWatch metrics for the run window.
+    pub cloudwatch: bool,
+    /// AWS region for CloudWatch.
+    pub aws_region: Option<String>,
+    /// Target overrides.
+    pub target: TargetOverrides,
+}
+
+/// A wrong input value; the message names the input and the allowed values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("input `{input}` is {value:?}: {expected}")]
+pub struct InputError {
+    /// The input name.
+    pub input: &'static str,
+    /// The value given.
+    pub value: String,
+    /// What is allowed.
+    pub expected: &'static str,
+}
+
+/// Reads inputs from an environment lookup, falling back to [`INPUTS`] defaults.
+pub struct Inputs<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Inputs<'a> {
+    /// Inputs from `env` (pass `&|k| std::env::var(k).ok()`).
+    pub fn new(env: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Inputs { env }
+    }
+
+    /// The input's value, trimmed; its declared default when unset or blank.
+    /// Panics on an undeclared name: every read must be in [`INPUTS`].
+    pub fn get(&self, name: &str) -> String {
+        let spec = INPUTS
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("input {name} is not declared in INPUTS"));
+        let value = (self.env)(&env_name(name)).unwrap_or_default();
+        let value = if spec.secret {
+            value
+        } else {
+            value.trim().to_string()
+        };
+        if value.is_empty() {
+            spec.default.to_string()
+        } else {
+            value
+        }
+    }
+
+    fn optional(&self, name: &str) -> Option<String> {
+        Some(self.get(name)).filter(|v| !v.is_empty())
+    }
+
+    fn bool(&self, name: &'static str) -> Result<bool, InputError> {
+        let v = self.get(name);
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            _ => Err(InputError {
+                input: name,
+                value: v,
+                expected: "true or false",
+            }),
+        }
+    }
+}
+
+impl ActionConfig {
+    /// Reads and checks every input.
+    pub fn from_inputs(i: &Inputs<'_>) -> Result<ActionConfig, InputError> {
+        let shard = parse_shard(&i.get("shard"))?;
+        let comment = match i.get("comment").as_str() {
+            "on-pr" => CommentMode::OnPr,
+            "always" => CommentMode::Always,
+            "never" => CommentMode::Never,
+            other => {
+                return Err(InputError {
+                    input: "comment",
+                    value: other.into(),
+                    expected: "on-pr, always or never",
+                })
+            }
+        };
+        let baseline = i
+            .optional("baseline")
+            .map(|b| match b.strip_prefix("artifact:") {
+                Some(name) => Baseline::Artifact(name.trim().to_string()),
+                None => Baseline::Path(PathBuf::from(b)),
+            });
+        if baseline == Some(Baseline::Artifact(String::new())) {
+            return Err(InputError {
+                input: "baseline",
+                value: "artifact:".into(),
+                expected: "a path, or artifact:<name> with the artifact's name",
+            });
+        }
+        let event_id = match i.optional("event-id") {
+            None => None,
+            Some(v) => Some(v.parse::<i64>().map_err(|_| InputError {
+                input: "event-id",
+                value: v,
+                expected: "an integer event id",
+            })?),
+        };
+        // A token that is literally the expression means it was not expanded
+        // (run outside a composite step): fall back to GITHUB_TOKEN.
+        let token = Some(i.get("github-token"))
+            .filter(|t| !t.starts_with("${{"))
+            .or_else(|| (i.env)("GITHUB_TOKEN"))
+            .unwrap_or_default();
+        Ok(ActionConfig {
+            matrix: i.get("matrix").into(),
+            results_dir: i.get("results-dir").into(),
+            report_dir: i.get("report-dir").into(),
+            shard,
+            token: Secret::new(token),
+            comment,
+            baseline,
+            artifact_name: i.get("artifact-name"),
+            fail_on_regression: i.bool("fail-on-regression")?,
+            cloudwatch: i.bool("cloudwatch")?,
+            aws_region: i.optional("aws-region"),
+            target: TargetOverrides {
+                messenger_ws_url: i.optional("messenger-ws-url"),
+                organizer_api_url: i.optional("organizer-api-url"),
+                participant_api_url: i.optional("participant-api-url"),
+                event_id,
+                organizer_email: i.optional("organizer-email"),
+                organizer_password: i.optional("organizer-password").map(Secret::new),
+            },
+        })
+    }
+}
+
+/// Parses `i/N` (1 <= i <= N).
+pub fn parse_shard(s: &str) -> Result<(u32, u32), InputError> {
+    let bad = || InputError {
+        input: "shard",
+        value: s.into(),
+        expected: "i/N with 1 <= i <= N, e.g. 2/4",
+    };
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let i: u32 = i.trim().parse().map_err(|_| bad())?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// The values of every secret input, raw from the environment (for masking
+/// before anything else happens, even before the inputs are checked).
+pub fn secret_values(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    INPUTS
+        .iter()
+        .filter(|s| s.secret)
+        .filter_map(|s| env(&env_name(s.name)))
+        .chain(env("GITHUB_TOKEN"))
+        .filter(|v| !v.trim().is_empty())
+        .collect()
+}

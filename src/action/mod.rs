@@ -1,0 +1,208 @@
+//! `msgperf action`: the GitHub Action's entry point. Reads the inputs and
+//! the event the way the runner passes them, then wires the stages — target
+//! overrides and shard into the plan, [`crate::run::run_plan`], the report,
+//! and GitHub's side (outputs, job summary, annotations, the sticky PR
+//! comment, the nightly tracking issue).
+//!
+//! Order matters for secrets: every secret input is masked with
+//! `::add-mask::` before anything else is printed. Exit codes: 0 ok, 1 the
+//! regression gate failed or a tool failure, 2 a configuration error.
+
+pub mod event;
+pub mod inputs;
+mod publish;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+use crate::cli::CommandError;
+use crate::github::commands::{self, Level};
+use crate::github::{GitHub, Repo};
+use crate::matrix;
+use crate::report::{self, ReportError, ReportOptions};
+use crate::run::{self, RunOptions};
+
+pub use event::{Context, Event};
+pub use inputs::{ActionConfig, Baseline, CommentMode, InputSpec, Inputs, INPUTS};
+
+/// Options of `msgperf action` (everything else comes from `INPUT_*` and `GITHUB_*`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ActionArgs {}
+
+/// Runner files the action writes, read from the environment up front.
+#[derive(Debug, Clone)]
+struct RunnerFiles {
+    output: Option<PathBuf>,
+    summary: Option<PathBuf>,
+    temp: PathBuf,
+}
+
+/// Runs the action with the process environment; returns the exit code.
+pub async fn run(_args: &ActionArgs) -> Result<i32, CommandError> {
+    run_with_env(&|k| std::env::var(k).ok()).await
+}
+
+/// Runs the action with `env` as its environment (tests pass their own).
+pub async fn run_with_env(env: &dyn Fn(&str) -> Option<String>) -> Result<i32, CommandError> {
+    for value in inputs::secret_values(env) {
+        commands::emit_mask(&value);
+    }
+    let cfg = ActionConfig::from_inputs(&Inputs::new(env)).map_err(config)?;
+    let ctx = event::detect(env).map_err(config)?;
+    let path = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let files = RunnerFiles {
+        output: path("GITHUB_OUTPUT"),
+        summary: path("GITHUB_STEP_SUMMARY"),
+        temp: path("RUNNER_TEMP").unwrap_or_else(std::env::temp_dir),
+    };
+    execute(cfg, ctx, files).await
+}
+
+async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<i32, CommandError> {
+    let mut plan = matrix::load_file(&cfg.matrix).map_err(config)?;
+    matrix::apply_overrides(&mut plan, &cfg.target).map_err(config)?;
+    plan.gate.fail_on_regression = cfg.fail_on_regression;
+    let (index, count) = cfg.shard;
+    if count > 1 {
+        plan.scenarios = matrix::shard(&plan.scenarios, index, count);
+        println!(
+            "shard {index}/{count}: {} scenario(s)",
+            plan.scenarios.len()
+        );
+    }
+    let github = client(&cfg, &ctx)?;
+    apply_cloudwatch(&cfg, &mut plan)?;
+    let (baseline, baseline_label) = baseline(&cfg, github.as_ref(), &files).await;
+
+    let outcome = run::run_plan(
+        &plan,
+        &RunOptions {
+            matrix: cfg.matrix.clone(),
+            out: cfg.results_dir.clone(),
+            scenarios: Vec::new(),
+        },
+    )
+    .await?;
+    if let Some(code) = outcome.interrupted {
+        return Ok(code);
+    }
+    if outcome.paths.is_empty() {
+        commands::emit_annotation(Level::Warning, None, "no scenarios ran (empty shard?)");
+        return Ok(0);
+    }
+    let rep = report::run(&ReportOptions {
+        results: outcome.paths,
+        baseline,
+        out: cfg.report_dir.clone(),
+        gate: plan.gate.clone(),
+        history: None,
+        baseline_label,
+    })
+    .map_err(|e| match e {
+        ReportError::Io { .. } | ReportError::Chart(_) => CommandError::tool(e),
+        _ => CommandError::config(e),
+    })?;
+    print!("{}", rep.summary_table);
+    println!("report: {}", rep.markdown_path.display());
+
+    publish::annotate(&rep.report);
+    let published =
+        publish::publish(&cfg, &ctx, github.as_ref(), &rep, files.summary.as_deref()).await;
+    if let Some(out) = &files.output {
+        let outputs = publish::outputs(&cfg, &rep, published.comment_url.as_deref());
+        commands::write_outputs(out, &outputs).map_err(CommandError::tool)?;
+    }
+    if published.tool_failure {
+        return Ok(1);
+    }
+    Ok(rep.exit_code)
+}
+
+fn client(cfg: &ActionConfig, ctx: &Context) -> Result<Option<GitHub>, CommandError> {
+    let wanted = cfg.comment != CommentMode::Never
+        || matches!(cfg.baseline, Some(Baseline::Artifact(_)))
+        || ctx.event == Event::Schedule;
+    let token = cfg.token.expose();
+    match (&ctx.repository, token.is_empty()) {
+        (Some(repo), false) if wanted => {
+            let repo = Repo::parse(repo).map_err(config)?;
+            Ok(Some(
+                GitHub::new(&ctx.api_url, token, repo).map_err(config)?,
+            ))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The baseline path and its label; an artifact that cannot be had is a
+/// warning (the report is still useful without a comparison).
+async fn baseline(
+    cfg: &ActionConfig,
+    github: Option<&GitHub>,
+    files: &RunnerFiles,
+) -> (Option<PathBuf>, Option<String>) {
+    match &cfg.baseline {
+        None => (None, None),
+        Some(Baseline::Path(p)) => (Some(p.clone()), None),
+        Some(Baseline::Artifact(name)) => {
+            let Some(gh) = github else {
+                commands::emit_annotation(
+                    Level::Warning,
+                    Some("Baseline"),
+                    &format!("baseline artifact:{name} needs github-token and GITHUB_REPOSITORY; comparing with nothing"),
+                );
+                return (None, None);
+            };
+            let dir = files.temp.join("msgperf-baseline");
+            let _ = std::fs::remove_dir_all(&dir);
+            match gh.fetch_artifact(name, &dir).await {
+                Ok(Some(a)) => {
+                    println!("baseline: artifact {name} (id {}, {} files)", a.id, a.files);
+                    (Some(dir), Some(format!("{name} (default branch)")))
+                }
+                Ok(None) => {
+                    commands::emit_annotation(
+                        Level::Notice,
+                        Some("Baseline"),
+                        &format!("no unexpired artifact {name} from the default branch yet (the nightly workflow uploads it); comparing with nothing"),
+                    );
+                    (None, None)
+                }
+                Err(e) => {
+                    commands::emit_annotation(
+                        Level::Warning,
+                        Some("Baseline"),
+                        &format!("cannot fetch baseline artifact {name}: {e}"),
+                    );
+                    (None, None)
+                }
+            }
+        }
+    }
+}
+
+/// `cloudwatch: true` fetches the metrics of matrix.yaml's `cloudwatch:` block
+/// (in `aws-region` when given); `false` skips the fetch.
+fn apply_cloudwatch(cfg: &ActionConfig, plan: &mut matrix::Plan) -> Result<(), CommandError> {
+    if !cfg.cloudwatch {
+        plan.cloudwatch = None;
+        return Ok(());
+    }
+    let Some(cw) = plan.cloudwatch.as_mut() else {
+        return Err(config(format!(
+            "input `cloudwatch` is true but {} has no `cloudwatch:` block: add one listing the metrics to fetch, or set cloudwatch: false",
+            cfg.matrix.display()
+        )));
+    };
+    if let Some(region) = &cfg.aws_region {
+        cw.region = Some(region.clone());
+    }
+    Ok(())
+}
+
+/// A configuration error, also shown as an `::error::` annotation.
+fn config(e: impl std::fmt::Display) -> CommandError {
+    commands::emit_annotation(Level::Error, Some("msgperf configuration"), &e.to_string());
+    CommandError::config(e)
+}

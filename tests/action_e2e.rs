@@ -1,0 +1,259 @@
+//! `msgperf action` end to end, as the runner would start it: the real binary
+//! with `INPUT_*` and `GITHUB_*` variables, a pull_request event file, runner
+//! files in a temp directory, GitHub's API on wiremock and the embedded
+//! staging server as the target (given through the target-override inputs).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use msgperf::server::{self, ServerConfig, SEED_PASSWORD};
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "ghs_e2e_secret_token_0123";
+const COMMENTS: &str = "/repos/octo/app/issues/7/comments";
+
+/// Load runs share two cores: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    outputs: BTreeMap<String, String>,
+    summary: String,
+    dir: tempfile::TempDir,
+}
+
+async fn run_action(api: &str) -> Run {
+    let srv = server::start(ServerConfig {
+        listen: std::net::Ipv4Addr::LOCALHOST.into(),
+        ports: [0, 0, 0],
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let info = srv.info().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("matrix.yaml"),
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: 1\nstop:\n  max_duration: 2s\n  on_error: never\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("event.json"),
+        r#"{"action":"synchronize","number":7,"pull_request":{"number":7}}"#,
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_msgperf"))
+        .arg("action")
+        .current_dir(d)
+        .env_remove("GITHUB_TOKEN")
+        .env("CI", "true")
+        .env("GITHUB_ACTIONS", "true")
+        .env("INPUT_MATRIX", "matrix.yaml")
+        .env("INPUT_RESULTS-DIR", "results")
+        .env("INPUT_REPORT-DIR", "report")
+        .env("INPUT_GITHUB-TOKEN", TOKEN)
+        .env("INPUT_COMMENT", "on-pr")
+        .env("INPUT_MESSENGER-WS-URL", &info.messenger_ws_url)
+        .env("INPUT_ORGANIZER-API-URL", &info.organizer_api_url)
+        .env("INPUT_PARTICIPANT-API-URL", &info.participant_api_url)
+        .env("INPUT_EVENT-ID", info.event_id.to_string())
+        .env("INPUT_ORGANIZER-EMAIL", &info.organizer_email)
+        .env("INPUT_ORGANIZER-PASSWORD", SEED_PASSWORD)
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", d.join("event.json"))
+        .env("GITHUB_REPOSITORY", "octo/app")
+        .env("GITHUB_API_URL", api)
+        .env("GITHUB_SERVER_URL", "https://github.test")
+        .env("GITHUB_RUN_ID", "123")
+        .env("GITHUB_WORKFLOW", "perf")
+        .env("GITHUB_JOB", "run")
+        .env("GITHUB_OUTPUT", d.join("output"))
+        .env("GITHUB_STEP_SUMMARY", d.join("summary.md"))
+        .env("RUNNER_TEMP", d)
+        .output()
+        .await
+        .unwrap();
+    srv.shutdown().await;
+    let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_default();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        outputs: parse_outputs(&read("output")),
+        summary: read("summary.md"),
+        dir,
+    }
+}
+
+/// Parses `$GITHUB_OUTPUT`, insisting on the `name<<DELIM ... DELIM` form.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delim) = line.split_once("<<").expect("name<<DELIMITER");
+        assert!(
+            delim.starts_with("ghadelimiter_") && delim.len() > 20,
+            "{delim}"
+        );
+        let mut value = Vec::new();
+        for l in lines.by_ref() {
+            if l == delim {
+                break;
+            }
+            value.push(l);
+        }
+        out.insert(name.to_string(), value.join("\n"));
+    }
+    out
+}
+
+/// The secrets appear in `::add-mask::` lines only, which come first, and in no file.
+fn assert_secrets_hidden(run: &Run) {
+    for secret in [SEED_PASSWORD, TOKEN] {
+        let mask = format!("::add-mask::{secret}");
+        assert!(
+            run.stdout.contains(&mask),
+            "{secret} not masked: {}",
+            run.stdout
+        );
+        let unmasked = run
+            .stdout
+            .lines()
+            .filter(|l| l.contains(secret) && *l != mask);
+        assert_eq!(unmasked.count(), 0, "{}", run.stdout);
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
+    let first_other = run
+        .stdout
+        .lines()
+        .position(|l| !l.starts_with("::add-mask::"))
+        .unwrap_or(0);
+    assert!(
+        first_other >= 2,
+        "masks must come before anything else: {}",
+        run.stdout
+    );
+    assert_no_secret_in_files(run.dir.path());
+}
+
+fn assert_no_secret_in_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            assert_no_secret_in_files(&p);
+        } else if let Ok(text) = std::fs::read(&p) {
+            let text = String::from_utf8_lossy(&text);
+            for secret in [SEED_PASSWORD, TOKEN] {
+                assert!(!text.contains(secret), "{secret} in {}", p.display());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_on_a_pull_request_comments_and_writes_outputs_and_summary() {
+    let _serial = SERIAL.lock().await;
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 5, "html_url": "https://github.test/octo/app/pull/7#issuecomment-5"
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let run = run_action(&api.uri()).await;
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("::group::[1/1] sci10ms-cpi20ms-smi100ms-r1"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("::endgroup::"), "{}", run.stderr);
+
+    let keys: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "comment-url",
+            "peak-rate",
+            "regressed",
+            "report-path",
+            "results-dir",
+            "sustained-rate"
+        ]
+    );
+    assert_eq!(
+        run.outputs["comment-url"],
+        "https://github.test/octo/app/pull/7#issuecomment-5"
+    );
+    assert_eq!(run.outputs["regressed"], "false");
+    assert_eq!(run.outputs["results-dir"], "results");
+    assert!(run.outputs["report-path"].ends_with("report.md"));
+    assert!(run.outputs["peak-rate"].parse::<f64>().unwrap() > 0.0);
+
+    let marker = "<!-- msgperf: perf/run/matrix.yaml -->";
+    assert!(run.summary.starts_with(marker), "{}", run.summary);
+    assert!(run
+        .summary
+        .contains("https://github.test/octo/app/actions/runs/123"));
+    let requests = api.received_requests().await.unwrap();
+    let post = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+    let body = body["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(marker) && body.contains("actions/runs/123"),
+        "{body}"
+    );
+    assert!(!body.contains(SEED_PASSWORD) && !body.contains(TOKEN));
+    assert_secrets_hidden(&run);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_token_falls_back_to_the_summary_and_exits_0() {
+    let _serial = SERIAL.lock().await;
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "message": "Resource not accessible by integration" })),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&api)
+        .await;
+    let run = run_action(&api.uri()).await;
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("::warning title=PR comment::"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("job summary only"), "{}", run.stdout);
+    assert!(run
+        .summary
+        .contains("<!-- msgperf: perf/run/matrix.yaml -->"));
+    assert_eq!(run.outputs["comment-url"], "");
+    assert_secrets_hidden(&run);
+}
