@@ -26,6 +26,41 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// Starts `msgperf run`, sends SIGINT after `after`, and checks that it exits
+/// with 130 within two seconds of the signal.
+#[cfg(unix)]
+fn run_then_sigint(matrix: &Path, results_dir: &Path, after: Duration) {
+    let mut child = msgperf()
+        .args(["run", "--matrix"])
+        .arg(matrix)
+        .arg("--out")
+        .arg(results_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+}
+
 #[test]
 fn a_bad_matrix_exits_2_naming_file_line_and_key() {
     let _serial = serial();
@@ -73,35 +108,7 @@ fn sigint_writes_an_interrupted_result_within_two_seconds_and_exits_130() {
         "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s]\nstop:\n  max_duration: 60s\n  drain: 10s\n",
     );
     let results_dir = dir.path().join("results");
-    let mut child = msgperf()
-        .args(["run", "--matrix"])
-        .arg(&matrix)
-        .arg("--out")
-        .arg(&results_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
-    // SAFETY: kill has no memory preconditions; the pid is our child's.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let signalled = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(5),
-            "still running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(
-        signalled.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        signalled.elapsed()
-    );
-    assert_eq!(status.code(), Some(130));
+    run_then_sigint(&matrix, &results_dir, Duration::from_secs(3));
     let results = results::read_dir(&results_dir).unwrap();
     assert_eq!(results.len(), 1, "the second scenario never started");
     assert_eq!(results[0].outcome, Outcome::Interrupted);
@@ -123,35 +130,7 @@ fn sigint_during_a_hook_kills_it_runs_after_all_and_exits_130() {
         ),
     );
     let results_dir = dir.path().join("results");
-    let mut child = msgperf()
-        .args(["run", "--matrix"])
-        .arg(&matrix)
-        .arg("--out")
-        .arg(&results_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: kill has no memory preconditions; the pid is our child's.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let signalled = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(5),
-            "still running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(
-        signalled.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        signalled.elapsed()
-    );
-    assert_eq!(status.code(), Some(130));
+    run_then_sigint(&matrix, &results_dir, Duration::from_millis(1500));
     assert!(marker.exists(), "after_all did not run");
     // No run happened, so no result file pretends one did.
     assert!(results::read_dir(&results_dir).map_or(true, |r| r.is_empty()));
