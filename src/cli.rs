@@ -6,11 +6,11 @@
 use std::fmt::Display;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::matrix::{self, Gate};
+use crate::matrix::{self, Gate, Slice};
 use crate::report::{self, ReportError, ReportOptions};
 use crate::run::{self, RunOptions};
 use crate::server::{self, Capacity, ServerConfig};
@@ -33,6 +33,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Analyse result files: report.md, report.json, charts/, baseline comparison.
     Report(ReportArgs),
+    /// Plan the runner jobs of a matrix: shards and split parts, for
+    /// people (`table`) or a workflow's `strategy.matrix` (`github`).
+    Expand(ExpandArgs),
     /// The GitHub Action: run, report, job summary, outputs and PR comment
     /// (inputs from `INPUT_*`, see action.yml).
     Action(crate::action::ActionArgs),
@@ -56,6 +59,45 @@ pub struct RunArgs {
     /// Compare with this baseline (a previous report.json, its directory, or a results directory).
     #[arg(long, env = "MSGPERF_BASELINE")]
     pub baseline: Option<PathBuf>,
+    /// Run only shard i of N (balanced by expected duration), e.g. `2/4`.
+    #[arg(long, env = "MSGPERF_SHARD", default_value = "1/1")]
+    pub shard: String,
+    /// This runner's part j of K of split scenarios (from `msgperf expand`).
+    #[arg(long, env = "MSGPERF_PART", default_value = "1/1")]
+    pub part: String,
+    /// Generate every scenario with K runners at once (overrides `split:`);
+    /// empty keeps matrix.yaml's.
+    #[arg(long, env = "MSGPERF_SPLIT", default_value = "")]
+    pub split: String,
+    /// RFC 3339 instant at which all parts of a split scenario start
+    /// (from `msgperf expand`); empty when nothing is split.
+    #[arg(long, env = "MSGPERF_START_AT", default_value = "")]
+    pub start_at: String,
+}
+
+/// Options of `msgperf expand`.
+#[derive(Debug, Args)]
+pub struct ExpandArgs {
+    /// The matrix file.
+    #[arg(long, env = "MSGPERF_MATRIX", default_value = "matrix.yaml")]
+    pub matrix: PathBuf,
+    /// Number of shards (runners running different scenarios).
+    #[arg(long, env = "MSGPERF_SHARDS", default_value_t = 1)]
+    pub shards: u32,
+    /// Generate every scenario with K runners at once (overrides `split:`);
+    /// empty keeps matrix.yaml's.
+    #[arg(long, env = "MSGPERF_SPLIT", default_value = "")]
+    pub split: String,
+    /// Common start of split parts (RFC 3339); default now plus --start-in.
+    #[arg(long, env = "MSGPERF_START_AT", default_value = "")]
+    pub start_at: String,
+    /// Lead time before the common start when --start-at is not given: long
+    /// enough for every runner to start and install msgperf.
+    #[arg(long, env = "MSGPERF_START_IN", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub start_in: Duration,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::expand::Format,
 }
 
 /// Options of `msgperf report`.
@@ -145,6 +187,10 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
                 matrix: args.matrix,
                 out: args.out.clone(),
                 scenarios: args.scenarios,
+                shard: Slice::parse(&args.shard, "--shard").map_err(CommandError::Config)?,
+                part: Slice::parse(&args.part, "--part").map_err(CommandError::Config)?,
+                split: parse_split(&args.split)?,
+                start_at: parse_start_at(&args.start_at)?,
             })
             .await?;
             print!("{}", run::table::render(&outcome.results));
@@ -173,6 +219,29 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
             })
         }
         Command::Serve(args) => serve(args).await,
+        Command::Expand(args) => {
+            let plan = matrix::load_file(&args.matrix).map_err(CommandError::config)?;
+            if args.shards == 0 {
+                return Err(CommandError::Config(
+                    "--shards 0: give at least 1 shard".into(),
+                ));
+            }
+            let e = crate::expand::expansion(
+                &plan,
+                args.shards,
+                parse_split(&args.split)?,
+                parse_start_at(&args.start_at)?,
+                args.start_in,
+            );
+            if e.start_at.is_some() && plan.target.is_none() {
+                eprintln!("warning: {} has no `target:`: split parts need a shared target (pass it to `run` through the action's target inputs), or they fail at start", args.matrix.display());
+            }
+            print!(
+                "{}",
+                crate::expand::render(&e, args.format).map_err(CommandError::Config)?
+            );
+            Ok(0)
+        }
         Command::Action(args) => crate::action::run(&args).await,
         Command::Report(args) => {
             let gate = if args.matrix.exists() || args.matrix != Path::new("matrix.yaml") {
@@ -191,6 +260,31 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
                 baseline_label: args.baseline_label,
             })
         }
+    }
+}
+
+/// `--split K`: empty means "as matrix.yaml says".
+fn parse_split(text: &str) -> Result<Option<u32>, CommandError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => match t.parse::<u32>() {
+            Ok(k) if (1..=256).contains(&k) => Ok(Some(k)),
+            _ => Err(CommandError::Config(format!(
+                "--split {t:?}: give a whole number of runners from 1 to 256"
+            ))),
+        },
+    }
+}
+
+/// `--start-at`: an RFC 3339 instant, or empty for none.
+fn parse_start_at(text: &str) -> Result<Option<SystemTime>, CommandError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => humantime::parse_rfc3339_weak(t).map(Some).map_err(|e| {
+            CommandError::Config(format!(
+                "--start-at {t:?}: {e}; give an RFC 3339 instant such as 2026-11-28T06:00:00Z (what `msgperf expand` prints)"
+            ))
+        }),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod action;
 pub mod analysis;
 pub mod cli;
 pub mod cloudwatch;
+pub mod expand;
 pub mod github;
 pub mod load;
 pub mod matrix;

@@ -29,6 +29,7 @@ async fn run_matrix(yaml: &str) -> (tempfile::TempDir, Vec<RunResult>) {
         matrix,
         out: out.clone(),
         scenarios: vec![],
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -134,6 +135,8 @@ async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
         interrupt: interrupt.clone(),
         progress,
         embedded: true,
+        part: load::Part::WHOLE,
+        start: None,
     };
     let cancel = async {
         // Wait for real traffic, then interrupt.

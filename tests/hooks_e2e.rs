@@ -16,6 +16,7 @@ async fn run_matrix(dir: &Path, yaml: &str) -> RunOutcome {
         matrix,
         out: dir.join("results"),
         scenarios: vec![],
+        ..Default::default()
     })
     .await
     .unwrap()

@@ -85,6 +85,7 @@ fn scenario() -> Scenario {
         smi: SMI,
         repetition: 1,
         organizers: 1,
+        split: 1,
         stop: StopRules {
             max_duration: DURATION,
             max_participants: None,
@@ -141,6 +142,8 @@ async fn engine(target: &Target) -> Sample {
         interrupt: CancellationToken::new(),
         progress,
         embedded: false,
+        part: load::Part::WHOLE,
+        start: None,
     };
     let r = load::run_scenario(&scenario(), target, control).await;
     let _ = watcher.await;

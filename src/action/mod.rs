@@ -65,7 +65,7 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
     plan.gate.fail_on_regression = cfg.fail_on_regression;
     let (index, count) = cfg.shard;
     if count > 1 {
-        plan.scenarios = matrix::shard(&plan.scenarios, index, count);
+        plan.scenarios = matrix::shard::shard(&plan, matrix::Slice { index, count });
         println!(
             "shard {index}/{count}: {} scenario(s)",
             plan.scenarios.len()
@@ -81,6 +81,7 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
             matrix: cfg.matrix.clone(),
             out: cfg.results_dir.clone(),
             scenarios: Vec::new(),
+            ..Default::default()
         },
     )
     .await?;

@@ -7,9 +7,11 @@
 //! - [`run`] and [`verdict`]: one run's numbers and whether they measured the API;
 //! - [`scenario`] and [`stats`]: repetitions pooled with Student-t intervals;
 //! - [`mod@compare`]: the baseline comparison (Welch's t-test + minimum change);
-//! - [`published_points`]: the published cross-scenario analysis.
+//! - [`published_points`]: the published cross-scenario analysis;
+//! - [`merge`]: one run from the parts of a split scenario.
 
 pub mod compare;
+pub mod merge;
 pub mod plateau;
 pub mod run;
 pub mod scenario;

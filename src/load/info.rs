@@ -61,5 +61,6 @@ pub fn skipped_result(
         cloudwatch: None,
         skipped_reason: Some(reason),
         hooks: Vec::new(),
+        split: None,
     }
 }

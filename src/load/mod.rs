@@ -13,6 +13,7 @@ mod participant;
 mod recorder;
 pub mod reply;
 mod rest;
+mod split;
 mod stop;
 pub mod wire;
 
@@ -32,11 +33,14 @@ use tokio_util::sync::CancellationToken;
 pub use cpu::SERVER_THREAD_NAME;
 pub use info::{scenario_info, skipped_result, target_info};
 pub use recorder::Progress;
+pub use split::Part;
 pub use stop::StopReason;
 
 use crate::matrix::{ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};
-use crate::results::{ErrorKind, Generator, Latencies, Outcome, RunResult, Totals, SCHEMA_VERSION};
+use crate::results::{
+    ErrorKind, Generator, Latencies, Outcome, RunResult, SplitInfo, Totals, SCHEMA_VERSION,
+};
 use recorder::{ErrorEvent, Event, Latency, Periods, Recorder};
 use stop::StopSignal;
 
@@ -83,6 +87,25 @@ pub struct RunControl {
     pub progress: watch::Sender<Progress>,
     /// Marks the target as the embedded server in the result.
     pub embedded: bool,
+    /// This runner's share of a split scenario ([`Part::WHOLE`] otherwise).
+    pub part: Part,
+    /// When to start: the run waits for `start.start` and reports
+    /// `start.started_at` as its start (the common instant of split parts).
+    /// `None` starts now.
+    pub start: Option<Clock>,
+}
+
+impl Clock {
+    /// The clock of a run that starts at wall-clock instant `at`: its
+    /// monotonic start is that far from now. `None` when `at` is past.
+    pub fn at(at: SystemTime) -> Option<Clock> {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let ahead = at.duration_since(wall).ok()?;
+        Some(Clock {
+            start: now + ahead,
+            started_at: at,
+        })
+    }
 }
 
 /// What every worker of a run shares.
@@ -231,15 +254,25 @@ pub fn connect_url(messenger_ws_url: &str) -> String {
 /// Runs one scenario against `target` and returns its result. Never fails:
 /// whatever goes wrong is an error recorded in the result.
 pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunControl) -> RunResult {
-    let clock = Clock::new();
+    let part = control.part;
+    let clock = match control.start {
+        Some(clock) => {
+            tokio::select! {
+                _ = tokio::time::sleep_until(clock.start.into()) => clock,
+                // Cancelled while waiting: an interrupted run that starts now.
+                _ = control.interrupt.cancelled() => Clock::new(),
+            }
+        }
+        None => Clock::new(),
+    };
     let stop = Arc::new(StopSignal::new());
     let (events, receiver) = mpsc::unbounded_channel();
     let periods = Periods {
         send_message: scenario.smi,
         start_chat: organizer::period(scenario.sci, scenario.organizers),
-        create_participant: scenario.cpi,
+        create_participant: part.spawn_period(scenario.cpi),
     };
-    let recorder = Recorder::new(clock, scenario.stop.on_error, stop.clone(), periods);
+    let recorder = Recorder::new(clock, scenario.stop.on_error, stop.clone(), periods, part);
     let recording = tokio::spawn(recorder.run(receiver, control.progress.clone()));
     let ws_url = connect_url(&target.messenger_ws_url);
     let ctx = Arc::new(Ctx {
@@ -254,7 +287,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         smi: scenario.smi,
         reply: scenario.reply,
         handshake_timeout: scenario.stop.handshake_timeout,
-        run_tag: run_tag(&clock),
+        run_tag: run_tag(&clock, part),
         http: rest::client(scenario.stop.handshake_timeout),
         events,
         stop: stop.clone(),
@@ -262,14 +295,14 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
     });
 
     let mut organizers = JoinSet::new();
-    for n in 1..=scenario.organizers {
+    for n in (1..=scenario.organizers).filter(|&n| part.runs_organizer(n)) {
         let email = target.organizer_email.replace("{n}", &n.to_string());
         organizers.spawn(organizer::run(ctx.clone(), n, scenario.organizers, email));
     }
     let mut participants = JoinSet::new();
     let deadline = tokio::time::Instant::from_std(clock.start) + scenario.stop.max_duration;
     tokio::select! {
-        _ = spawn_participants(&ctx, scenario, &mut participants) => {}
+        _ = spawn_participants(&ctx, scenario, part, &mut participants) => {}
         _ = tokio::time::sleep_until(deadline) => stop.stop(StopReason::MaxDuration),
         _ = control.interrupt.cancelled() => stop.stop(StopReason::Signal),
         _ = stop.stopped() => {}
@@ -343,14 +376,30 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         cloudwatch: None,
         skipped_reason: None,
         hooks: Vec::new(),
+        split: part.is_split().then(|| SplitInfo {
+            part: part.0.index,
+            parts: part.0.count,
+            start_at: control
+                .start
+                .map_or_else(|| rfc3339(clock.started_at), |c| rfc3339(c.started_at)),
+            min_one_way_ms: rec.one_way,
+            ..SplitInfo::default()
+        }),
     }
 }
 
-/// Adds a participant every `cpi` until the run stops or the participant limit is reached.
-async fn spawn_participants(ctx: &Arc<Ctx>, scenario: &Scenario, set: &mut JoinSet<()>) {
-    let mut tick = tokio::time::interval(scenario.cpi);
+/// Adds this part's participants every `cpi` (`K·cpi` for part of `K`) until
+/// the run stops or the participant limit (of all parts) is reached.
+async fn spawn_participants(
+    ctx: &Arc<Ctx>,
+    scenario: &Scenario,
+    part: Part,
+    set: &mut JoinSet<()>,
+) {
+    let first = tokio::time::Instant::from_std(ctx.clock.start) + part.spawn_offset(scenario.cpi);
+    let mut tick = tokio::time::interval_at(first, part.spawn_period(scenario.cpi));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut next: u32 = 0;
+    let mut k: u32 = 0;
     loop {
         let scheduled = tick.tick().await;
         let late_us = Instant::now()
@@ -360,7 +409,7 @@ async fn spawn_participants(ctx: &Arc<Ctx>, scenario: &Scenario, set: &mut JoinS
         if scenario
             .stop
             .max_participants
-            .is_some_and(|max| u64::from(next) >= max)
+            .is_some_and(|max| u64::from(part.participant_id(k)) >= max)
         {
             ctx.stop.stop(StopReason::MaxParticipants);
             return;
@@ -368,8 +417,8 @@ async fn spawn_participants(ctx: &Arc<Ctx>, scenario: &Scenario, set: &mut JoinS
         ctx.emit(Event::ParticipantCreated {
             t_us: ctx.clock.elapsed_us(),
         });
-        set.spawn(participant::run(ctx.clone(), next));
-        next += 1;
+        set.spawn(participant::run(ctx.clone(), part.participant_id(k)));
+        k += 1;
         // Reap finished workers so the set does not grow with the run.
         while set.try_join_next().is_some() {}
     }
@@ -386,14 +435,20 @@ fn lateness_us(scheduled: tokio::time::Instant, ready_at: Instant, now: Instant)
     now.saturating_duration_since(from).as_micros() as u64
 }
 
-/// A short tag unique per run, so participant e-mails never collide across runs.
-fn run_tag(clock: &Clock) -> String {
-    let nanos = clock
+/// A short tag unique per run, so participant e-mails never collide across
+/// runs. Parts of a split run share it (from the common start instant) and
+/// tell their participants apart by id.
+fn run_tag(clock: &Clock, part: Part) -> String {
+    let millis = clock
         .started_at
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
-        .as_nanos();
-    format!("{:x}{:04x}", nanos / 1_000_000, std::process::id() & 0xffff)
+        .as_millis();
+    if part.is_split() {
+        format!("{millis:x}s{}", part.0.count)
+    } else {
+        format!("{millis:x}{:04x}", std::process::id() & 0xffff)
+    }
 }
 
 fn ms(d: Duration) -> f64 {

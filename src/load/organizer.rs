@@ -113,7 +113,7 @@ fn on_frame(
             t_us,
             participant: token.participant,
             seq: token.seq,
-            latency_us: t_us.saturating_sub(token.sent_us),
+            sent_us: token.sent_us,
         });
         if !ctx.reply.answers(token.seq) {
             return None;

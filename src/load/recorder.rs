@@ -12,6 +12,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tokio::sync::{mpsc, watch};
 
+use super::split::{OneWay, Part};
 use super::stop::{StopReason, StopSignal};
 use super::Clock;
 use crate::matrix::OnError;
@@ -49,7 +50,8 @@ pub enum Event {
         t_us: u64,
         participant: u32,
         seq: u32,
-        latency_us: u64,
+        /// When it was sent, by the sending runner's clock.
+        sent_us: u64,
     },
     /// An organizer received `new_chat`.
     ChatStarted { t_us: u64 },
@@ -126,6 +128,8 @@ pub struct Recording {
     pub cpu: (u64, f64),
     /// Organizer replies.
     pub replies: super::reply::Replies,
+    /// Smallest receive-minus-send time per source part of a split run, ms.
+    pub one_way: Vec<Option<f64>>,
 }
 
 /// The schedules of a run: a tick later than its own period means ticks were
@@ -196,6 +200,8 @@ pub struct Recorder {
     open_connections: i64,
     cpu: super::cpu::CpuMeter,
     replies: super::reply::ReplyStats,
+    part: Part,
+    one_way: OneWay,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -204,7 +210,13 @@ const BUDGET_MIN_OPERATIONS: u64 = 100;
 
 impl Recorder {
     /// A recorder for one run.
-    pub fn new(clock: Clock, on_error: OnError, stop: Arc<StopSignal>, periods: Periods) -> Self {
+    pub fn new(
+        clock: Clock,
+        on_error: OnError,
+        stop: Arc<StopSignal>,
+        periods: Periods,
+        part: Part,
+    ) -> Self {
         let hist =
             || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds are valid");
         Recorder {
@@ -228,6 +240,8 @@ impl Recorder {
             open_connections: 0,
             cpu: super::cpu::CpuMeter::start(),
             replies: Default::default(),
+            part,
+            one_way: OneWay::new(part),
         }
     }
 
@@ -322,11 +336,13 @@ impl Recorder {
                 t_us,
                 participant,
                 seq,
-                latency_us,
+                sent_us,
             } => {
+                self.one_way.record(self.part, participant, sent_us, t_us);
                 if self.ledger(participant).mark(seq) {
                     self.totals.delivered += 1;
                     self.at(t_us).delivered += 1;
+                    let latency_us = t_us.saturating_sub(sent_us);
                     let _ = self.message.record(latency_us.max(1));
                 } else {
                     self.duplicated += 1;
@@ -450,6 +466,7 @@ impl Recorder {
             late_ticks: self.late_ticks,
             cpu: self.cpu.total(),
             replies: self.replies.finish(),
+            one_way: self.one_way.finish(),
         }
     }
 }

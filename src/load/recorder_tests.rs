@@ -14,6 +14,7 @@ fn recorder(on_error: OnError) -> (Recorder, Arc<StopSignal>) {
                 start_chat: Duration::from_millis(10),
                 create_participant: Duration::from_millis(20),
             },
+            Part::WHOLE,
         ),
         stop,
     )
@@ -35,7 +36,7 @@ fn loss_and_duplicates_are_counted_per_message() {
             t_us: 1_500_000,
             participant: 1,
             seq,
-            latency_us: 900,
+            sent_us: 1_500_000 - 900,
         });
     }
     let rec = r.finish();

@@ -73,7 +73,7 @@ pub(crate) fn expected_value(key: &str) -> &'static str {
         "include" | "exclude" => {
             "a list of mappings such as `- { sci: 5ms, cpi: 20ms, smi: 50ms }`"
         }
-        "repetitions" | "organizers" => "a whole number of at least 1, such as `3`",
+        "repetitions" | "organizers" | "split" => "a whole number of at least 1, such as `3`",
         "max_participants" | "max_messages_per_second" | "max_connections" | "send_queue" => {
             "a whole number such as `5000`"
         }

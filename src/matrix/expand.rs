@@ -47,6 +47,8 @@ pub struct Include {
     pub matrix: Match,
     /// Organizer pool size for the matching combinations.
     pub organizers: Option<u32>,
+    /// Runners per scenario for the matching combinations.
+    pub split: Option<u32>,
     /// `stop.max_duration` for the matching combinations.
     pub max_duration: Option<Duration>,
     /// `stop.max_participants` for the matching combinations.
@@ -70,6 +72,8 @@ pub struct MatrixSpec {
     pub repetitions: u32,
     /// Top-level organizer pool size (>= 1).
     pub organizers: u32,
+    /// Top-level runners per scenario (>= 1).
+    pub split: u32,
     /// Top-level stop rules.
     pub stop: StopRules,
 }
@@ -85,6 +89,8 @@ pub(crate) struct Combination {
     pub smi: Duration,
     /// Organizer pool override from an include.
     pub organizers: Option<u32>,
+    /// Split override from an include.
+    pub split: Option<u32>,
     /// `stop.max_duration` override from an include.
     pub max_duration: Option<Duration>,
     /// `stop.max_participants` override from an include.
@@ -113,6 +119,7 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
                     cpi,
                     smi,
                     organizers: None,
+                    split: None,
                     max_duration: None,
                     max_participants: None,
                     from_include: None,
@@ -134,6 +141,7 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
             matched = true;
             // Later includes overwrite values added by earlier ones.
             cell.organizers = inc.organizers.or(cell.organizers);
+            cell.split = inc.split.or(cell.split);
             cell.max_duration = inc.max_duration.or(cell.max_duration);
             cell.max_participants = inc.max_participants.or(cell.max_participants);
         }
@@ -146,6 +154,7 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
                 cpi,
                 smi,
                 organizers: inc.organizers,
+                split: inc.split,
                 max_duration: inc.max_duration,
                 max_participants: inc.max_participants,
                 from_include: Some(index),
@@ -234,6 +243,7 @@ pub(crate) fn scenarios(spec: &MatrixSpec, cells: &[Combination]) -> Vec<Scenari
                 smi: cell.smi,
                 repetition,
                 organizers: organizers(spec, cell),
+                split: cell.split.unwrap_or(spec.split),
                 stop: stop(spec, cell),
                 reply: super::ReplyPolicy::None,
             });

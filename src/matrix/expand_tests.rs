@@ -16,6 +16,7 @@ fn spec(sci: &[u64], cpi: &[u64], smi: &[u64], repetitions: u32) -> MatrixSpec {
         include: vec![],
         repetitions,
         organizers: 1,
+        split: 1,
         stop: StopRules {
             max_duration: Duration::from_secs(30),
             max_participants: None,

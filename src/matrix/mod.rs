@@ -8,7 +8,8 @@
 //! Inside: `raw` is the serde shape of the file, `decode` runs serde-saphyr and
 //! words its errors, `validate` applies defaults, interpolation and cross-key
 //! checks, `expand` turns the matrix into scenarios (GitHub Actions semantics),
-//! `select` picks scenarios for `run --scenario`.
+//! `select` picks scenarios for `run --scenario`, `shard` plans the
+//! scale-out over several runners.
 
 use std::fmt;
 use std::path::Path;
@@ -25,6 +26,7 @@ mod interpolate;
 mod overrides;
 mod raw;
 mod select;
+pub mod shard;
 mod validate;
 
 #[cfg(test)]
@@ -38,8 +40,9 @@ pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
 pub use hooks::{Hook, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
-pub use overrides::{apply_overrides, shard, OverrideError, TargetOverrides};
+pub use overrides::{apply_overrides, OverrideError, TargetOverrides};
 pub use select::select;
+pub use shard::Slice;
 
 /// Parses and validates the text of a matrix file into a [`Plan`].
 ///
@@ -129,6 +132,9 @@ pub struct Scenario {
     pub repetition: u32,
     /// Organizer pool size (>= 1).
     pub organizers: u32,
+    /// Runners that generate this scenario together, each 1/`split` of the
+    /// participants and organizers (1 = one runner).
+    pub split: u32,
     /// When the run stops.
     pub stop: StopRules,
     /// Whether organizers answer participant messages.

@@ -1,8 +1,8 @@
 //! Changes to a loaded [`Plan`] that come from outside the file: target
 //! overrides (the GitHub Action's `messenger-ws-url`, `organizer-password`, …
-//! inputs) and shard selection (`shard: 2/4`). Pure functions on plain data.
+//! inputs). Pure functions on plain data.
 
-use super::{Plan, Scenario, Secret, Target};
+use super::{Plan, Secret, Target};
 
 /// Target settings given outside matrix.yaml; `None` keeps the file's value.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -127,22 +127,6 @@ fn check_scheme(
     }
 }
 
-/// Shard `index` (1-based) of `count`: every `count`-th scenario in plan order,
-/// starting at the `index`-th (round-robin, so shards differ by at most one
-/// run and run distinct scenario ids, which `msgperf report` merges).
-pub fn shard(scenarios: &[Scenario], index: u32, count: u32) -> Vec<Scenario> {
-    assert!(
-        count >= 1 && (1..=count).contains(&index),
-        "shard {index}/{count}"
-    );
-    scenarios
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i as u64 % u64::from(count) == u64::from(index - 1))
-        .map(|(_, s)| s.clone())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,17 +184,5 @@ mod tests {
         };
         let err = apply_overrides(&mut p, &bad).unwrap_err().to_string();
         assert!(err.contains("messenger-ws-url") && err.contains("ws:// or wss://"));
-    }
-
-    #[test]
-    fn shards_are_round_robin_and_cover_every_scenario_once() {
-        let p = plan(EMBEDDED);
-        let ids = |v: Vec<Scenario>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
-        let all = ids(p.scenarios.clone());
-        let a = ids(shard(&p.scenarios, 1, 2));
-        let b = ids(shard(&p.scenarios, 2, 2));
-        assert_eq!(a, vec![all[0].clone(), all[2].clone()]);
-        assert_eq!(b, vec![all[1].clone()]);
-        assert_eq!(ids(shard(&p.scenarios, 1, 1)), all);
     }
 }

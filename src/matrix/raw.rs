@@ -42,6 +42,9 @@ pub(crate) struct RawFile {
     /// `organizers:` (default 1).
     #[serde(default)]
     pub organizers: Option<Positive<u32>>,
+    /// `split:` runners that generate each scenario together (default 1).
+    #[serde(default)]
+    pub split: Option<Positive<u32>>,
     /// `stop:` (defaults per key).
     #[serde(default)]
     pub stop: Option<RawStop>,
@@ -117,6 +120,8 @@ pub(crate) struct RawInclude {
     pub smi: Option<PosDur>,
     /// Override of the organizer pool size.
     pub organizers: Option<Positive<u32>>,
+    /// Override of `split` (runners per scenario).
+    pub split: Option<Positive<u32>>,
     /// Override of `stop.max_duration`.
     pub max_duration: Option<PosDur>,
     /// Override of `stop.max_participants`.

@@ -3,10 +3,12 @@
 //! baseline, runs the pure analysis and rendering, and writes report.md,
 //! report.json, charts/ and a history line.
 //!
-//! Merge rule: result files from all `--results` directories are pooled; the
-//! same scenario id in two places is accepted once when the two files hold the
-//! same run (the same artifact downloaded twice) and is a [`ReportError::Conflict`]
-//! otherwise — each machine must run distinct repetitions.
+//! Merge rule: result files from all `--results` paths (directories, files,
+//! or globs of downloaded artifacts) are pooled; the same run in two places
+//! (the same artifact downloaded twice) counts once, and the parts of a split
+//! scenario (`split: K`, one per runner) are merged into one run by wall-clock
+//! second ([`crate::analysis::merge`]). Any other repeat of a scenario id is a
+//! [`ReportError::Conflict`]: each machine must run distinct repetitions.
 
 use super::baseline;
 use super::charts::{self, ChartError};
@@ -178,14 +180,19 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
         return Err(ReportError::NoResultsDirs);
     }
     let mut seen: Vec<(RunResult, PathBuf)> = Vec::new();
-    for p in paths {
+    for p in expand_globs(paths)? {
+        let p = &p;
         let batch = if p.is_file() {
             vec![RunResult::read(p)?]
         } else {
             results::read_dir(p)?
         };
         for r in batch {
-            match seen.iter().find(|(s, _)| s.scenario.id == r.scenario.id) {
+            let part = |x: &RunResult| x.split.as_ref().map(|s| s.part);
+            match seen
+                .iter()
+                .find(|(s, _)| s.scenario.id == r.scenario.id && part(s) == part(&r))
+            {
                 Some((s, _)) if *s == r => {}
                 Some((_, first)) => {
                     return Err(ReportError::Conflict {
@@ -204,8 +211,56 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
             dirs: dirs.join(", "),
         });
     }
-    let mut out: Vec<RunResult> = seen.into_iter().map(|(r, _)| r).collect();
+    let mut out: Vec<RunResult> = Vec::new();
+    let mut parts: Vec<(String, Vec<RunResult>, PathBuf)> = Vec::new();
+    for (r, path) in seen {
+        if r.split.is_some() {
+            match parts.iter_mut().find(|(id, _, _)| *id == r.scenario.id) {
+                Some((_, list, _)) => list.push(r),
+                None => parts.push((r.scenario.id.clone(), vec![r], path)),
+            }
+        } else {
+            out.push(r);
+        }
+    }
+    for (id, list, path) in parts {
+        if let Some(whole) = out.iter().find(|r| r.scenario.id == id) {
+            return Err(ReportError::Conflict {
+                id,
+                first: PathBuf::from(format!("{} (a whole run)", whole.file_name())),
+                second: path,
+            });
+        }
+        out.push(crate::analysis::merge::merge_parts(list));
+    }
     out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    Ok(out)
+}
+
+/// Paths as given, with `*`, `?` and `[...]` patterns expanded (sorted), so
+/// `--results 'artifacts/msgperf-results-*'` works without a shell; a pattern
+/// that matches nothing is an error naming it.
+fn expand_globs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let text = p.to_string_lossy();
+        if !text.contains(['*', '?', '[']) || p.exists() {
+            out.push(p.clone());
+            continue;
+        }
+        let matches: Vec<PathBuf> = glob::glob(&text)
+            .map_err(|e| ReportError::NoResults {
+                dirs: format!("{text} (bad pattern: {e})"),
+            })?
+            .filter_map(Result::ok)
+            .collect();
+        if matches.is_empty() {
+            return Err(ReportError::NoResults {
+                dirs: text.into_owned(),
+            });
+        }
+        out.extend(matches);
+    }
     Ok(out)
 }
 

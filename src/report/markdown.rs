@@ -40,7 +40,8 @@ pub fn render_within(report: &Report, budget: usize) -> String {
         .map(|t| format!("### Rate timeline\n\n{}\n", mermaid::timeline_block(t)))
         .unwrap_or_default();
     let foot = footer(report);
-    let fixed = chars(&head) + chars(&timeline) + chars(&foot) + MARGIN;
+    let split = split_section(report);
+    let fixed = chars(&head) + chars(&timeline) + chars(&foot) + chars(&split) + MARGIN;
     let mut left = budget.saturating_sub(fixed);
 
     let prio: Vec<u8> = report.scenarios.iter().map(priority).collect();
@@ -85,11 +86,38 @@ pub fn render_within(report: &Report, budget: usize) -> String {
     out.push_str(&table);
     out.push_str(&legend(report));
     out.push_str(&missing(report, &label));
+    out.push_str(&split);
     out.push_str(&timeline);
     out.push_str(&errors);
     out.push_str(&details);
     out.push_str(&foot);
     out
+}
+
+/// Most split-load lines shown; the rest are in report.json.
+const SPLIT_LINES: usize = 20;
+
+/// Which runs were merged from split parts and what the merge noticed.
+fn split_section(report: &Report) -> String {
+    if report.split_notes.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "### Split load
+
+",
+    );
+    for line in report.split_notes.iter().take(SPLIT_LINES) {
+        s.push_str(&format!("- {line}\n"));
+    }
+    if report.split_notes.len() > SPLIT_LINES {
+        s.push_str(&format!(
+            "- … {} more in report.json\n",
+            report.split_notes.len() - SPLIT_LINES
+        ));
+    }
+    s.push('\n');
+    s
 }
 
 fn chars(s: &str) -> usize {

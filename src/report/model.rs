@@ -57,6 +57,10 @@ pub struct Report {
     /// order of `runs`; absent when none do.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cloudwatch: Vec<RunCloudWatch>,
+    /// Runs merged from split parts, and what merging noticed (late parts,
+    /// missing parts, clock skew), one line each; absent when nothing was split.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_notes: Vec<String>,
 }
 
 /// The CloudWatch metrics of one run, as stored in its result file.
@@ -222,9 +226,35 @@ pub fn build(
         timeline,
         charts: Vec::new(),
         cloudwatch,
+        split_notes: split_notes(results),
     };
     report.headline = super::headline::headline(&report);
     report
+}
+
+/// One line per merged split run, then one per thing its merge noticed.
+fn split_notes(results: &[RunResult]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in results {
+        let Some(split) = r.split.as_ref().filter(|s| s.part == 0) else {
+            continue;
+        };
+        let parts: Vec<String> = split.merged_parts.iter().map(u32::to_string).collect();
+        out.push(format!(
+            "`{}`: merged from {} of {} runners (parts {})",
+            r.scenario.id,
+            split.merged_parts.len(),
+            split.parts,
+            parts.join(", ")
+        ));
+        out.extend(
+            split
+                .notes
+                .iter()
+                .map(|n| format!("⚠️ `{}`: {n}", r.scenario.id)),
+        );
+    }
+    out
 }
 
 /// Short labels: only the parameters that differ between scenarios (all of

@@ -14,13 +14,15 @@ pub mod table;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::CommandError;
 use crate::load::{self, Progress, RunControl};
-use crate::matrix::{self, Gate, Hooks, OnHookFailure, Plan, Scenario, Secret, Target};
+use crate::matrix::shard::{self as sharding, Slot};
+use crate::matrix::{self, Gate, Hooks, OnHookFailure, Plan, Scenario, Secret, Slice, Target};
 use crate::results::{HookRecord, RunResult};
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
 
@@ -33,6 +35,28 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Scenario or group ids to run (empty = all).
     pub scenarios: Vec<String>,
+    /// Which shard of the plan this runner runs (`--shard i/N`).
+    pub shard: Slice,
+    /// Which part of a split shard this runner is (`--part j/K`).
+    pub part: Slice,
+    /// Runners per scenario for every scenario (`--split K`), overriding matrix.yaml.
+    pub split: Option<u32>,
+    /// The common start of split parts (`--start-at`).
+    pub start_at: Option<SystemTime>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            matrix: "matrix.yaml".into(),
+            out: "results".into(),
+            scenarios: Vec::new(),
+            shard: Slice::WHOLE,
+            part: Slice::WHOLE,
+            split: None,
+            start_at: None,
+        }
+    }
 }
 
 /// What a finished `run` produced.
@@ -62,7 +86,10 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
 /// Like [`run`] with a plan already loaded (and changed, e.g. by the GitHub
 /// Action's target overrides and shard); `opts.matrix` is not read.
 pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, CommandError> {
-    let scenarios = matrix::select(plan, &opts.scenarios).map_err(CommandError::config)?;
+    let slots = slots(plan, opts)?;
+    let scenarios: Vec<&Scenario> = slots.iter().map(|s| &s.scenario).collect();
+    // Hooks prepare the shared target once: on part 1 of a split shard.
+    let hooks_here = opts.part.index == 1;
     let embedded = match plan.target {
         Some(_) => None,
         None => Some(start_embedded(&plan.embedded)?),
@@ -83,6 +110,7 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
     };
     let around = Around {
         hooks: &plan.hooks,
+        enabled: hooks_here,
         base: hook_env::base(&target, embedded.is_some(), &opts.out, scenarios.len()),
         masker: hooks::Masker::new(target.organizer_password.expose(), &[]),
         password: target.organizer_password.expose().to_string(),
@@ -105,14 +133,16 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
         pending.push(rec);
     }
     let mut ran_before = false;
-    for (i, scenario) in scenarios.iter().enumerate() {
+    for (i, slot) in slots.iter().enumerate() {
+        let scenario = &slot.scenario;
         if outcome.aborted.is_some() || signals.interrupted().is_some() {
             break;
         }
         let mut records = std::mem::take(&mut pending);
         let mut skip = skip_all.clone();
         if skip.is_none() {
-            if ran_before && !plan.cooldown.is_zero() {
+            // A split shard's schedule already leaves the cool-down between slots.
+            if ran_before && !plan.cooldown.is_zero() && slot.start_at.is_none() {
                 progress::cooldown(style, plan.cooldown, i, scenarios.len(), &signals.token())
                     .await;
                 if signals.interrupted().is_some() {
@@ -146,7 +176,7 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
             None => {
                 ran_before = true;
                 run_one(
-                    scenario,
+                    slot,
                     &target,
                     embedded.as_ref(),
                     &signals,
@@ -203,9 +233,38 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
     Ok(outcome)
 }
 
+/// The slots this runner runs: the selected scenarios of its shard, with its
+/// part of each and their common start instants.
+fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
+    let mut plan = plan.clone();
+    if let Some(k) = opts.split {
+        for s in &mut plan.scenarios {
+            s.split = k;
+        }
+    }
+    let selected = matrix::select(&plan, &opts.scenarios).map_err(CommandError::config)?;
+    let shard: Vec<Scenario> = sharding::shard(&plan, opts.shard)
+        .into_iter()
+        .filter(|s| selected.iter().any(|x| x.id == s.id))
+        .collect();
+    let width = sharding::width(&shard);
+    if width > 1 && plan.target.is_none() {
+        return Err(CommandError::config(format!(
+            "scenarios are split over {width} runners, but the matrix has no `target:`: every runner would load its own embedded server and the parts would not add up; set a shared target (matrix.yaml `target:` or the action's messenger-ws-url inputs), or drop `split`"
+        )));
+    }
+    // A runner of an unsplit shard (or with nothing in it) is its part 1/1.
+    let part = if width == 1 && opts.part == Slice::WHOLE {
+        Slice::WHOLE
+    } else {
+        opts.part
+    };
+    sharding::schedule(&plan, &shard, part, opts.start_at).map_err(CommandError::config)
+}
+
 /// One real run: reset the embedded server, run the load, attach its counters.
 async fn run_one(
-    scenario: &Scenario,
+    slot: &Slot,
     target: &Target,
     embedded: Option<&RunningServer>,
     signals: &signals::Signals,
@@ -213,6 +272,12 @@ async fn run_one(
     i: usize,
     count: usize,
 ) -> RunResult {
+    let scenario = &slot.scenario;
+    let start = slot.start_at.and_then(|at| {
+        let clock = load::Clock::at(at);
+        progress::waiting_for_start(style, scenario, at, clock.is_none());
+        clock
+    });
     // Each repetition starts from an empty system, as the published procedure
     // restarted the API between repetitions.
     let before = embedded.map(|s| {
@@ -224,6 +289,8 @@ async fn run_one(
         interrupt: signals.token(),
         progress,
         embedded: embedded.is_some(),
+        part: slot.part.map_or(load::Part::WHOLE, load::Part),
+        start,
     };
     let (mut result, ()) = tokio::join!(
         load::run_scenario(scenario, target, control),
@@ -239,6 +306,8 @@ async fn run_one(
 /// and the masking of secrets.
 struct Around<'a> {
     hooks: &'a Hooks,
+    /// False on the parts of a split shard other than part 1.
+    enabled: bool,
     base: Vec<(String, String)>,
     masker: hooks::Masker,
     password: String,
@@ -254,6 +323,9 @@ impl Around<'_> {
         outcome: Option<&str>,
         interrupt: &CancellationToken,
     ) -> Option<HookRecord> {
+        if !self.enabled {
+            return None;
+        }
         let hook = self.hooks.iter().find(|(p, _)| *p == phase)?.1;
         let mut env = self.base.clone();
         env.push(("MSGPERF_HOOK".into(), phase.into()));

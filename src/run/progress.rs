@@ -2,7 +2,7 @@
 //! line every few seconds in CI logs, `::group::` folds in GitHub Actions.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
@@ -192,5 +192,31 @@ pub async fn cooldown(
     tokio::select! {
         _ = sleep => {}
         _ = interrupt.cancelled() => {}
+    }
+}
+
+/// Says that a split part waits for the common start `at`, or that it is
+/// starting late because `at` has passed (its load then does not add up with
+/// the other parts' for the first seconds; the report flags it).
+pub fn waiting_for_start(style: Style, scenario: &Scenario, at: SystemTime, late: bool) {
+    let when = humantime::format_rfc3339_seconds(at);
+    let line = if late {
+        let by = SystemTime::now().duration_since(at).unwrap_or_default();
+        format!(
+            "{}: the common start {when} passed {:.1} s ago; starting now (late)",
+            scenario.id,
+            by.as_secs_f64()
+        )
+    } else {
+        let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+        format!(
+            "{}: waiting {:.1} s for the common start {when}",
+            scenario.id,
+            wait.as_secs_f64()
+        )
+    };
+    match (style, late) {
+        (Style::Lines { github: true }, true) => println!("::warning title=Late start::{line}"),
+        _ => eprintln!("{line}"),
     }
 }

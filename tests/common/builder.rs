@@ -225,5 +225,6 @@ pub fn build(spec: &Spec) -> RunResult {
         cloudwatch: None,
         skipped_reason: None,
         hooks: Vec::new(),
+        split: None,
     }
 }

@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod split;
+
+pub use split::SplitInfo;
+
 /// Version of the result file format written by this build.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -61,6 +65,9 @@ pub struct RunResult {
     /// The hooks run for this run (`before_all` in the first result), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookRecord>,
+    /// Set when several runners generated this scenario together (`split: K`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitInfo>,
 }
 
 /// CloudWatch metrics fetched for one run's window: plain data, no SDK types.
@@ -380,9 +387,15 @@ pub enum ResultsError {
 }
 
 impl RunResult {
-    /// The file name of this run inside a results directory.
+    /// The file name of this run inside a results directory; parts of a
+    /// split run carry their part (`<id>.part2of3.json`).
     pub fn file_name(&self) -> String {
-        format!("{}.json", self.scenario.id)
+        match &self.split {
+            Some(s) if s.part > 0 => {
+                format!("{}.part{}of{}.json", self.scenario.id, s.part, s.parts)
+            }
+            _ => format!("{}.json", self.scenario.id),
+        }
     }
 
     /// Writes `dir/<scenario-id>.json` atomically and returns its path.
@@ -449,8 +462,18 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunResult>, ResultsError> {
         }
         out.push(RunResult::read(&path)?);
     }
-    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    out.sort_by(|a, b| {
+        a.scenario
+            .id
+            .cmp(&b.scenario.id)
+            .then_with(|| part(a).cmp(&part(b)))
+    });
     Ok(out)
+}
+
+/// The part number of a split run, 0 otherwise (for sorting).
+fn part(r: &RunResult) -> u32 {
+    r.split.as_ref().map_or(0, |s| s.part)
 }
 
 #[cfg(test)]
@@ -492,6 +515,7 @@ pub(crate) mod tests {
             cloudwatch: None,
             skipped_reason: None,
             hooks: Vec::new(),
+            split: None,
         }
     }
 

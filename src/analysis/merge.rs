@@ -1,0 +1,327 @@
+//! One run from the parts of a split scenario (`split: K`): the result files
+//! of the K runners that generated it together, merged by wall-clock second.
+//!
+//! Rates and counts add up; gauges (participants, chats, connections) add up
+//! second by second; the first error is the earliest of any part. Latency
+//! percentiles cannot be merged exactly from summaries, so the merged value is
+//! the largest part's (an upper bound) with the summed sample count. Loss is
+//! recomputed from the sums, since a part's organizers also receive the other
+//! parts' messages.
+//!
+//! What merging can see of the parts' clocks it writes as notes: parts that
+//! started late or are missing, and skew estimated from the fastest messages
+//! each way between two parts (NTP's symmetric-delay estimate).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use crate::results::{FirstError, Outcome, Percentiles, RunResult, Second, SplitInfo, Totals};
+
+/// Skew smaller than this is not worth a note: it moves few messages across
+/// a one-second bucket.
+pub const SKEW_NOTE_MS: f64 = 50.0;
+
+/// A part counts as late when it started this long after the common start.
+pub const LATE_START: Duration = Duration::from_secs(1);
+
+/// Parses the RFC 3339 UTC times result files hold.
+pub fn parse_time(rfc3339: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(rfc3339.trim().trim_end_matches('Z')).ok()
+}
+
+fn secs_between(from: SystemTime, to: SystemTime) -> f64 {
+    match to.duration_since(from) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// Merges the parts of one split scenario (same id, `split` set, distinct
+/// parts) into one run. Skipped parts are left out (and noted); when every
+/// part was skipped, the first is returned.
+pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
+    parts.sort_by_key(|r| r.split.as_ref().map_or(0, |s| s.part));
+    let expected = parts
+        .iter()
+        .filter_map(|r| r.split.as_ref().map(|s| s.parts))
+        .max()
+        .unwrap_or(1);
+    let (ran, skipped): (Vec<RunResult>, Vec<RunResult>) = parts
+        .into_iter()
+        .partition(|r| r.outcome != Outcome::Skipped);
+    if ran.is_empty() {
+        return skipped
+            .into_iter()
+            .next()
+            .expect("merge_parts gets at least one part");
+    }
+    let part_of = |r: &RunResult| r.split.as_ref().map_or(0, |s| s.part);
+    let start_at = ran[0]
+        .split
+        .as_ref()
+        .map(|s| s.start_at.clone())
+        .unwrap_or_default();
+    let starts: Vec<SystemTime> = ran
+        .iter()
+        .map(|r| parse_time(&r.started_at).unwrap_or(SystemTime::UNIX_EPOCH))
+        .collect();
+    let base = *starts.iter().min().expect("at least one part ran");
+    let offsets: Vec<f64> = starts.iter().map(|&t| secs_between(base, t)).collect();
+
+    let mut notes = Vec::new();
+    let present: Vec<u32> = ran.iter().map(part_of).collect();
+    let missing: Vec<String> = (1..=expected)
+        .filter(|p| !present.contains(p))
+        .map(|p| p.to_string())
+        .collect();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "part(s) {} of {expected} missing{}: their load is not in these numbers, so rates under-state what the API took",
+            missing.join(", "),
+            if skipped.is_empty() { "" } else { " or skipped" },
+        ));
+    }
+    if let Some(common) = parse_time(&start_at) {
+        for (r, &t) in ran.iter().zip(&starts) {
+            let late = secs_between(common, t);
+            if late >= LATE_START.as_secs_f64() {
+                notes.push(format!(
+                    "part {} started {late:.1} s after the common start {start_at}: its runner came up late, so the load did not add up for its first seconds",
+                    part_of(r)
+                ));
+            }
+        }
+    }
+    let max_skew_ms = skew_notes(&ran, &mut notes);
+
+    let mut merged = ran[0].clone();
+    merged.timeline = timeline(&ran, &offsets);
+    merged.totals = totals(&ran);
+    merged.started_at = ran[starts.iter().position(|&t| t == base).unwrap_or(0)]
+        .started_at
+        .clone();
+    merged.ended_at = ran
+        .iter()
+        .filter_map(|r| parse_time(&r.ended_at).map(|t| (t, r.ended_at.clone())))
+        .max_by_key(|(t, _)| *t)
+        .map_or(merged.ended_at, |(_, s)| s);
+    merged.duration_s = ran
+        .iter()
+        .zip(&offsets)
+        .map(|(r, o)| o + r.duration_s)
+        .fold(0.0, f64::max);
+    merged.outcome = if ran.iter().any(|r| r.outcome == Outcome::Interrupted) {
+        Outcome::Interrupted
+    } else if ran.iter().any(|r| r.outcome == Outcome::Saturated) {
+        Outcome::Saturated
+    } else {
+        Outcome::Completed
+    };
+    // The reason of the part that stopped first with the merged outcome.
+    merged.stop_reason = ran
+        .iter()
+        .zip(&offsets)
+        .filter(|(r, _)| r.outcome == merged.outcome)
+        .min_by(|a, b| (a.1 + a.0.duration_s).total_cmp(&(b.1 + b.0.duration_s)))
+        .map_or(merged.stop_reason.clone(), |(r, _)| r.stop_reason.clone());
+    merged.first_error = ran
+        .iter()
+        .zip(&offsets)
+        .filter_map(|(r, o)| {
+            r.first_error.as_ref().map(|e| FirstError {
+                at_s: e.at_s + o,
+                worker: format!("part {}: {}", part_of(r), e.worker),
+                ..e.clone()
+            })
+        })
+        .min_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    merged.errors_by_kind = BTreeMap::new();
+    for r in &ran {
+        for (k, v) in &r.errors_by_kind {
+            *merged.errors_by_kind.entry(k.clone()).or_default() += v;
+        }
+    }
+    let lat = |f: fn(&RunResult) -> &Percentiles| upper_bound(ran.iter().map(f));
+    merged.latency_ms.message = lat(|r| &r.latency_ms.message);
+    merged.latency_ms.handshake = lat(|r| &r.latency_ms.handshake);
+    merged.latency_ms.sign_up = lat(|r| &r.latency_ms.sign_up);
+    merged.latency_ms.chat_request = lat(|r| &r.latency_ms.chat_request);
+    merged.latency_ms.round_trip = lat(|r| &r.latency_ms.round_trip);
+    merged.generator = generator(&ran);
+    merged.server = sum_maps(ran.iter().filter_map(|r| r.server.as_ref()));
+    merged.cloudwatch = ran.iter().find_map(|r| r.cloudwatch.clone());
+    merged.hooks = ran.iter().flat_map(|r| r.hooks.clone()).collect();
+    merged.skipped_reason = None;
+    merged.split = Some(SplitInfo {
+        part: 0,
+        parts: expected,
+        start_at,
+        min_one_way_ms: Vec::new(),
+        merged_parts: present,
+        notes,
+        max_skew_ms,
+    });
+    merged
+}
+
+/// Adds the parts' seconds into wall-clock seconds since the earliest start.
+fn timeline(parts: &[RunResult], offsets: &[f64]) -> Vec<Second> {
+    let shift: Vec<usize> = offsets
+        .iter()
+        .map(|o| o.round().max(0.0) as usize)
+        .collect();
+    let len = parts
+        .iter()
+        .zip(&shift)
+        .map(|(r, s)| r.timeline.len() + s)
+        .max()
+        .unwrap_or(0);
+    let mut out: Vec<Second> = (0..len)
+        .map(|t| Second {
+            t: t as u32,
+            ..Second::default()
+        })
+        .collect();
+    for (r, &s) in parts.iter().zip(&shift) {
+        let last = r.timeline.last().cloned().unwrap_or_default();
+        for (t, slot) in out.iter_mut().enumerate() {
+            let Some(i) = t.checked_sub(s) else { continue };
+            match r.timeline.get(i) {
+                Some(x) => {
+                    slot.sent += x.sent;
+                    slot.delivered += x.delivered;
+                    slot.errors += x.errors;
+                    slot.replies += x.replies;
+                    slot.participants += x.participants;
+                    slot.active_chats += x.active_chats;
+                    slot.open_connections += x.open_connections;
+                    slot.max_lateness_ms = slot.max_lateness_ms.max(x.max_lateness_ms);
+                    slot.cpu_percent += x.cpu_percent;
+                }
+                // A part that ended keeps its cumulative counts.
+                None => {
+                    slot.participants += last.participants;
+                    slot.active_chats += last.active_chats;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn totals(parts: &[RunResult]) -> Totals {
+    let mut t = Totals::default();
+    for r in parts {
+        let x = &r.totals;
+        t.participants += x.participants;
+        t.chats += x.chats;
+        t.messages_sent += x.messages_sent;
+        t.messages_delivered += x.messages_delivered;
+        t.messages_duplicated += x.messages_duplicated;
+        t.start_chats_sent += x.start_chats_sent;
+        t.errors += x.errors;
+        t.replies_sent += x.replies_sent;
+        t.replies_received += x.replies_received;
+    }
+    t.messages_lost = t.messages_sent.saturating_sub(t.messages_delivered);
+    t
+}
+
+/// The largest part's percentiles, with every part's samples counted.
+fn upper_bound<'a>(parts: impl Iterator<Item = &'a Percentiles>) -> Percentiles {
+    parts.fold(Percentiles::default(), |acc, p| Percentiles {
+        p50: acc.p50.max(p.p50),
+        p90: acc.p90.max(p.p90),
+        p99: acc.p99.max(p.p99),
+        max: acc.max.max(p.max),
+        count: acc.count + p.count,
+    })
+}
+
+fn generator(parts: &[RunResult]) -> crate::results::Generator {
+    let mut g = crate::results::Generator::default();
+    let mut cpu_us = 0.0;
+    let mut sent = 0u64;
+    for r in parts {
+        let x = &r.generator;
+        g.max_send_lateness_ms = g.max_send_lateness_ms.max(x.max_send_lateness_ms);
+        g.p99_send_lateness_ms = g.p99_send_lateness_ms.max(x.p99_send_lateness_ms);
+        g.late_ticks += x.late_ticks;
+        g.cpu_percent += x.cpu_percent;
+        g.cores += x.cores;
+        cpu_us += x.cpu_us_per_message * r.totals.messages_sent as f64;
+        sent += r.totals.messages_sent;
+    }
+    if sent > 0 {
+        g.cpu_us_per_message = (cpu_us / sent as f64 * 100.0).round() / 100.0;
+    }
+    g
+}
+
+fn sum_maps<'a>(
+    maps: impl Iterator<Item = &'a BTreeMap<String, u64>>,
+) -> Option<BTreeMap<String, u64>> {
+    let mut out: Option<BTreeMap<String, u64>> = None;
+    for m in maps {
+        let acc = out.get_or_insert_with(BTreeMap::new);
+        for (k, v) in m {
+            *acc.entry(k.clone()).or_default() += v;
+        }
+    }
+    out
+}
+
+/// Notes the clock skew the parts' one-way times show; returns the largest
+/// estimated offset between two parts, ms.
+fn skew_notes(parts: &[RunResult], notes: &mut Vec<String>) -> Option<f64> {
+    let one_way = |r: &RunResult, from: u32| -> Option<f64> {
+        r.split
+            .as_ref()?
+            .min_one_way_ms
+            .get(from as usize - 1)
+            .copied()
+            .flatten()
+    };
+    let part_of = |r: &RunResult| r.split.as_ref().map_or(0, |s| s.part);
+    let mut largest: Option<f64> = None;
+    for (i, a) in parts.iter().enumerate() {
+        for b in &parts[i + 1..] {
+            let (pa, pb) = (part_of(a), part_of(b));
+            if pa == 0 || pb == 0 {
+                continue;
+            }
+            match (one_way(a, pb), one_way(b, pa)) {
+                (Some(ab), Some(ba)) => {
+                    // ab = delay + (a − b), ba = delay + (b − a).
+                    let skew = (ab - ba) / 2.0;
+                    largest = Some(largest.map_or(skew.abs(), |l: f64| l.max(skew.abs())));
+                    if skew.abs() >= SKEW_NOTE_MS {
+                        notes.push(format!(
+                            "clock skew: part {pa}'s clock is about {:.0} ms {} part {pb}'s (from the fastest messages each way); the merged seconds and cross-part latencies are off by up to that much",
+                            skew.abs(),
+                            if skew > 0.0 { "ahead of" } else { "behind" }
+                        ));
+                    }
+                }
+                (Some(d), None) | (None, Some(d)) if d < 0.0 => {
+                    let (to, from) = if one_way(a, pb).is_some() {
+                        (pa, pb)
+                    } else {
+                        (pb, pa)
+                    };
+                    largest = Some(largest.map_or(-d, |l: f64| l.max(-d)));
+                    notes.push(format!(
+                        "clock skew: part {to} received part {from}'s messages {:.0} ms before they were sent, so their clocks differ by at least that much",
+                        -d
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    largest
+}
+
+#[cfg(test)]
+#[path = "merge_tests.rs"]
+mod tests;
