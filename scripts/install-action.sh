@@ -4,6 +4,8 @@
 # it against its published SHA-256; anything else (`uses: ./`, a branch or a
 # commit, a platform without an asset, a failed download or checksum) builds
 # the binary from the action's own source with `cargo install --locked`.
+# A binary already in $RUNNER_TEMP/msgperf/bin (a scaled-out workflow's jobs
+# download the one its expand job built) is used as it is.
 set -euo pipefail
 
 action_path="${MSGPERF_ACTION_PATH:?set by action.yml}"
@@ -12,6 +14,16 @@ repo="${MSGPERF_ACTION_REPOSITORY:-}"
 server="${GITHUB_SERVER_URL:-https://github.com}"
 root="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/msgperf"
 mkdir -p "$root/bin"
+
+if [[ -f "$root/bin/msgperf" ]]; then
+  # Artifacts do not keep the executable bit.
+  chmod +x "$root/bin/msgperf"
+  if version="$("$root/bin/msgperf" --version 2>/dev/null)"; then
+    echo "using the binary already in $root/bin ($version)"
+    echo "$root/bin" >>"${GITHUB_PATH:-/dev/null}"
+    exit 0
+  fi
+fi
 
 case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
   Linux/X64 | Linux/x86_64) triple=x86_64-unknown-linux-gnu ;;

@@ -42,11 +42,33 @@ async fn run_action(api: &str) -> Run {
         "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: 1\nstop:\n  max_duration: 2s\n  on_error: never\n",
     )
     .unwrap();
+    let step = action_step(d, api, &info, &[]).await;
+    srv.shutdown().await;
+    Run {
+        code: step.code,
+        stdout: step.stdout,
+        stderr: step.stderr,
+        outputs: step.outputs,
+        summary: step.summary,
+        dir,
+    }
+}
+
+/// One `msgperf action` step in `d` (holding matrix.yaml) on a pull_request
+/// event, with the embedded server `info` as the target and `extra` inputs.
+async fn action_step(
+    d: &Path,
+    api: &str,
+    info: &server::ServerInfo,
+    extra: &[(&str, &str)],
+) -> Step {
     std::fs::write(
         d.join("event.json"),
         r#"{"action":"synchronize","number":7,"pull_request":{"number":7}}"#,
     )
     .unwrap();
+    let _ = std::fs::remove_file(d.join("output"));
+    let _ = std::fs::remove_file(d.join("summary.md"));
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_msgperf"))
         .arg("action")
         .current_dir(d)
@@ -75,19 +97,27 @@ async fn run_action(api: &str) -> Run {
         .env("GITHUB_OUTPUT", d.join("output"))
         .env("GITHUB_STEP_SUMMARY", d.join("summary.md"))
         .env("RUNNER_TEMP", d)
+        .envs(extra.iter().map(|(k, v)| (format!("INPUT_{k}"), *v)))
         .output()
         .await
         .unwrap();
-    srv.shutdown().await;
     let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_default();
-    Run {
+    Step {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         outputs: parse_outputs(&read("output")),
         summary: read("summary.md"),
-        dir,
     }
+}
+
+/// What one action step left behind.
+struct Step {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    outputs: BTreeMap<String, String>,
+    summary: String,
 }
 
 /// Parses `$GITHUB_OUTPUT`, insisting on the `name<<DELIM ... DELIM` form.
@@ -256,4 +286,92 @@ async fn a_read_only_token_falls_back_to_the_summary_and_exits_0() {
         .contains("<!-- msgperf: perf/run/matrix.yaml -->"));
     assert_eq!(run.outputs["comment-url"], "");
     assert_secrets_hidden(&run);
+}
+
+/// The scaled-out workflow's shape: two `mode: run` jobs (shards 1/2 and 2/2)
+/// each write their own results and never touch GitHub; one `mode: report`
+/// job over both artifact directories (a glob) comments exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_jobs_then_one_report_job_comment_once() {
+    let _serial = SERIAL.lock().await;
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COMMENTS))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 6, "html_url": "https://github.test/octo/app/pull/7#issuecomment-6"
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let srv = server::start(ServerConfig {
+        listen: std::net::Ipv4Addr::LOCALHOST.into(),
+        ports: [0, 0, 0],
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let info = srv.info().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("matrix.yaml"),
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s]\nstop:\n  max_duration: 2s\n  on_error: never\n",
+    )
+    .unwrap();
+    let mut ran = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let results = format!("job-{}", &shard[..1]);
+        let step = action_step(
+            d,
+            &api.uri(),
+            &info,
+            &[("MODE", "run"), ("SHARD", shard), ("RESULTS-DIR", &results)],
+        )
+        .await;
+        assert_eq!(step.code, Some(0), "{}\n{}", step.stdout, step.stderr);
+        assert_eq!(step.outputs["results-dir"], results);
+        assert!(
+            step.summary.is_empty(),
+            "run jobs leave the summary to the report job"
+        );
+        let files: Vec<String> = std::fs::read_dir(d.join(&results))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        ran.extend(files);
+    }
+    ran.sort();
+    assert_eq!(
+        ran,
+        [
+            "sci10ms-cpi20ms-smi100ms-r1.json",
+            "sci10ms-cpi20ms-smi1s-r1.json"
+        ]
+    );
+    let step = action_step(
+        d,
+        &api.uri(),
+        &info,
+        &[("MODE", "report"), ("RESULTS", "job-*")],
+    )
+    .await;
+    srv.shutdown().await;
+    assert_eq!(step.code, Some(0), "{}\n{}", step.stdout, step.stderr);
+    assert_eq!(
+        step.outputs["comment-url"],
+        "https://github.test/octo/app/pull/7#issuecomment-6"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("report/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["runs"].as_array().unwrap().len(), 2);
+    assert!(step.summary.contains("smi"), "{}", step.summary);
 }

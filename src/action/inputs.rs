@@ -5,8 +5,9 @@
 //! that table, so a test can check action.yml and the binary agree.
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
-use crate::matrix::{Secret, TargetOverrides};
+use crate::matrix::{Secret, Slice, TargetOverrides};
 
 /// One declared input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +41,12 @@ pub const INPUTS: &[InputSpec] = &[
     input("matrix", "matrix.yaml"),
     input("results-dir", "msgperf-results"),
     input("report-dir", "msgperf-report"),
+    input("mode", "all"),
     input("shard", "1/1"),
+    input("part", "1/1"),
+    input("split", ""),
+    input("start-at", ""),
+    input("results", ""),
     secret("github-token", "${{ github.token }}"),
     input("comment", "on-pr"),
     input("baseline", ""),
@@ -72,6 +78,18 @@ pub enum CommentMode {
     Never,
 }
 
+/// Which stages the action runs: all in one job, or split over a workflow's
+/// jobs (`run` per shard and part, then one `report`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Run, report, publish.
+    All,
+    /// Run this job's shard and part and write its result files; no report.
+    Run,
+    /// Report on result files from earlier jobs, publish and gate; no run.
+    Report,
+}
+
 /// Where the baseline comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Baseline {
@@ -90,8 +108,19 @@ pub struct ActionConfig {
     pub results_dir: PathBuf,
     /// Where report.md, report.json and charts/ go.
     pub report_dir: PathBuf,
-    /// 1-based shard index and count.
-    pub shard: (u32, u32),
+    /// Which stages run.
+    pub mode: Mode,
+    /// This job's shard.
+    pub shard: Slice,
+    /// This job's part of split scenarios.
+    pub part: Slice,
+    /// Runners per scenario, overriding matrix.yaml.
+    pub split: Option<u32>,
+    /// The common start of split parts.
+    pub start_at: Option<SystemTime>,
+    /// Result directories, files or globs to report on (`mode: report`);
+    /// empty means `results_dir`.
+    pub results: Vec<PathBuf>,
     /// Token for the REST API (empty = no GitHub calls).
     pub token: Secret,
     /// When to comment.
@@ -174,7 +203,50 @@ impl<'a> Inputs<'a> {
 impl ActionConfig {
     /// Reads and checks every input.
     pub fn from_inputs(i: &Inputs<'_>) -> Result<ActionConfig, InputError> {
-        let shard = parse_shard(&i.get("shard"))?;
+        let shard = parse_slice("shard", &i.get("shard"))?;
+        let part = parse_slice("part", &i.get("part"))?;
+        let mode = match i.get("mode").as_str() {
+            "all" => Mode::All,
+            "run" => Mode::Run,
+            "report" => Mode::Report,
+            other => {
+                return Err(InputError {
+                    input: "mode",
+                    value: other.into(),
+                    expected: "all, run or report",
+                })
+            }
+        };
+        let split = match i.optional("split") {
+            None => None,
+            Some(v) => match v.parse::<u32>() {
+                Ok(k) if (1..=256).contains(&k) => Some(k),
+                _ => {
+                    return Err(InputError {
+                        input: "split",
+                        value: v,
+                        expected: "a whole number of runners from 1 to 256, or empty",
+                    })
+                }
+            },
+        };
+        let start_at = match i.optional("start-at") {
+            None => None,
+            Some(v) => Some(
+                humantime::parse_rfc3339_weak(v.trim_end_matches('Z')).map_err(|_| InputError {
+                    input: "start-at",
+                    value: v.clone(),
+                    expected: "an RFC 3339 instant such as 2026-11-28T06:00:00Z (from `msgperf expand`), or empty",
+                })?,
+            ),
+        };
+        let results = i
+            .get("results")
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .collect();
         let comment = match i.get("comment").as_str() {
             "on-pr" => CommentMode::OnPr,
             "always" => CommentMode::Always,
@@ -218,7 +290,12 @@ impl ActionConfig {
             matrix: i.get("matrix").into(),
             results_dir: i.get("results-dir").into(),
             report_dir: i.get("report-dir").into(),
+            mode,
             shard,
+            part,
+            split,
+            start_at,
+            results,
             token: Secret::new(token),
             comment,
             baseline,
@@ -238,20 +315,13 @@ impl ActionConfig {
     }
 }
 
-/// Parses `i/N` (1 <= i <= N).
-pub fn parse_shard(s: &str) -> Result<(u32, u32), InputError> {
-    let bad = || InputError {
-        input: "shard",
+/// Parses the `i/N` of input `name` (1 <= i <= N).
+pub fn parse_slice(name: &'static str, s: &str) -> Result<Slice, InputError> {
+    Slice::parse(s, name).map_err(|_| InputError {
+        input: name,
         value: s.into(),
         expected: "i/N with 1 <= i <= N, e.g. 2/4",
-    };
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let i: u32 = i.trim().parse().map_err(|_| bad())?;
-    let n: u32 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 || i == 0 || i > n {
-        return Err(bad());
-    }
-    Ok((i, n))
+    })
 }
 
 /// The values of every secret input, raw from the environment (for masking

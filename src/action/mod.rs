@@ -1,8 +1,10 @@
 //! `msgperf action`: the GitHub Action's entry point. Reads the inputs and
 //! the event the way the runner passes them, then wires the stages — target
-//! overrides and shard into the plan, [`crate::run::run_plan`], the report,
-//! and GitHub's side (outputs, job summary, annotations, the sticky PR
-//! comment, the nightly tracking issue).
+//! overrides, shard and part into the plan, [`crate::run::run_plan`], the
+//! report, and GitHub's side (outputs, job summary, annotations, the sticky PR
+//! comment, the nightly tracking issue). `mode: run` stops after the result
+//! files (one job of a scaled-out workflow) and `mode: report` starts from the
+//! result files of those jobs, so one report and one comment cover them all.
 //!
 //! Order matters for secrets: every secret input is masked with
 //! `::add-mask::` before anything else is printed. Exit codes: 0 ok, 1 the
@@ -24,7 +26,7 @@ use crate::report::{self, ReportError, ReportOptions};
 use crate::run::{self, RunOptions};
 
 pub use event::{Context, Event};
-pub use inputs::{ActionConfig, Baseline, CommentMode, InputSpec, Inputs, INPUTS};
+pub use inputs::{ActionConfig, Baseline, CommentMode, InputSpec, Inputs, Mode, INPUTS};
 
 /// Options of `msgperf action` (everything else comes from `INPUT_*` and `GITHUB_*`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -63,37 +65,57 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
     let mut plan = matrix::load_file(&cfg.matrix).map_err(config)?;
     matrix::apply_overrides(&mut plan, &cfg.target).map_err(config)?;
     plan.gate.fail_on_regression = cfg.fail_on_regression;
-    let (index, count) = cfg.shard;
-    if count > 1 {
-        plan.scenarios = matrix::shard::shard(&plan, matrix::Slice { index, count });
-        println!(
-            "shard {index}/{count}: {} scenario(s)",
-            plan.scenarios.len()
-        );
-    }
-    let github = client(&cfg, &ctx)?;
     apply_cloudwatch(&cfg, &mut plan)?;
+    let results = match cfg.mode {
+        Mode::Report => {
+            if cfg.results.is_empty() {
+                vec![cfg.results_dir.clone()]
+            } else {
+                cfg.results.clone()
+            }
+        }
+        Mode::All | Mode::Run => {
+            let outcome = run::run_plan(
+                &plan,
+                &RunOptions {
+                    matrix: cfg.matrix.clone(),
+                    out: cfg.results_dir.clone(),
+                    shard: cfg.shard,
+                    part: cfg.part,
+                    split: cfg.split,
+                    start_at: cfg.start_at,
+                    ..Default::default()
+                },
+            )
+            .await
+            .inspect_err(|e| {
+                if let CommandError::Config(m) = e {
+                    commands::emit_annotation(Level::Error, Some("msgperf configuration"), m);
+                }
+            })?;
+            if let Some(code) = outcome.interrupted {
+                return Ok(code);
+            }
+            if cfg.mode == Mode::Run {
+                print!("{}", run::table::render(&outcome.results));
+                if let Some(out) = &files.output {
+                    let dir = cfg.results_dir.display().to_string();
+                    commands::write_outputs(out, &[("results-dir", dir)])
+                        .map_err(CommandError::tool)?;
+                }
+                return Ok(i32::from(outcome.aborted.is_some()));
+            }
+            if outcome.paths.is_empty() {
+                commands::emit_annotation(Level::Warning, None, "no scenarios ran (empty shard?)");
+                return Ok(0);
+            }
+            outcome.paths
+        }
+    };
+    let github = client(&cfg, &ctx)?;
     let (baseline, baseline_label) = baseline(&cfg, github.as_ref(), &files).await;
-
-    let outcome = run::run_plan(
-        &plan,
-        &RunOptions {
-            matrix: cfg.matrix.clone(),
-            out: cfg.results_dir.clone(),
-            scenarios: Vec::new(),
-            ..Default::default()
-        },
-    )
-    .await?;
-    if let Some(code) = outcome.interrupted {
-        return Ok(code);
-    }
-    if outcome.paths.is_empty() {
-        commands::emit_annotation(Level::Warning, None, "no scenarios ran (empty shard?)");
-        return Ok(0);
-    }
     let rep = report::run(&ReportOptions {
-        results: outcome.paths,
+        results,
         baseline,
         out: cfg.report_dir.clone(),
         gate: plan.gate.clone(),
@@ -102,7 +124,7 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
     })
     .map_err(|e| match e {
         ReportError::Io { .. } | ReportError::Chart(_) => CommandError::tool(e),
-        _ => CommandError::config(e),
+        _ => config(e),
     })?;
     print!("{}", rep.summary_table);
     println!("report: {}", rep.markdown_path.display());

@@ -157,8 +157,8 @@ fn failed(out: &mut Published, what: &str, e: &GitHubError) {
 /// file (with the shard when sharded).
 pub fn marker(cfg: &ActionConfig, ctx: &Context) -> String {
     let mut m = cfg.matrix.display().to_string();
-    if cfg.shard.1 > 1 {
-        m = format!("{m}#{}of{}", cfg.shard.0, cfg.shard.1);
+    if cfg.shard.count > 1 {
+        m = format!("{m}#{}of{}", cfg.shard.index, cfg.shard.count);
     }
     github::marker(&ctx.workflow, &ctx.job, &m)
 }

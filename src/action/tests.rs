@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::inputs::{env_name, parse_shard, ActionConfig, Baseline, CommentMode, Inputs, INPUTS};
+use super::inputs::{env_name, parse_slice, ActionConfig, Baseline, CommentMode, Inputs, INPUTS};
 
 fn action_yml() -> serde_json::Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
@@ -100,7 +100,7 @@ fn inputs_parse_with_defaults_and_reject_bad_values() {
     let none = |_: &str| None;
     let cfg = ActionConfig::from_inputs(&Inputs::new(&none)).unwrap();
     assert_eq!(cfg.comment, CommentMode::OnPr);
-    assert_eq!(cfg.shard, (1, 1));
+    assert_eq!(cfg.shard, crate::matrix::Slice::WHOLE);
     assert!(cfg.fail_on_regression && !cfg.cloudwatch && cfg.baseline.is_none());
     assert!(cfg.target.is_empty());
     assert_eq!(cfg.token.expose(), "");
@@ -128,9 +128,12 @@ fn inputs_parse_with_defaults_and_reject_bad_values() {
 
 #[test]
 fn shards_are_validated() {
-    assert_eq!(parse_shard("2/4").unwrap(), (2, 4));
+    assert_eq!(
+        parse_slice("shard", "2/4").unwrap(),
+        crate::matrix::Slice { index: 2, count: 4 }
+    );
     for bad in ["0/4", "5/4", "1/0", "2", "a/b", ""] {
-        assert!(parse_shard(bad).is_err(), "{bad}");
+        assert!(parse_slice("shard", bad).is_err(), "{bad}");
     }
 }
 

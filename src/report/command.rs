@@ -276,7 +276,9 @@ pub fn load_baseline(path: &Path, label: Option<String>) -> Result<BaselineInput
         let runs = results::read_dir(path).map_err(|e| fail(e.to_string()))?;
         let report = path.join("report.json");
         if !runs.is_empty() {
-            baseline::from_results(&runs)
+            // Merged like the current results, so split parts compare as one run.
+            let merged = read_results(&[path.to_path_buf()]).map_err(|e| fail(e.to_string()))?;
+            baseline::from_results(&merged)
         } else if report.is_file() {
             baseline::from_report_json(&read(&report).map_err(fail)?).map_err(fail)?
         } else {
