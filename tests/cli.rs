@@ -228,3 +228,50 @@ fn report_exits_1_on_a_regression_unless_the_matrix_gate_says_otherwise() {
     let missing = dir.path().join("missing.yaml");
     assert_eq!(report(Some(&missing)).status.code(), Some(2));
 }
+
+#[test]
+fn scale_out_options_are_checked_before_any_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(
+        dir.path(),
+        "matrix.yaml",
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\n",
+    );
+    let split = write(
+        dir.path(),
+        "split.yaml",
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nsplit: 2\n",
+    );
+    let cases: [(&Path, &[&str], &str); 6] = [
+        (&matrix, &["run", "--shard", "3/2"], "--shard \"3/2\""),
+        (
+            &matrix,
+            &["run", "--part", "2/2"],
+            "--part 2/2 does not fit",
+        ),
+        (&matrix, &["run", "--start-at", "tomorrow"], "RFC 3339"),
+        (
+            &split,
+            &["run", "--part", "1/2", "--start-at", "2030-01-01T00:00:00Z"],
+            "no `target:`",
+        ),
+        (&matrix, &["expand", "--shards", "0"], "--shards 0"),
+        (&matrix, &["expand", "--split", "x"], "--split \"x\""),
+    ];
+    for (m, args, expected) in cases {
+        let out = msgperf()
+            .current_dir(dir.path())
+            .args(args)
+            .arg("--matrix")
+            .arg(m)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(
+            !dir.path().join("results").exists(),
+            "{args:?} ran something"
+        );
+    }
+}

@@ -152,9 +152,18 @@ fn two_split_parts_against_one_server_merge_into_summed_totals() {
     assert!(md.contains("### Split load"), "{md}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parts_with_skewed_clocks_are_merged_and_the_skew_is_flagged() {
+#[test]
+fn parts_with_skewed_clocks_are_merged_and_the_skew_is_flagged() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(skewed_parts());
+}
+
+async fn skewed_parts() {
     let server = server::start(ServerConfig {
         listen: std::net::Ipv4Addr::LOCALHOST.into(),
         ports: [0, 0, 0],

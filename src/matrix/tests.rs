@@ -75,9 +75,10 @@ fn published_matrix_yaml_expands_to_nine_scenarios() {
 }
 
 #[test]
-fn published_reply_and_cooldown_examples_work_when_uncommented() {
+fn published_reply_cooldown_and_split_examples_work_when_uncommented() {
     let text = include_str!("../../matrix.yaml")
         .replace("# cooldown: 60s", "cooldown: 60s")
+        .replace("# split: 2 ", "split: 2 ")
         .replace(
             "# organizer:\n#   reply: every",
             "organizer:\n  reply: every",
@@ -85,6 +86,7 @@ fn published_reply_and_cooldown_examples_work_when_uncommented() {
     let plan = ok(&text);
     assert_eq!(plan.cooldown, Duration::from_secs(60));
     assert!(plan.scenarios.iter().all(|s| s.reply == ReplyPolicy::Every));
+    assert!(plan.scenarios.iter().all(|s| s.split == 2));
 }
 
 #[test]

@@ -273,11 +273,15 @@ async fn run_one(
     count: usize,
 ) -> RunResult {
     let scenario = &slot.scenario;
-    let start = slot.start_at.and_then(|at| {
-        let clock = load::Clock::at(at);
-        progress::waiting_for_start(style, scenario, at, clock.is_none());
-        clock
-    });
+    let start = match slot.start_at {
+        Some(at) => {
+            let clock = load::Clock::at(at);
+            let token = signals.token();
+            progress::wait_for_start(style, scenario, at, clock.map(|c| c.start), &token).await;
+            clock
+        }
+        None => None,
+    };
     // Each repetition starts from an empty system, as the published procedure
     // restarted the API between repetitions.
     let before = embedded.map(|s| {

@@ -195,28 +195,47 @@ pub async fn cooldown(
     }
 }
 
-/// Says that a split part waits for the common start `at`, or that it is
-/// starting late because `at` has passed (its load then does not add up with
-/// the other parts' for the first seconds; the report flags it).
-pub fn waiting_for_start(style: Style, scenario: &Scenario, at: SystemTime, late: bool) {
+/// Waits for the common start of a split part's run, saying so at once and
+/// then every [`CI_LINE_EVERY`]; returns early on `interrupt`. When `start`
+/// is `None` the instant `at` has passed: it says the part starts late (its
+/// load then does not add up with the other parts' for the first seconds;
+/// the report flags it).
+pub async fn wait_for_start(
+    style: Style,
+    scenario: &Scenario,
+    at: SystemTime,
+    start: Option<std::time::Instant>,
+    interrupt: &tokio_util::sync::CancellationToken,
+) {
     let when = humantime::format_rfc3339_seconds(at);
-    let line = if late {
+    let Some(start) = start else {
         let by = SystemTime::now().duration_since(at).unwrap_or_default();
-        format!(
+        let line = format!(
             "{}: the common start {when} passed {:.1} s ago; starting now (late)",
             scenario.id,
             by.as_secs_f64()
-        )
-    } else {
-        let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
-        format!(
-            "{}: waiting {:.1} s for the common start {when}",
-            scenario.id,
-            wait.as_secs_f64()
-        )
+        );
+        match style {
+            Style::Lines { github: true } => println!("::warning title=Late start::{line}"),
+            _ => eprintln!("{line}"),
+        }
+        return;
     };
-    match (style, late) {
-        (Style::Lines { github: true }, true) => println!("::warning title=Late start::{line}"),
-        _ => eprintln!("{line}"),
+    let start = tokio::time::Instant::from_std(start);
+    let mut every = tokio::time::interval(CI_LINE_EVERY);
+    loop {
+        let left = start.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = every.tick() => eprintln!(
+                "{}: waiting {:.0} s for the common start {when}",
+                scenario.id,
+                left.as_secs_f64().ceil()
+            ),
+            _ = tokio::time::sleep_until(start) => return,
+            _ = interrupt.cancelled() => return,
+        }
     }
 }
