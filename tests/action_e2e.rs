@@ -26,23 +26,22 @@ struct Run {
     dir: tempfile::TempDir,
 }
 
-async fn run_action(api: &str) -> Run {
-    let srv = server::start(ServerConfig {
-        listen: std::net::Ipv4Addr::LOCALHOST.into(),
-        ports: [0, 0, 0],
-        ..ServerConfig::default()
-    })
-    .await
-    .unwrap();
-    let info = srv.info().clone();
+/// An embedded server for the action to test, and a directory holding a
+/// matrix.yaml of 2-second runs of the given `smi` list.
+async fn server_and_matrix(smi: &str) -> (server::RunningServer, tempfile::TempDir) {
+    let srv = server::start(ServerConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
     std::fs::write(
-        d.join("matrix.yaml"),
-        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: 1\nstop:\n  max_duration: 2s\n  on_error: never\n",
+        dir.path().join("matrix.yaml"),
+        format!("matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [{smi}]\nstop:\n  max_duration: 2s\n  on_error: never\n"),
     )
     .unwrap();
-    let step = action_step(d, api, &info, &[]).await;
+    (srv, dir)
+}
+
+async fn run_action(api: &str) -> Run {
+    let (srv, dir) = server_and_matrix("100ms").await;
+    let step = action_step(dir.path(), api, srv.info(), &[]).await;
     srv.shutdown().await;
     Run {
         code: step.code,
@@ -310,21 +309,9 @@ async fn run_jobs_then_one_report_job_comment_once() {
         .expect(1)
         .mount(&api)
         .await;
-    let srv = server::start(ServerConfig {
-        listen: std::net::Ipv4Addr::LOCALHOST.into(),
-        ports: [0, 0, 0],
-        ..ServerConfig::default()
-    })
-    .await
-    .unwrap();
+    let (srv, dir) = server_and_matrix("100ms, 1s").await;
     let info = srv.info().clone();
-    let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("matrix.yaml"),
-        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s]\nstop:\n  max_duration: 2s\n  on_error: never\n",
-    )
-    .unwrap();
     let mut ran = Vec::new();
     for shard in ["1/2", "2/2"] {
         let results = format!("job-{}", &shard[..1]);

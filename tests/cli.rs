@@ -141,11 +141,7 @@ fn passwords_never_reach_output_or_result_files() {
     let _serial = serial();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime
-        .block_on(server::start(ServerConfig {
-            listen: std::net::Ipv4Addr::LOCALHOST.into(),
-            ports: [0, 0, 0],
-            ..ServerConfig::default()
-        }))
+        .block_on(server::start(ServerConfig::default()))
         .unwrap();
     let info = server.info().clone();
     let dir = tempfile::tempdir().unwrap();

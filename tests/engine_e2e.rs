@@ -115,13 +115,7 @@ async fn a_slow_handshake_saturates_the_run_with_the_load_at_that_moment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
     let _serial = SERIAL.lock().await;
-    let server = server::start(ServerConfig {
-        listen: std::net::Ipv4Addr::LOCALHOST.into(),
-        ports: [0, 0, 0],
-        ..ServerConfig::default()
-    })
-    .await
-    .unwrap();
+    let server = server::start(ServerConfig::default()).await.unwrap();
     let target = run::target_of(server.info());
     let plan = matrix::parse(
         "inline.yaml",

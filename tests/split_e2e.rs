@@ -36,15 +36,7 @@ fn matrix_for(info: &server::ServerInfo) -> String {
 #[test]
 fn two_split_parts_against_one_server_merge_into_summed_totals() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let server = server::start_on_own_runtime(
-        ServerConfig {
-            listen: std::net::Ipv4Addr::LOCALHOST.into(),
-            ports: [0, 0, 0],
-            ..ServerConfig::default()
-        },
-        1,
-    )
-    .unwrap();
+    let server = server::start_on_own_runtime(ServerConfig::default(), 1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let matrix = dir.path().join("matrix.yaml");
     std::fs::write(&matrix, matrix_for(server.info())).unwrap();
@@ -164,13 +156,7 @@ fn parts_with_skewed_clocks_are_merged_and_the_skew_is_flagged() {
 }
 
 async fn skewed_parts() {
-    let server = server::start(ServerConfig {
-        listen: std::net::Ipv4Addr::LOCALHOST.into(),
-        ports: [0, 0, 0],
-        ..ServerConfig::default()
-    })
-    .await
-    .unwrap();
+    let server = server::start(ServerConfig::default()).await.unwrap();
     let target = run::target_of(server.info());
     let plan = matrix::parse(
         "inline.yaml",
