@@ -21,6 +21,10 @@ use crate::results::{FirstError, Outcome, Percentiles, RunResult, Second, SplitI
 /// a one-second bucket.
 pub const SKEW_NOTE_MS: f64 = 50.0;
 
+/// Parts further apart than this are aligned at 0 and noted, rather than
+/// merged into an hours-long timeline.
+pub const MAX_PART_OFFSET: Duration = Duration::from_secs(3600);
+
 /// A part counts as late when it started this long after the common start.
 pub const LATE_START: Duration = Duration::from_secs(1);
 
@@ -61,14 +65,42 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .as_ref()
         .map(|s| s.start_at.clone())
         .unwrap_or_default();
-    let starts: Vec<SystemTime> = ran
-        .iter()
-        .map(|r| parse_time(&r.started_at).unwrap_or(SystemTime::UNIX_EPOCH))
-        .collect();
-    let base = *starts.iter().min().expect("at least one part ran");
-    let offsets: Vec<f64> = starts.iter().map(|&t| secs_between(base, t)).collect();
-
     let mut notes = Vec::new();
+    let parsed: Vec<Option<SystemTime>> = ran.iter().map(|r| parse_time(&r.started_at)).collect();
+    let base = parsed
+        .iter()
+        .flatten()
+        .min()
+        .copied()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    // A part whose start cannot be read, or that started implausibly far from
+    // the others, is aligned with the earliest instead of stretching the timeline.
+    let offsets: Vec<f64> = ran
+        .iter()
+        .zip(&parsed)
+        .map(|(r, t)| match t.map(|t| secs_between(base, t)) {
+            Some(o) if o <= MAX_PART_OFFSET.as_secs_f64() => o,
+            other => {
+                notes.push(match other {
+                    Some(o) => format!(
+                        "part {} started {o:.0} s after the earliest part: not the same run? aligned with it",
+                        part_of(r)
+                    ),
+                    None => format!(
+                        "part {}'s started_at {:?} is not an RFC 3339 time: aligned with the earliest part",
+                        part_of(r),
+                        r.started_at
+                    ),
+                });
+                0.0
+            }
+        })
+        .collect();
+    let starts: Vec<SystemTime> = offsets
+        .iter()
+        .map(|o| base + Duration::from_secs_f64(*o))
+        .collect();
+
     let present: Vec<u32> = ran.iter().map(part_of).collect();
     let missing: Vec<String> = (1..=expected)
         .filter(|p| !present.contains(p))

@@ -168,3 +168,21 @@ fn one_sided_negative_delay_is_skew_too() {
         split.notes
     );
 }
+
+#[test]
+fn unreadable_or_far_apart_starts_do_not_stretch_the_timeline() {
+    let a = part(1, 2, "2026-11-28T01:00:00Z", &[1, 1], vec![None, None]);
+    let mut b = part(2, 2, "garbage", &[2, 2], vec![None, None]);
+    let m = merge_parts(vec![a.clone(), b.clone()]);
+    assert_eq!(m.timeline.len(), 2);
+    assert!(m.split.unwrap().notes[0].contains("not an RFC 3339 time"));
+    b.started_at = "2026-11-29T01:00:00Z".into();
+    let m = merge_parts(vec![a, b]);
+    assert_eq!(m.timeline.len(), 2);
+    assert!(m
+        .split
+        .unwrap()
+        .notes
+        .iter()
+        .any(|n| n.contains("not the same run?")));
+}

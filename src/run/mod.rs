@@ -253,13 +253,7 @@ fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
             "scenarios are split over {width} runners, but the matrix has no `target:`: every runner would load its own embedded server and the parts would not add up; set a shared target (matrix.yaml `target:` or the action's messenger-ws-url inputs), or drop `split`"
         )));
     }
-    // A runner of an unsplit shard (or with nothing in it) is its part 1/1.
-    let part = if width == 1 && opts.part == Slice::WHOLE {
-        Slice::WHOLE
-    } else {
-        opts.part
-    };
-    sharding::schedule(&plan, &shard, part, opts.start_at).map_err(CommandError::config)
+    sharding::schedule(&plan, &shard, opts.part, opts.start_at).map_err(CommandError::config)
 }
 
 /// One real run: reset the embedded server, run the load, attach its counters.

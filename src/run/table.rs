@@ -22,15 +22,24 @@ pub fn render(results: &[RunResult]) -> String {
             let peak = |f: fn(&crate::results::Second) -> u64| {
                 r.timeline.iter().map(f).max().unwrap_or(0).to_string()
             };
+            let part = r.split.as_ref().filter(|s| s.part > 0);
             [
-                r.scenario.id.clone(),
+                match part {
+                    Some(s) => format!("{} (part {}/{})", r.scenario.id, s.part, s.parts),
+                    None => r.scenario.id.clone(),
+                },
                 format!("{:?}", r.outcome).to_lowercase(),
                 r.totals.participants.to_string(),
                 r.totals.chats.to_string(),
                 peak(|s| s.sent),
                 peak(|s| s.delivered),
                 format!("{:.1}", r.latency_ms.message.p99),
-                r.totals.messages_lost.to_string(),
+                // A part's organizers also receive the other parts' messages:
+                // loss is known only once `msgperf report` merges the parts.
+                match part {
+                    Some(_) => "-".to_string(),
+                    None => r.totals.messages_lost.to_string(),
+                },
                 match (&r.skipped_reason, &r.first_error) {
                     (Some(why), _) => format!("skipped: {}", short(why)),
                     (None, Some(e)) => format!("{} at {:.1}s", e.kind.as_str(), e.at_s),
@@ -42,7 +51,14 @@ pub fn render(results: &[RunResult]) -> String {
     let mut table = vec![header.map(String::from)];
     table.extend(rows);
     // Text columns left, numbers right.
-    crate::report::format::aligned_table(&table, |i| (2..8).contains(&i))
+    let mut out = crate::report::format::aligned_table(&table, |i| (2..8).contains(&i));
+    if results
+        .iter()
+        .any(|r| r.split.as_ref().is_some_and(|s| s.part > 0))
+    {
+        out.push_str("split parts: loss and the whole run's rates come from `msgperf report` over every part's results\n");
+    }
+    out
 }
 
 /// The first line of `text`, at most 60 characters.
