@@ -238,7 +238,12 @@ fn scale_out_options_are_checked_before_any_load() {
         "split.yaml",
         "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nsplit: 2\n",
     );
-    let cases: [(&Path, &[&str], &str); 6] = [
+    let targeted = write(
+        dir.path(),
+        "targeted.yaml",
+        "target:\n  messenger_ws_url: ws://127.0.0.1:9\n  organizer_api_url: http://127.0.0.1:9\n  participant_api_url: http://127.0.0.1:9\n  event_id: 1\n  organizer_email: o{n}@x\n  organizer_password: pw\nmatrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nsplit: 2\n",
+    );
+    let cases: [(&Path, &[&str], &str); 7] = [
         (&matrix, &["run", "--shard", "3/2"], "--shard \"3/2\""),
         (
             &matrix,
@@ -250,6 +255,11 @@ fn scale_out_options_are_checked_before_any_load() {
             &split,
             &["run", "--part", "1/2", "--start-at", "2030-01-01T00:00:00Z"],
             "no `target:`",
+        ),
+        (
+            &targeted,
+            &["run", "--part", "1/2", "--start-at", "2099-01-01T00:00:00Z"],
+            "in the future",
         ),
         (&matrix, &["expand", "--shards", "0"], "--shards 0"),
         (&matrix, &["expand", "--split", "x"], "--split \"x\""),

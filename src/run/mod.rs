@@ -14,7 +14,7 @@ pub mod table;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -73,6 +73,10 @@ pub struct RunOutcome {
     /// The plan's regression gate, for the report of this run.
     pub gate: Gate,
 }
+
+/// A common start further ahead than this is a mistake, not a plan: the job
+/// would idle until its timeout.
+const MAX_START_AHEAD: Duration = Duration::from_secs(3600);
 
 /// Worker threads of the embedded server's own runtime.
 const EMBEDDED_SERVER_THREADS: usize = 2;
@@ -251,6 +255,17 @@ fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
     if width > 1 && plan.target.is_none() {
         return Err(CommandError::config(format!(
             "scenarios are split over {width} runners, but the matrix has no `target:`: every runner would load its own embedded server and the parts would not add up; set a shared target (matrix.yaml `target:` or the action's messenger-ws-url inputs), or drop `split`"
+        )));
+    }
+    if let Some(ahead) = opts
+        .start_at
+        .and_then(|t| t.duration_since(SystemTime::now()).ok())
+        .filter(|ahead| width > 1 && *ahead > MAX_START_AHEAD)
+    {
+        return Err(CommandError::config(format!(
+            "--start-at is {} in the future (more than {}): pass the instant `msgperf expand` printed for this workflow run",
+            humantime::format_duration(Duration::from_secs(ahead.as_secs())),
+            humantime::format_duration(MAX_START_AHEAD)
         )));
     }
     sharding::schedule(&plan, &shard, opts.part, opts.start_at).map_err(CommandError::config)
