@@ -2,7 +2,7 @@
 //! then send one message every `smi` until the run stops, reading everything.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::MissedTickBehavior;
@@ -13,6 +13,21 @@ use super::wire::{self, MessageFrames, SocketSizing, Ws};
 use super::Ctx;
 use crate::protocol::{ClientFrame, RawEnvelope, ServerFrame};
 use crate::results::ErrorKind;
+
+/// How often a participant reads what the server sent it (at every tick
+/// when `smi` is longer): an `error` frame is noticed that late at most.
+pub const READ_EVERY: Duration = Duration::from_millis(250);
+
+/// Most echoes left unread between two reads: 16 frames of a few hundred
+/// bytes stay far below the participant's 16 KiB socket buffer, so the
+/// server never has to wait for us.
+pub const MAX_UNREAD: u32 = 16;
+
+/// Read at every `n`-th tick: `READ_EVERY / smi`, at least 1, at most [`MAX_UNREAD`].
+pub fn read_every(smi: Duration) -> u32 {
+    let n = READ_EVERY.as_nanos() / smi.as_nanos().max(1);
+    n.clamp(1, u128::from(MAX_UNREAD)) as u32
+}
 
 /// `get_chats` tries before a participant gives up on getting a chat.
 pub const GET_CHATS_TRIES: u32 = 10;
@@ -46,6 +61,7 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
     // drain after the stop, so replies to the last messages still count.
     let replies = ctx.reply.is_on();
     let mut stopping = false;
+    let read_every = read_every(ctx.smi);
     loop {
         let scheduled = tokio::select! {
             biased;
@@ -65,11 +81,14 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
                 continue;
             }
         };
-        // Read what arrived since the last tick (the server's echoes of our own
-        // messages, errors) in one go: waking for every echo would double the
-        // generator's wake-ups per message.
-        if let Err((kind, message)) = drain(&mut ws, &ctx, id, &who) {
-            return ctx.error(kind, who(), message);
+        // Read what arrived (the server's echoes of our own messages, errors)
+        // in one go, at most every READ_EVERY: waking for every echo would
+        // double the generator's wake-ups per message, and each read costs
+        // two syscalls (the data, then the empty read that re-arms epoll).
+        if seq % read_every == 0 {
+            if let Err((kind, message)) = drain(&mut ws, &ctx, id, &who) {
+                return ctx.error(kind, who(), message);
+            }
         }
         let now = Instant::now();
         let late_us = super::lateness_us(scheduled, ready_at, now);
@@ -226,6 +245,16 @@ pub fn error_text(frame: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_are_spaced_by_time_and_capped_by_unread_frames() {
+        let ms = Duration::from_millis;
+        assert_eq!(read_every(ms(50)), 5);
+        assert_eq!(read_every(ms(100)), 2);
+        assert_eq!(read_every(ms(1000)), 1);
+        assert_eq!(read_every(ms(1)), MAX_UNREAD);
+        assert_eq!(read_every(Duration::ZERO), MAX_UNREAD);
+    }
 
     #[test]
     fn error_frames_are_told_from_echoes() {
