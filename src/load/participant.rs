@@ -85,7 +85,7 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
         // in one go, at most every READ_EVERY: waking for every echo would
         // double the generator's wake-ups per message, and each read costs
         // two syscalls (the data, then the empty read that re-arms epoll).
-        if seq % read_every == 0 {
+        if seq.is_multiple_of(read_every) {
             if let Err((kind, message)) = drain(&mut ws, &ctx, id, &who) {
                 return ctx.error(kind, who(), message);
             }
