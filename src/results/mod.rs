@@ -9,11 +9,13 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
+mod io;
+mod metrics;
 mod split;
 
+pub use io::{read_dir, ResultsError};
+pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
 
 /// Version of the result file format written by this build.
@@ -68,57 +70,6 @@ pub struct RunResult {
     /// Set when several runners generated this scenario together (`split: K`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitInfo>,
-}
-
-/// CloudWatch metrics fetched for one run's window: plain data, no SDK types.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RunMetrics {
-    /// RFC 3339 UTC start of the queried window (run start minus one period,
-    /// aligned down to a period boundary).
-    pub window_start: String,
-    /// RFC 3339 UTC end of the queried window (run end plus one period,
-    /// aligned up to a period boundary).
-    pub window_end: String,
-    /// The CloudWatch period, seconds.
-    pub period_s: u32,
-    /// One entry per configured metric and statistic (or expression).
-    pub metrics: Vec<MetricSeries>,
-    /// Why some or all metrics are missing, for people (never credentials).
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-/// One metric and statistic over a run's window.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct MetricSeries {
-    /// The label from matrix.yaml (`messenger-cpu`).
-    pub label: String,
-    /// The statistic (`Average`, `Maximum`, `p99`), or empty for an expression.
-    #[serde(default)]
-    pub stat: String,
-    /// Datapoints in time order; `t_s` is the start of the CloudWatch period,
-    /// seconds relative to the run's `started_at` (negative before the run).
-    pub points: Vec<MetricPoint>,
-    /// Mean of the points whose period overlaps the run, or null if none.
-    pub average: Option<f64>,
-    /// Largest of the points whose period overlaps the run, or null if none.
-    pub maximum: Option<f64>,
-    /// The point whose period holds the plateau start, if both exist.
-    pub at_plateau_start: Option<f64>,
-    /// The point whose period holds the first error, if both exist.
-    pub at_first_error: Option<f64>,
-    /// Why the series says little (one point or none over the run), or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// One CloudWatch datapoint.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct MetricPoint {
-    /// Start of its period, seconds since the run's `started_at`.
-    pub t_s: f64,
-    /// The statistic's value.
-    pub value: f64,
 }
 
 /// One hook as it ran: what, how it ended, and the end of its output.
@@ -355,125 +306,6 @@ pub struct Generator {
     /// Cores available to the generator.
     #[serde(default)]
     pub cores: u32,
-}
-
-/// Why a result file could not be written or read.
-#[derive(Debug, thiserror::Error)]
-pub enum ResultsError {
-    /// File system error.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// Not a result file, or a damaged one.
-    #[error("{path}: not a msgperf result file: {source}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: serde_json::Error,
-    },
-    /// Written by a newer msgperf.
-    #[error("{path}: result schema {found} is newer than this msgperf understands ({SCHEMA_VERSION}); upgrade msgperf")]
-    NewerSchema {
-        /// The file.
-        path: PathBuf,
-        /// Its schema.
-        found: u32,
-    },
-}
-
-impl RunResult {
-    /// The file name of this run inside a results directory; parts of a
-    /// split run carry their part (`<id>.part2of3.json`).
-    pub fn file_name(&self) -> String {
-        match &self.split {
-            Some(s) if s.part > 0 => {
-                format!("{}.part{}of{}.json", self.scenario.id, s.part, s.parts)
-            }
-            _ => format!("{}.json", self.scenario.id),
-        }
-    }
-
-    /// Writes `dir/<scenario-id>.json` atomically and returns its path.
-    pub fn write_to_dir(&self, dir: &Path) -> Result<PathBuf, ResultsError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ResultsError::Io { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let path = dir.join(self.file_name());
-        let tmp = dir.join(format!(".{}.tmp", self.file_name()));
-        let json = serde_json::to_vec_pretty(self).expect("result types always serialize");
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&json).map_err(io(&tmp))?;
-        f.write_all(b"\n").map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(path)
-    }
-
-    /// Reads one result file.
-    pub fn read(path: &Path) -> Result<RunResult, ResultsError> {
-        let text = std::fs::read(path).map_err(|source| ResultsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        #[derive(Deserialize)]
-        struct Probe {
-            schema: u32,
-        }
-        let parse = |source| ResultsError::Parse {
-            path: path.to_path_buf(),
-            source,
-        };
-        let probe: Probe = serde_json::from_slice(&text).map_err(parse)?;
-        if probe.schema > SCHEMA_VERSION {
-            return Err(ResultsError::NewerSchema {
-                path: path.to_path_buf(),
-                found: probe.schema,
-            });
-        }
-        serde_json::from_slice(&text).map_err(parse)
-    }
-}
-
-/// Reads every `*.json` result file in `dir` (not recursive), sorted by scenario id.
-/// Files that carry a `schema` but are not results (e.g. `report.json`) are skipped.
-pub fn read_dir(dir: &Path) -> Result<Vec<RunResult>, ResultsError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ResultsError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| ResultsError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if !name.ends_with(".json") || name.starts_with('.') || name == "report.json" {
-            continue;
-        }
-        out.push(RunResult::read(&path)?);
-    }
-    out.sort_by(|a, b| {
-        a.scenario
-            .id
-            .cmp(&b.scenario.id)
-            .then_with(|| part(a).cmp(&part(b)))
-    });
-    Ok(out)
-}
-
-/// The part number of a split run, 0 otherwise (for sorting).
-fn part(r: &RunResult) -> u32 {
-    r.split.as_ref().map_or(0, |s| s.part)
 }
 
 #[cfg(test)]
