@@ -6,6 +6,8 @@
 //! number. Schedules are open-model timers that skip a missed tick instead of
 //! bursting to catch up: lateness is recorded as the generator's own health.
 
+mod clock;
+mod connection;
 mod cpu;
 mod info;
 mod organizer;
@@ -18,7 +20,6 @@ mod stop;
 pub mod wire;
 
 use std::future::Future;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,6 +31,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::Connector;
 use tokio_util::sync::CancellationToken;
 
+pub use clock::Clock;
+pub use connection::ConnectionGuard;
 pub use cpu::SERVER_THREAD_NAME;
 pub use info::{scenario_info, skipped_result, target_info};
 pub use recorder::Progress;
@@ -43,39 +46,6 @@ use crate::results::{
 };
 use recorder::{ErrorEvent, Event, Latency, Periods, Recorder};
 use stop::StopSignal;
-
-/// The run's time base: a monotonic start and the wall-clock instant it maps to.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    /// Monotonic start.
-    pub start: Instant,
-    /// Wall-clock start.
-    pub started_at: SystemTime,
-}
-
-impl Clock {
-    /// A clock starting now.
-    pub fn new() -> Self {
-        Clock {
-            start: Instant::now(),
-            started_at: SystemTime::now(),
-        }
-    }
-    /// µs since start.
-    pub fn elapsed_us(&self) -> u64 {
-        self.us_at(Instant::now())
-    }
-    /// µs from start to `at`.
-    pub fn us_at(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.start).as_micros() as u64
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// How the caller steers a run.
 #[derive(Debug, Clone)]
@@ -93,19 +63,6 @@ pub struct RunControl {
     /// `start.started_at` as its start (the common instant of split parts).
     /// `None` starts now.
     pub start: Option<Clock>,
-}
-
-impl Clock {
-    /// The clock of a run that starts at wall-clock instant `at`: its
-    /// monotonic start is that far from now. `None` when `at` is past.
-    pub fn at(at: SystemTime) -> Option<Clock> {
-        let (now, wall) = (Instant::now(), SystemTime::now());
-        let ahead = at.duration_since(wall).ok()?;
-        Some(Clock {
-            start: now + ahead,
-            started_at: at,
-        })
-    }
 }
 
 /// What every worker of a run shares.
@@ -192,50 +149,6 @@ impl Ctx {
             )
         })?;
         Ok(ws)
-    }
-}
-
-/// An open connection that tells the recorder when it closes (also when its
-/// task is aborted).
-pub struct ConnectionGuard<T> {
-    inner: T,
-    events: mpsc::UnboundedSender<Event>,
-    clock: Clock,
-}
-
-impl<T> ConnectionGuard<T> {
-    fn new(inner: T, ctx: &Ctx) -> Self {
-        ctx.emit(Event::Connection {
-            t_us: ctx.clock.elapsed_us(),
-            delta: 1,
-        });
-        ConnectionGuard {
-            inner,
-            events: ctx.events.clone(),
-            clock: ctx.clock,
-        }
-    }
-}
-
-impl<T> Drop for ConnectionGuard<T> {
-    fn drop(&mut self) {
-        let _ = self.events.send(Event::Connection {
-            t_us: self.clock.elapsed_us(),
-            delta: -1,
-        });
-    }
-}
-
-impl<T> Deref for ConnectionGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T> DerefMut for ConnectionGuard<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
     }
 }
 
