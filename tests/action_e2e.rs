@@ -184,25 +184,34 @@ fn assert_no_secret_in_files(dir: &Path) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn action_on_a_pull_request_comments_and_writes_outputs_and_summary() {
-    let _serial = SERIAL.lock().await;
+/// GitHub's API for PR 7 without a msgperf comment yet: exactly one listing
+/// and one new comment (`id`), both with the token, or the test fails.
+async fn github_expecting_one_new_comment(id: u64) -> MockServer {
     let api = MockServer::start().await;
+    let auth = format!("Bearer {TOKEN}");
     Mock::given(method("GET"))
         .and(path(COMMENTS))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("authorization", auth.as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .expect(1)
         .mount(&api)
         .await;
     Mock::given(method("POST"))
         .and(path(COMMENTS))
+        .and(header("authorization", auth.as_str()))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-            "id": 5, "html_url": "https://github.test/octo/app/pull/7#issuecomment-5"
+            "id": id, "html_url": format!("https://github.test/octo/app/pull/7#issuecomment-{id}")
         })))
         .expect(1)
         .mount(&api)
         .await;
+    api
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_on_a_pull_request_comments_and_writes_outputs_and_summary() {
+    let _serial = SERIAL.lock().await;
+    let api = github_expecting_one_new_comment(5).await;
     let run = run_action(&api.uri()).await;
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -293,22 +302,7 @@ async fn a_read_only_token_falls_back_to_the_summary_and_exits_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_jobs_then_one_report_job_comment_once() {
     let _serial = SERIAL.lock().await;
-    let api = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(COMMENTS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(1)
-        .mount(&api)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(COMMENTS))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-            "id": 6, "html_url": "https://github.test/octo/app/pull/7#issuecomment-6"
-        })))
-        .expect(1)
-        .mount(&api)
-        .await;
+    let api = github_expecting_one_new_comment(6).await;
     let (srv, dir) = server_and_matrix("100ms, 1s").await;
     let info = srv.info().clone();
     let d = dir.path();
