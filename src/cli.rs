@@ -263,29 +263,14 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
     }
 }
 
-/// `--split K`: empty means "as matrix.yaml says".
+/// `--split K` (empty: as matrix.yaml says), as a configuration error.
 fn parse_split(text: &str) -> Result<Option<u32>, CommandError> {
-    match text.trim() {
-        "" => Ok(None),
-        t => match t.parse::<u32>() {
-            Ok(k) if (1..=256).contains(&k) => Ok(Some(k)),
-            _ => Err(CommandError::Config(format!(
-                "--split {t:?}: give a whole number of runners from 1 to 256"
-            ))),
-        },
-    }
+    matrix::shard::parse_split(text).map_err(|e| CommandError::Config(format!("--{e}")))
 }
 
-/// `--start-at`: an RFC 3339 instant, or empty for none.
+/// `--start-at` (empty: none), as a configuration error.
 fn parse_start_at(text: &str) -> Result<Option<SystemTime>, CommandError> {
-    match text.trim() {
-        "" => Ok(None),
-        t => humantime::parse_rfc3339_weak(t).map(Some).map_err(|e| {
-            CommandError::Config(format!(
-                "--start-at {t:?}: {e}; give an RFC 3339 instant such as 2026-11-28T06:00:00Z (what `msgperf expand` prints)"
-            ))
-        }),
-    }
+    matrix::shard::parse_start_at(text).map_err(|e| CommandError::Config(format!("--{e}")))
 }
 
 /// Writes the report, prints its summary, and returns the gate's exit code.

@@ -49,9 +49,7 @@ pub fn expansion(
 ) -> Expansion {
     let mut plan = plan.clone();
     if let Some(k) = split {
-        for s in &mut plan.scenarios {
-            s.split = k;
-        }
+        crate::matrix::shard::set_split(&mut plan, k);
     }
     let jobs = crate::matrix::shard::jobs(&plan, shards);
     let start_at = jobs.iter().any(|j| j.part.count > 1).then(|| {

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::matrix::shard::{parse_split, parse_start_at};
 use crate::matrix::{Secret, Slice, TargetOverrides};
 
 /// One declared input.
@@ -217,29 +218,16 @@ impl ActionConfig {
                 })
             }
         };
-        let split = match i.optional("split") {
-            None => None,
-            Some(v) => match v.parse::<u32>() {
-                Ok(k) if (1..=256).contains(&k) => Some(k),
-                _ => {
-                    return Err(InputError {
-                        input: "split",
-                        value: v,
-                        expected: "a whole number of runners from 1 to 256, or empty",
-                    })
-                }
-            },
-        };
-        let start_at = match i.optional("start-at") {
-            None => None,
-            Some(v) => Some(
-                humantime::parse_rfc3339_weak(v.trim_end_matches('Z')).map_err(|_| InputError {
-                    input: "start-at",
-                    value: v.clone(),
-                    expected: "an RFC 3339 instant such as 2026-11-28T06:00:00Z (from `msgperf expand`), or empty",
-                })?,
-            ),
-        };
+        let split = parse_split(&i.get("split")).map_err(|_| InputError {
+            input: "split",
+            value: i.get("split"),
+            expected: "a whole number of runners from 1 to 256, or empty",
+        })?;
+        let start_at = parse_start_at(&i.get("start-at")).map_err(|_| InputError {
+            input: "start-at",
+            value: i.get("start-at"),
+            expected: "an RFC 3339 instant such as 2026-11-28T06:00:00Z (from `msgperf expand`), or empty",
+        })?;
         let results = i
             .get("results")
             .split(['\n', ','])

@@ -44,7 +44,7 @@ fn secs_between(from: SystemTime, to: SystemTime) -> f64 {
 /// parts) into one run. Skipped parts are left out (and noted); when every
 /// part was skipped, the first is returned.
 pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
-    parts.sort_by_key(|r| r.split.as_ref().map_or(0, |s| s.part));
+    parts.sort_by_key(RunResult::part);
     let expected = parts
         .iter()
         .filter_map(|r| r.split.as_ref().map(|s| s.parts))
@@ -59,7 +59,6 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
             .next()
             .expect("merge_parts gets at least one part");
     }
-    let part_of = |r: &RunResult| r.split.as_ref().map_or(0, |s| s.part);
     let start_at = ran[0]
         .split
         .as_ref()
@@ -84,11 +83,11 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
                 notes.push(match other {
                     Some(o) => format!(
                         "part {} started {o:.0} s after the earliest part: not the same run? aligned with it",
-                        part_of(r)
+                        r.part()
                     ),
                     None => format!(
                         "part {}'s started_at {:?} is not an RFC 3339 time: aligned with the earliest part",
-                        part_of(r),
+                        r.part(),
                         r.started_at
                     ),
                 });
@@ -101,7 +100,7 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .map(|o| base + Duration::from_secs_f64(*o))
         .collect();
 
-    let present: Vec<u32> = ran.iter().map(part_of).collect();
+    let present: Vec<u32> = ran.iter().map(RunResult::part).collect();
     let missing: Vec<String> = (1..=expected)
         .filter(|p| !present.contains(p))
         .map(|p| p.to_string())
@@ -119,7 +118,7 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
             if late >= LATE_START.as_secs_f64() {
                 notes.push(format!(
                     "part {} started {late:.1} s after the common start {start_at}: its runner came up late, so the load did not add up for its first seconds",
-                    part_of(r)
+                    r.part()
                 ));
             }
         }
@@ -162,7 +161,7 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .filter_map(|(r, o)| {
             r.first_error.as_ref().map(|e| FirstError {
                 at_s: e.at_s + o,
-                worker: format!("part {}: {}", part_of(r), e.worker),
+                worker: format!("part {}: {}", r.part(), e.worker),
                 ..e.clone()
             })
         })
@@ -314,11 +313,10 @@ fn skew_notes(parts: &[RunResult], notes: &mut Vec<String>) -> Option<f64> {
             .copied()
             .flatten()
     };
-    let part_of = |r: &RunResult| r.split.as_ref().map_or(0, |s| s.part);
     let mut largest: Option<f64> = None;
     for (i, a) in parts.iter().enumerate() {
         for b in &parts[i + 1..] {
-            let (pa, pb) = (part_of(a), part_of(b));
+            let (pa, pb) = (a.part(), b.part());
             if pa == 0 || pb == 0 {
                 continue;
             }

@@ -52,6 +52,41 @@ impl std::fmt::Display for Slice {
     }
 }
 
+/// Most runners one scenario may be split over (GitHub's matrix limit).
+pub const MAX_SPLIT: u32 = 256;
+
+/// Gives every scenario of the plan `split` runners (`--split K`).
+pub fn set_split(plan: &mut Plan, split: u32) {
+    for s in &mut plan.scenarios {
+        s.split = split;
+    }
+}
+
+/// Parses a `--split` value: empty means "as matrix.yaml says".
+pub fn parse_split(text: &str) -> Result<Option<u32>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        t => match t.parse::<u32>() {
+            Ok(k) if (1..=MAX_SPLIT).contains(&k) => Ok(Some(k)),
+            _ => Err(format!(
+                "split {t:?}: give a whole number of runners from 1 to {MAX_SPLIT}, or nothing"
+            )),
+        },
+    }
+}
+
+/// Parses a `--start-at` value: an RFC 3339 instant, or empty for none.
+pub fn parse_start_at(text: &str) -> Result<Option<SystemTime>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        t => humantime::parse_rfc3339_weak(t.trim_end_matches('Z'))
+            .map(Some)
+            .map_err(|e| {
+                format!("start-at {t:?}: {e}; give an RFC 3339 instant such as 2026-11-28T06:00:00Z (what `msgperf expand` prints)")
+            }),
+    }
+}
+
 /// How long one scenario can keep its runner busy: the stop limit, the drain
 /// and the plan's cool-down. Runs that saturate end sooner; the balance is by
 /// this upper bound because it is what is known before running.

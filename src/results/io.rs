@@ -118,12 +118,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunResult>, ResultsError> {
         a.scenario
             .id
             .cmp(&b.scenario.id)
-            .then_with(|| part(a).cmp(&part(b)))
+            .then_with(|| a.part().cmp(&b.part()))
     });
     Ok(out)
-}
-
-/// The part number of a split run, 0 otherwise (for sorting).
-fn part(r: &RunResult) -> u32 {
-    r.split.as_ref().map_or(0, |s| s.part)
 }

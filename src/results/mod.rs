@@ -308,6 +308,13 @@ pub struct Generator {
     pub cores: u32,
 }
 
+impl RunResult {
+    /// The part number of one part of a split run; 0 for a whole or merged run.
+    pub fn part(&self) -> u32 {
+        self.split.as_ref().map_or(0, |s| s.part)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

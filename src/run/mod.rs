@@ -242,9 +242,7 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
 fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
     let mut plan = plan.clone();
     if let Some(k) = opts.split {
-        for s in &mut plan.scenarios {
-            s.split = k;
-        }
+        sharding::set_split(&mut plan, k);
     }
     let selected = matrix::select(&plan, &opts.scenarios).map_err(CommandError::config)?;
     let shard: Vec<Scenario> = sharding::shard(&plan, opts.shard)
