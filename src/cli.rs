@@ -221,10 +221,12 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
         Command::Serve(args) => serve(args).await,
         Command::Expand(args) => {
             let plan = matrix::load_file(&args.matrix).map_err(CommandError::config)?;
-            if args.shards == 0 {
-                return Err(CommandError::Config(
-                    "--shards 0: give at least 1 shard".into(),
-                ));
+            if !(1..=matrix::shard::MAX_SPLIT).contains(&args.shards) {
+                return Err(CommandError::Config(format!(
+                    "--shards {}: give 1 to {} shards (GitHub runs at most that many jobs per matrix)",
+                    args.shards,
+                    matrix::shard::MAX_SPLIT
+                )));
             }
             let e = crate::expand::expansion(
                 &plan,

@@ -31,15 +31,16 @@ impl Slice {
     /// The whole: 1/1.
     pub const WHOLE: Slice = Slice { index: 1, count: 1 };
 
-    /// Parses `i/N` with `1 <= i <= N`; `what` names the option in the error.
+    /// Parses `i/N` with `1 <= i <= N <= MAX_SPLIT`; `what` names the option
+    /// in the error.
     pub fn parse(text: &str, what: &str) -> Result<Slice, String> {
         let bad = || {
-            format!("{what} {text:?} is not of the form i/N with 1 <= i <= N (for example `2/4`)")
+            format!("{what} {text:?} is not of the form i/N with 1 <= i <= N <= {MAX_SPLIT} (for example `2/4`)")
         };
         let (i, n) = text.trim().split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || count == 0 || index > count {
+        if index == 0 || index > count || count > MAX_SPLIT {
             return Err(bad());
         }
         Ok(Slice { index, count })
@@ -52,7 +53,8 @@ impl std::fmt::Display for Slice {
     }
 }
 
-/// Most runners one scenario may be split over (GitHub's matrix limit).
+/// Most runners one scenario may be split over, and most shards: GitHub's
+/// limit of jobs per matrix.
 pub const MAX_SPLIT: u32 = 256;
 
 /// Gives every scenario of the plan `split` runners (`--split K`).
