@@ -6,6 +6,10 @@
 //! The staging server runs as a separate `msgperf serve` process on 127.0.0.1,
 //! so this process's CPU and memory are the generator's alone.
 //!
+//! A third engine run at twice the smi (same participants, half the
+//! messages) separates the cost of a message from each participant's set-up
+//! (two REST calls and a handshake): CPU = a·messages + b·participants.
+//!
 //! `cargo bench --bench engine` (env `BENCH_RUNS`, default 5).
 
 use std::io::{BufRead, BufReader};
@@ -76,13 +80,13 @@ fn start_server() -> Server {
     Server { child, target }
 }
 
-fn scenario() -> Scenario {
+fn scenario(smi: Duration) -> Scenario {
     Scenario {
         id: "bench".into(),
         group: "bench".into(),
         sci: Duration::from_millis(2),
         cpi: CPI,
-        smi: SMI,
+        smi,
         repetition: 1,
         organizers: 1,
         split: 1,
@@ -123,9 +127,16 @@ struct Sample {
     kib_per_participant: f64,
     messages: u64,
     delivered: u64,
+    participants: u64,
 }
 
-async fn engine(target: &Target) -> Sample {
+impl Sample {
+    fn cpu_us(&self) -> f64 {
+        self.us_per_message * self.messages as f64
+    }
+}
+
+async fn engine(target: &Target, smi: Duration) -> Sample {
     let rss0 = rss_kib();
     let cpu0 = process_cpu_us();
     let (progress, mut updates) = watch::channel(Progress::default());
@@ -145,7 +156,7 @@ async fn engine(target: &Target) -> Sample {
         part: load::Part::WHOLE,
         start: None,
     };
-    let r = load::run_scenario(&scenario(), target, control).await;
+    let r = load::run_scenario(&scenario(smi), target, control).await;
     let _ = watcher.await;
     let cpu = process_cpu_us() - cpu0;
     Sample {
@@ -154,6 +165,7 @@ async fn engine(target: &Target) -> Sample {
             / r.totals.participants.max(1) as f64,
         messages: r.totals.messages_sent,
         delivered: r.totals.messages_delivered,
+        participants: r.totals.participants,
     }
 }
 
@@ -185,18 +197,22 @@ fn child(side: &str) {
         organizer_password: Secret::new(env("BENCH_PASSWORD")),
     };
     let s = match side {
-        "engine" => rt.block_on(engine(&target)),
+        "engine" => rt.block_on(engine(&target, SMI)),
+        // Same participants, half the messages: the difference is the cost
+        // of messages alone, without each participant's set-up.
+        "engine-half" => rt.block_on(engine(&target, SMI * 2)),
         "floor" => Sample {
             us_per_message: rt.block_on(naive_client::floor(&target, 50, 100)),
             kib_per_participant: 0.0,
             messages: 5000,
             delivered: 0,
+            participants: 50,
         },
         _ => rt.block_on(naive_client::run(&target, CPI, SMI, DURATION)),
     };
     println!(
-        "SAMPLE {} {} {} {}",
-        s.us_per_message, s.kib_per_participant, s.messages, s.delivered
+        "SAMPLE {} {} {} {} {}",
+        s.us_per_message, s.kib_per_participant, s.messages, s.delivered, s.participants
     );
 }
 
@@ -232,6 +248,7 @@ fn measure(server: &Server, side: &str) -> Sample {
         kib_per_participant: v[1],
         messages: v[2] as u64,
         delivered: v[3] as u64,
+        participants: v[4] as u64,
     }
 }
 
@@ -252,6 +269,7 @@ fn main() {
     let (mut engine_cpu, mut naive_cpu, mut engine_mem, mut naive_mem, mut ratio) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut floor_cpu, mut over_floor) = (vec![], vec![]);
+    let (mut marginal, mut setup) = (vec![], vec![]);
     for i in 0..runs {
         // Alternate the order so drift of the machine does not favour one side.
         let (e, n) = if i % 2 == 0 {
@@ -271,6 +289,16 @@ fn main() {
             "       floor: a bare tokio-tungstenite send {:.2} µs",
             f.us_per_message
         );
+        // CPU = a·messages + b·participants, from two runs that differ only in smi.
+        let h = measure(&server, "engine-half");
+        let a = (e.cpu_us() - h.cpu_us()) / (e.messages as f64 - h.messages as f64);
+        let b = (e.cpu_us() - a * e.messages as f64) / e.participants.max(1) as f64;
+        println!(
+            "       engine at smi {:?}: {} sent, {:.2} µs/msg; per message without set-up {:.2} µs, set-up {:.0} µs per participant",
+            SMI * 2, h.messages, h.us_per_message, a, b
+        );
+        marginal.push(a);
+        setup.push(b);
         floor_cpu.push(f.us_per_message);
         over_floor.push(e.us_per_message / f.us_per_message);
         ratio.push(e.us_per_message / n.us_per_message);
@@ -286,10 +314,27 @@ fn main() {
     );
     println!("naive  CPU µs per message sent        {}", stats(naive_cpu));
     println!("engine/naive CPU ratio                {}", stats(ratio));
-    println!("floor: bare send CPU µs               {}", stats(floor_cpu));
+    println!(
+        "engine µs per message, set-up apart   {}",
+        stats(marginal.clone())
+    );
+    println!("engine set-up CPU µs per participant  {}", stats(setup));
+    println!(
+        "floor: bare send CPU µs               {}",
+        stats(floor_cpu.clone())
+    );
     println!(
         "engine per message / bare send        {}",
         stats(over_floor)
+    );
+    let marginal_over_floor = marginal
+        .iter()
+        .zip(&floor_cpu)
+        .map(|(m, f)| m / f)
+        .collect();
+    println!(
+        "  set-up apart / bare send            {}",
+        stats(marginal_over_floor)
     );
     println!(
         "engine RSS KiB per participant        {}",

@@ -201,6 +201,7 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
         kib_per_participant: (peak - rss0) as f64 / participants.max(1) as f64,
         messages,
         delivered: delivered.load(Ordering::Relaxed),
+        participants,
     }
 }
 
