@@ -77,13 +77,15 @@ pub fn latency_chart(report: &Report) -> Result<Option<ChartFile>, ChartError> {
         return Ok(None);
     }
     let size = (1200, 150 + LEGEND_HEIGHT + ROW_HEIGHT * rows.len() as u32);
-    let (svg, png) = render("latency", size, |a| draw(a, &rows), |a| draw(a, &rows))?;
-    Ok(Some(ChartFile {
-        stem: "latency".into(),
-        title: "Latency percentiles per scenario".into(),
-        svg,
-        png,
-    }))
+    let title = "Latency percentiles per scenario";
+    render(
+        "latency",
+        title,
+        size,
+        |a| draw(a, &rows),
+        |a| draw(a, &rows),
+    )
+    .map(Some)
 }
 
 fn draw<DB: DrawingBackend>(

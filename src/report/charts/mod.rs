@@ -66,21 +66,23 @@ pub fn register_font() {
     });
 }
 
-/// Renders a chart to an SVG string and a PNG of `size` pixels; `svg` and
-/// `bitmap` are the same generic drawing function instantiated per backend.
+/// Renders chart `stem` ("what it shows": `title`) to an SVG string and a
+/// PNG of `size` pixels; `svg` and `bitmap` are the same generic drawing
+/// function instantiated per backend.
 pub(crate) fn render<F, G>(
-    name: &str,
+    stem: &str,
+    title: &str,
     size: (u32, u32),
     svg: F,
     bitmap: G,
-) -> Result<(String, Vec<u8>), ChartError>
+) -> Result<ChartFile, ChartError>
 where
     F: Fn(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
     G: Fn(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
 {
     register_font();
     let err = |message: String| ChartError {
-        chart: name.to_string(),
+        chart: stem.to_string(),
         message,
     };
     let mut text = String::new();
@@ -98,7 +100,12 @@ where
         root.present().map_err(|e| err(e.to_string()))?;
     }
     let png = encode_png(&rgb, size).map_err(err)?;
-    Ok((text, png))
+    Ok(ChartFile {
+        stem: stem.to_string(),
+        title: title.to_string(),
+        svg: text,
+        png,
+    })
 }
 
 /// Encodes 8-bit RGB pixels as a PNG.

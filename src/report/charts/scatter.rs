@@ -17,13 +17,14 @@ const SIZE: (u32, u32) = (1000, 650);
 
 /// Renders `charts/published.{svg,png}`.
 pub fn published_chart(report: &Report) -> Result<ChartFile, ChartError> {
-    let (svg, png) = render("published", SIZE, |a| draw(a, report), |a| draw(a, report))?;
-    Ok(ChartFile {
-        stem: "published".into(),
-        title: "Peak sent rate vs active chats at the first error".into(),
-        svg,
-        png,
-    })
+    let title = "Peak sent rate vs active chats at the first error";
+    render(
+        "published",
+        title,
+        SIZE,
+        |a| draw(a, report),
+        |a| draw(a, report),
+    )
 }
 
 fn smi_values(report: &Report) -> Vec<f64> {

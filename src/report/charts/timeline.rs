@@ -103,13 +103,13 @@ impl TimelineChart {
 
     /// Renders both formats.
     pub fn render(&self, stem: &str) -> Result<ChartFile, ChartError> {
-        let (svg, png) = render(stem, self.size(), |a| self.draw(a), |a| self.draw(a))?;
-        Ok(ChartFile {
-            stem: stem.to_string(),
-            title: self.title.clone(),
-            svg,
-            png,
-        })
+        render(
+            stem,
+            &self.title,
+            self.size(),
+            |a| self.draw(a),
+            |a| self.draw(a),
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
