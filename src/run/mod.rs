@@ -244,10 +244,14 @@ fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
     if let Some(k) = opts.split {
         sharding::set_split(&mut plan, k);
     }
-    let selected = matrix::select(&plan, &opts.scenarios).map_err(CommandError::config)?;
+    let selected: std::collections::HashSet<String> = matrix::select(&plan, &opts.scenarios)
+        .map_err(CommandError::config)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     let shard: Vec<Scenario> = sharding::shard(&plan, opts.shard)
         .into_iter()
-        .filter(|s| selected.iter().any(|x| x.id == s.id))
+        .filter(|s| selected.contains(&s.id))
         .collect();
     let width = sharding::width(&shard);
     if width > 1 && plan.target.is_none() {
