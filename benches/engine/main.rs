@@ -6,9 +6,12 @@
 //! The staging server runs as a separate `msgperf serve` process on 127.0.0.1,
 //! so this process's CPU and memory are the generator's alone.
 //!
-//! A third engine run at twice the smi (same participants, half the
-//! messages) separates the cost of a message from each participant's set-up
-//! (two REST calls and a handshake): CPU = a·messages + b·participants.
+//! A third engine run where participants join the same way but send only
+//! their first message (smi 1 h) gives each participant's set-up (two REST
+//! calls, a handshake, finding the chat) plus the run's fixed cost; the
+//! difference to the full run is the cost of messages alone, split into user
+//! and kernel time (on loopback the kernel part includes the server's
+//! receive path, which the sending core runs).
 //!
 //! `cargo bench --bench engine` (env `BENCH_RUNS`, default 5).
 
@@ -27,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 const CPI: Duration = Duration::from_millis(5);
 const SMI: Duration = Duration::from_millis(50);
 const DURATION: Duration = Duration::from_secs(6);
+/// Longer than the run: each participant sends only the message of its first tick.
+const IDLE_SMI: Duration = Duration::from_secs(3600);
 
 struct Server {
     child: Child,
@@ -101,7 +106,8 @@ fn scenario(smi: Duration) -> Scenario {
     }
 }
 
-fn process_cpu_us() -> u64 {
+/// This process's (user, kernel) CPU time so far, µs.
+fn process_cpu() -> (u64, u64) {
     // SAFETY: getrusage writes into the zeroed struct we own.
     let u = unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
@@ -109,7 +115,12 @@ fn process_cpu_us() -> u64 {
         u
     };
     let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    us(u.ru_utime) + us(u.ru_stime)
+    (us(u.ru_utime), us(u.ru_stime))
+}
+
+fn process_cpu_us() -> u64 {
+    let (user, sys) = process_cpu();
+    user + sys
 }
 
 fn rss_kib() -> u64 {
@@ -128,6 +139,8 @@ struct Sample {
     messages: u64,
     delivered: u64,
     participants: u64,
+    /// User-space share of the CPU time, µs in all.
+    user_us: f64,
 }
 
 impl Sample {
@@ -138,7 +151,7 @@ impl Sample {
 
 async fn engine(target: &Target, smi: Duration) -> Sample {
     let rss0 = rss_kib();
-    let cpu0 = process_cpu_us();
+    let (user0, sys0) = process_cpu();
     let (progress, mut updates) = watch::channel(Progress::default());
     let peak = Arc::new(AtomicU64::new(rss0));
     let watcher = {
@@ -158,7 +171,8 @@ async fn engine(target: &Target, smi: Duration) -> Sample {
     };
     let r = load::run_scenario(&scenario(smi), target, control).await;
     let _ = watcher.await;
-    let cpu = process_cpu_us() - cpu0;
+    let (user, sys) = process_cpu();
+    let cpu = (user - user0) + (sys - sys0);
     Sample {
         us_per_message: cpu as f64 / r.totals.messages_sent.max(1) as f64,
         kib_per_participant: (peak.load(Ordering::Relaxed) - rss0) as f64
@@ -166,6 +180,7 @@ async fn engine(target: &Target, smi: Duration) -> Sample {
         messages: r.totals.messages_sent,
         delivered: r.totals.messages_delivered,
         participants: r.totals.participants,
+        user_us: (user - user0) as f64,
     }
 }
 
@@ -198,21 +213,21 @@ fn child(side: &str) {
     };
     let s = match side {
         "engine" => rt.block_on(engine(&target, SMI)),
-        // Same participants, half the messages: the difference is the cost
-        // of messages alone, without each participant's set-up.
-        "engine-half" => rt.block_on(engine(&target, SMI * 2)),
+        // Same participants, one message each: set-up and fixed costs only.
+        "engine-idle" => rt.block_on(engine(&target, IDLE_SMI)),
         "floor" => Sample {
             us_per_message: rt.block_on(naive_client::floor(&target, 50, 100)),
             kib_per_participant: 0.0,
             messages: 5000,
             delivered: 0,
             participants: 50,
+            user_us: 0.0,
         },
         _ => rt.block_on(naive_client::run(&target, CPI, SMI, DURATION)),
     };
     println!(
-        "SAMPLE {} {} {} {} {}",
-        s.us_per_message, s.kib_per_participant, s.messages, s.delivered, s.participants
+        "SAMPLE {} {} {} {} {} {}",
+        s.us_per_message, s.kib_per_participant, s.messages, s.delivered, s.participants, s.user_us
     );
 }
 
@@ -249,6 +264,7 @@ fn measure(server: &Server, side: &str) -> Sample {
         messages: v[2] as u64,
         delivered: v[3] as u64,
         participants: v[4] as u64,
+        user_us: v[5],
     }
 }
 
@@ -270,6 +286,8 @@ fn main() {
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut floor_cpu, mut over_floor) = (vec![], vec![]);
     let (mut marginal, mut setup) = (vec![], vec![]);
+    let (mut marginal_user, mut marginal_sys) = (vec![], vec![]);
+    let (mut engine_user, mut naive_user) = (vec![], vec![]);
     for i in 0..runs {
         // Alternate the order so drift of the machine does not favour one side.
         let (e, n) = if i % 2 == 0 {
@@ -289,20 +307,27 @@ fn main() {
             "       floor: a bare tokio-tungstenite send {:.2} µs",
             f.us_per_message
         );
-        // CPU = a·messages + b·participants, from two runs that differ only in smi.
-        let h = measure(&server, "engine-half");
-        let a = (e.cpu_us() - h.cpu_us()) / (e.messages as f64 - h.messages as f64);
-        let b = (e.cpu_us() - a * e.messages as f64) / e.participants.max(1) as f64;
+        // Messages alone: the full run minus one where participants join the
+        // same way but send once.
+        let i = measure(&server, "engine-idle");
+        let extra = (e.messages as f64 - i.messages as f64).max(1.0);
+        let a = (e.cpu_us() - i.cpu_us()) / extra;
+        let a_user = (e.user_us - i.user_us) / extra;
+        let b = i.cpu_us() / i.participants.max(1) as f64;
         println!(
-            "       engine at smi {:?}: {} sent, {:.2} µs/msg; per message without set-up {:.2} µs, set-up {:.0} µs per participant",
-            SMI * 2, h.messages, h.us_per_message, a, b
+            "       engine, one message per participant: {} participants, {:.0} µs each (set-up and fixed costs); per message without them {:.2} µs ({:.2} user, {:.2} kernel)",
+            i.participants, b, a, a_user, a - a_user
         );
         marginal.push(a);
+        marginal_user.push(a_user);
+        marginal_sys.push(a - a_user);
         setup.push(b);
         floor_cpu.push(f.us_per_message);
         over_floor.push(e.us_per_message / f.us_per_message);
         ratio.push(e.us_per_message / n.us_per_message);
         engine_cpu.push(e.us_per_message);
+        engine_user.push(e.user_us / e.messages.max(1) as f64);
+        naive_user.push(n.user_us / n.messages.max(1) as f64);
         naive_cpu.push(n.us_per_message);
         engine_mem.push(e.kib_per_participant);
         naive_mem.push(n.kib_per_participant);
@@ -313,11 +338,15 @@ fn main() {
         stats(engine_cpu)
     );
     println!("naive  CPU µs per message sent        {}", stats(naive_cpu));
+    println!("engine user-space µs per message      {}", stats(engine_user));
+    println!("naive  user-space µs per message      {}", stats(naive_user));
     println!("engine/naive CPU ratio                {}", stats(ratio));
     println!(
         "engine µs per message, set-up apart   {}",
         stats(marginal.clone())
     );
+    println!("  of which user space                 {}", stats(marginal_user));
+    println!("  of which kernel                     {}", stats(marginal_sys));
     println!("engine set-up CPU µs per participant  {}", stats(setup));
     println!(
         "floor: bare send CPU µs               {}",

@@ -12,7 +12,7 @@ use msgperf::protocol::*;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{process_cpu_us, rss_kib, Sample};
+use super::{process_cpu, process_cpu_us, rss_kib, Sample};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -169,7 +169,7 @@ async fn participant(
 /// Runs the naive client for `duration` and measures it like the engine.
 pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Duration) -> Sample {
     let rss0 = rss_kib();
-    let cpu0 = process_cpu_us();
+    let (user0, sys0) = process_cpu();
     let http = reqwest::Client::new();
     let (sent, delivered) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut tasks = JoinSet::new();
@@ -194,7 +194,8 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
     }
     peak = peak.max(rss_kib());
     tasks.shutdown().await;
-    let cpu = process_cpu_us() - cpu0;
+    let (user, sys) = process_cpu();
+    let cpu = (user - user0) + (sys - sys0);
     let messages = sent.load(Ordering::Relaxed);
     Sample {
         us_per_message: cpu as f64 / messages.max(1) as f64,
@@ -202,6 +203,7 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
         messages,
         delivered: delivered.load(Ordering::Relaxed),
         participants,
+        user_us: (user - user0) as f64,
     }
 }
 
