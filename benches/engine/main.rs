@@ -338,15 +338,27 @@ fn main() {
         stats(engine_cpu)
     );
     println!("naive  CPU µs per message sent        {}", stats(naive_cpu));
-    println!("engine user-space µs per message      {}", stats(engine_user));
-    println!("naive  user-space µs per message      {}", stats(naive_user));
+    println!(
+        "engine user-space µs per message      {}",
+        stats(engine_user)
+    );
+    println!(
+        "naive  user-space µs per message      {}",
+        stats(naive_user)
+    );
     println!("engine/naive CPU ratio                {}", stats(ratio));
     println!(
         "engine µs per message, set-up apart   {}",
         stats(marginal.clone())
     );
-    println!("  of which user space                 {}", stats(marginal_user));
-    println!("  of which kernel                     {}", stats(marginal_sys));
+    println!(
+        "  of which user space                 {}",
+        stats(marginal_user)
+    );
+    println!(
+        "  of which kernel                     {}",
+        stats(marginal_sys)
+    );
     println!("engine set-up CPU µs per participant  {}", stats(setup));
     println!(
         "floor: bare send CPU µs               {}",

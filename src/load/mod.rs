@@ -9,6 +9,7 @@
 mod clock;
 mod connection;
 mod cpu;
+mod event;
 mod info;
 mod organizer;
 mod participant;

@@ -16,94 +16,9 @@ use super::split::{OneWay, Part};
 use super::stop::{StopReason, StopSignal};
 use super::Clock;
 use crate::matrix::OnError;
-use crate::results::{ErrorKind, FirstError, Percentiles, Second};
+use crate::results::{FirstError, Percentiles, Second};
 
-/// Which latency an event reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Latency {
-    /// TCP connect + WebSocket upgrade.
-    Handshake,
-    /// `POST /auth/sign-up`.
-    SignUp,
-    /// `POST /chat-requests`.
-    ChatRequest,
-}
-
-/// What a worker tells the recorder. Times are µs since the run started.
-#[derive(Debug)]
-pub enum Event {
-    /// A participant worker was created.
-    ParticipantCreated { t_us: u64 },
-    /// A participant sent message `seq`; `late_us` is how late its tick fired.
-    Sent {
-        t_us: u64,
-        participant: u32,
-        seq: u32,
-        late_us: u64,
-    },
-    /// An organizer sent `start_chat`; `late_us` as above.
-    StartChatSent { late_us: u64 },
-    /// The participant spawner ticked `late_us` late.
-    SpawnTick { late_us: u64 },
-    /// An organizer received a participant's message.
-    Delivered {
-        t_us: u64,
-        participant: u32,
-        seq: u32,
-        /// When it was sent, by the sending runner's clock.
-        sent_us: u64,
-    },
-    /// An organizer received `new_chat`.
-    ChatStarted { t_us: u64 },
-    /// An organizer answered a participant message.
-    ReplySent { t_us: u64 },
-    /// A participant received the answer to its message, `latency_us` after sending it.
-    ReplyReceived { latency_us: u64 },
-    /// A WebSocket was opened (+1) or closed (-1).
-    Connection { t_us: u64, delta: i8 },
-    /// A REST call or handshake took `us`.
-    Latency { kind: Latency, us: u64 },
-    /// Something failed.
-    Error(Box<ErrorEvent>),
-}
-
-/// An error as a worker saw it.
-#[derive(Debug)]
-pub struct ErrorEvent {
-    /// µs since the run started.
-    pub t_us: u64,
-    /// Classification.
-    pub kind: ErrorKind,
-    /// Which worker, e.g. `participant 17`.
-    pub worker: String,
-    /// What happened.
-    pub message: String,
-}
-
-/// A live view of the run for progress output.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    /// Seconds since start.
-    pub elapsed_s: u64,
-    /// Participants created.
-    pub participants: u64,
-    /// Chats started.
-    pub chats: u64,
-    /// Messages sent, total.
-    pub sent: u64,
-    /// Messages delivered, total.
-    pub delivered: u64,
-    /// Sent in the last complete second.
-    pub sent_per_s: u64,
-    /// Delivered in the last complete second.
-    pub delivered_per_s: u64,
-    /// Organizer replies in the last complete second.
-    pub replies_per_s: u64,
-    /// Errors so far.
-    pub errors: u64,
-    /// Open WebSockets.
-    pub open_connections: u64,
-}
+pub use super::event::{ErrorEvent, Event, Latency, Progress};
 
 /// Everything the recorder knows when the run is over.
 pub struct Recording {
