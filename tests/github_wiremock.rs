@@ -37,6 +37,16 @@ fn list_page_1() -> MockBuilder {
         .and(header("accept", "application/vnd.github+json"))
 }
 
+/// Fails the test (on the server's drop) if anything is POSTed: the comment
+/// must be updated in place, never created a second time.
+async fn no_posts(server: &MockServer) {
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn first_run_creates_the_comment() {
     let server = MockServer::start().await;
@@ -85,11 +95,7 @@ async fn second_run_updates_the_same_comment_and_never_posts_again() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    no_posts(&server).await;
     let out = client(&server.uri())
         .upsert_comment(7, &m, &new)
         .await
@@ -132,11 +138,7 @@ async fn the_marker_is_found_on_page_two() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    no_posts(&server).await;
     let out = client(&server.uri())
         .upsert_comment(7, &m, "new")
         .await
