@@ -1,6 +1,7 @@
 //! The recorder alone, fed events by hand: loss, duplicates, gauges, stop rules.
 
 use super::*;
+use crate::results::ErrorKind;
 
 fn recorder(on_error: OnError) -> (Recorder, Arc<StopSignal>) {
     let stop = Arc::new(StopSignal::new());
