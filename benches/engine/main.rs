@@ -332,54 +332,28 @@ fn main() {
         engine_mem.push(e.kib_per_participant);
         naive_mem.push(n.kib_per_participant);
     }
-    println!();
-    println!(
-        "engine CPU µs per message sent        {}",
-        stats(engine_cpu)
-    );
-    println!("naive  CPU µs per message sent        {}", stats(naive_cpu));
-    println!(
-        "engine user-space µs per message      {}",
-        stats(engine_user)
-    );
-    println!(
-        "naive  user-space µs per message      {}",
-        stats(naive_user)
-    );
-    println!("engine/naive CPU ratio                {}", stats(ratio));
-    println!(
-        "engine µs per message, set-up apart   {}",
-        stats(marginal.clone())
-    );
-    println!(
-        "  of which user space                 {}",
-        stats(marginal_user)
-    );
-    println!(
-        "  of which kernel                     {}",
-        stats(marginal_sys)
-    );
-    println!("engine set-up CPU µs per participant  {}", stats(setup));
-    println!(
-        "floor: bare send CPU µs               {}",
-        stats(floor_cpu.clone())
-    );
-    println!(
-        "engine per message / bare send        {}",
-        stats(over_floor)
-    );
     let marginal_over_floor = marginal
         .iter()
         .zip(&floor_cpu)
         .map(|(m, f)| m / f)
         .collect();
-    println!(
-        "  set-up apart / bare send            {}",
-        stats(marginal_over_floor)
-    );
-    println!(
-        "engine RSS KiB per participant        {}",
-        stats(engine_mem)
-    );
-    println!("naive  RSS KiB per participant        {}", stats(naive_mem));
+    println!();
+    for (label, values) in [
+        ("engine CPU µs per message sent", engine_cpu),
+        ("naive  CPU µs per message sent", naive_cpu),
+        ("engine user-space µs per message", engine_user),
+        ("naive  user-space µs per message", naive_user),
+        ("engine/naive CPU ratio", ratio),
+        ("engine µs per message, set-up apart", marginal),
+        ("  of which user space", marginal_user),
+        ("  of which kernel", marginal_sys),
+        ("engine set-up CPU µs per participant", setup),
+        ("floor: bare send CPU µs", floor_cpu),
+        ("engine per message / bare send", over_floor),
+        ("  set-up apart / bare send", marginal_over_floor),
+        ("engine RSS KiB per participant", engine_mem),
+        ("naive  RSS KiB per participant", naive_mem),
+    ] {
+        println!("{label:<38}{}", stats(values));
+    }
 }
