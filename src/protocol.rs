@@ -1,9 +1,12 @@
 //! Wire types of the Messenger API (`../shared/PROTOCOL.md`).
 //!
-//! This module is the only code the load engine and the embedded staging server
-//! share: both sides speak exactly these shapes, so a change here is a change of
-//! the contract with a real, public system. Field names follow the API's JSON
-//! (camelCase, `0|1` booleans); nothing here does I/O.
+//! These are the full shapes the embedded staging server writes, checked
+//! against the recordings of the real system (`../shared/esme-transcripts/`).
+//! The load engine shares only the constants (paths, frame types, prefixes):
+//! it reads what the server sends with its own minimal types
+//! (`load::read`), because a real deployment adds, drops or nulls fields
+//! between versions. Field names follow the API's JSON (camelCase, `0|1`
+//! booleans); nothing here does I/O.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -52,20 +55,31 @@ pub struct SignInRequest {
     pub password: String,
 }
 
-/// An organizer as returned by sign-in.
+/// An organizer as the Organizer API returns it (sign-in and `GET /profile`
+/// send the same shape). There is no display name; `agencyId` is null for
+/// admins (roles 0 and 1).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizerUser {
     /// User id.
     pub id: i64,
-    /// Agency the organizer works for; chat requests are queued per agency.
-    pub agency_id: i64,
-    /// Role; see [`CHAT_ROLES`].
-    pub role: i64,
-    /// Name shown to participants.
-    pub display_name: String,
     /// Sign-in e-mail.
     pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Phone number.
+    pub phone_number: String,
+    /// RFC 3339, milliseconds.
+    pub time_created: String,
+    /// RFC 3339, milliseconds: the last sign-out (the creation time before any).
+    pub time_sign_out: String,
+    /// Role; see [`CHAT_ROLES`].
+    pub role: i64,
+    /// Agency the organizer works for (chat requests are queued per agency);
+    /// null for admins.
+    pub agency_id: Option<i64>,
 }
 
 /// `POST /auth/sign-in` success body.
@@ -77,19 +91,8 @@ pub struct SignInResponse {
     pub token: String,
 }
 
-/// Organizer `GET /profile` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct OrganizerProfile {
-    /// User id.
-    pub id: i64,
-    /// Agency id.
-    pub agency_id: i64,
-    /// Role.
-    pub role: i64,
-    /// Display name.
-    pub display_name: String,
-}
+/// Organizer `GET /profile` body: the same shape as the sign-in user.
+pub type OrganizerProfile = OrganizerUser;
 
 /// `POST /auth/sign-up` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,11 +104,13 @@ pub struct SignUpRequest {
     pub password: String,
     /// Must equal `password`.
     pub confirm_password: String,
-    /// Phone number.
+    /// Phone number (the real API accepts a sign-up without one).
+    #[serde(default)]
     pub phone_number: String,
 }
 
-/// A participant as returned by sign-up.
+/// A participant as the Participant API returns it (sign-up, sign-in and
+/// `GET /profile` send the same shape; both times are always set).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantUser {
@@ -113,12 +118,12 @@ pub struct ParticipantUser {
     pub id: i64,
     /// E-mail.
     pub email: String,
-    /// Phone number.
+    /// Phone number (empty when sign-up gave none).
     pub phone_number: String,
-    /// RFC 3339.
+    /// RFC 3339, nanoseconds.
     pub time_created: String,
-    /// RFC 3339, or null while signed in.
-    pub time_sign_out: Option<String>,
+    /// RFC 3339: the last sign-out (the creation time before any).
+    pub time_sign_out: String,
 }
 
 /// `POST /auth/sign-up` success body (status 201).
@@ -130,17 +135,8 @@ pub struct SignUpResponse {
     pub token: String,
 }
 
-/// Participant `GET /profile` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ParticipantProfile {
-    /// User id.
-    pub id: i64,
-    /// E-mail.
-    pub email: String,
-    /// Phone number.
-    pub phone_number: String,
-}
+/// Participant `GET /profile` body: the same shape as the sign-up user.
+pub type ParticipantProfile = ParticipantUser;
 
 /// `POST /chat-requests` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,7 +145,14 @@ pub struct ChatRequestBody {
     /// Event the participant needs help at.
     pub event_id: i64,
     /// Becomes the chat's first message, prefixed by [`PROBLEM_DESCRIPTION_PREFIX`].
+    #[serde(default)]
     pub description: String,
+    /// Optional latitude of the participant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    /// Optional longitude of the participant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lng: Option<f64>,
 }
 
 /// Error body of every REST endpoint.
@@ -158,10 +161,37 @@ pub struct ChatRequestBody {
 pub struct ApiError {
     /// HTTP status code, repeated.
     pub status_code: u16,
-    /// Human-readable message.
-    pub message: String,
+    /// Human-readable message: one text, or a list of validation messages
+    /// (the Organizer API's invalid bodies).
+    pub message: ErrorMessage,
     /// Reason phrase, e.g. "Bad Request".
     pub error: String,
+}
+
+/// The `message` of a REST error body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ErrorMessage {
+    /// One text, e.g. `invalid email or password`.
+    One(String),
+    /// Validation messages, e.g. `["email must be an email"]`.
+    Many(Vec<String>),
+}
+
+impl ErrorMessage {
+    /// The message as one line (a list joined by `; `).
+    pub fn text(&self) -> String {
+        match self {
+            ErrorMessage::One(s) => s.clone(),
+            ErrorMessage::Many(list) => list.join("; "),
+        }
+    }
+}
+
+impl From<String> for ErrorMessage {
+    fn from(s: String) -> Self {
+        ErrorMessage::One(s)
+    }
 }
 
 // ---------------------------------------------------------------- WebSocket
@@ -294,8 +324,23 @@ pub struct Chat {
     pub lng_start: Option<f64>,
     /// RFC 3339.
     pub time_start: String,
-    /// RFC 3339.
+    /// RFC 3339; always `0001-01-01T00:00:00Z` (closing sets only `ended`).
     pub time_end: String,
+    /// The participant, in frames an organizer receives (`new_chat`, `chats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant: Option<ChatParticipant>,
+}
+
+/// The participant of a chat, as organizers see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatParticipant {
+    /// User id.
+    pub id: i64,
+    /// E-mail.
+    pub email: String,
+    /// Phone number.
+    pub phone_number: String,
 }
 
 /// A stored chat message.

@@ -62,5 +62,7 @@ pub fn skipped_result(
         skipped_reason: Some(reason),
         hooks: Vec::new(),
         split: None,
+        start_failure: None,
+        creation: None,
     }
 }

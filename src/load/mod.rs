@@ -265,6 +265,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             errors: rec.errors,
             replies_sent: rec.replies.sent,
             replies_received: rec.replies.received,
+            stages: Default::default(),
         },
         timeline: rec.timeline,
         latency_ms: Latencies {
@@ -299,6 +300,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             min_one_way_ms: rec.one_way,
             ..SplitInfo::default()
         }),
+        start_failure: None,
+        creation: None,
     }
 }
 

@@ -303,6 +303,9 @@ impl Recorder {
                 worker: e.worker,
                 active_chats: self.totals.chats,
                 participants: self.totals.participants,
+                step: None,
+                service: None,
+                http_status: None,
             });
         }
         if self.on_error == OnError::First {
@@ -356,6 +359,8 @@ impl Recorder {
                     max_lateness_ms: b.max_late_us as f64 / 1000.0,
                     cpu_percent: b.cpu_percent,
                     replies: b.replies,
+                    signed_up: 0,
+                    connected: 0,
                 }
             })
             .collect();

@@ -83,6 +83,8 @@ pub async fn request_chat(
     let body = ChatRequestBody {
         event_id,
         description,
+        lat: None,
+        lng: None,
     };
     call::<_, serde::de::IgnoredAny>(
         http,
@@ -114,7 +116,7 @@ async fn call<B: Serialize, R: DeserializeOwned>(
     let bytes = response.bytes().await.map_err(|e| transport(&url, e))?;
     if status != expect {
         let detail = serde_json::from_slice::<crate::protocol::ApiError>(&bytes)
-            .map(|e| e.message)
+            .map(|e| e.message.text())
             .unwrap_or_else(|_| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into());
         return Err(RestError {
             kind: ErrorKind::HttpStatus,

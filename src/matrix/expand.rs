@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::{Scenario, StopRules};
+use super::{Arrival, Scenario, StopRules};
 
 /// Values of the three matrix keys named by an include or exclude entry;
 /// `None` means "any".
@@ -53,6 +53,8 @@ pub struct Include {
     pub max_duration: Option<Duration>,
     /// `stop.max_participants` for the matching combinations.
     pub max_participants: Option<u64>,
+    /// `arrival` for the matching combinations.
+    pub arrival: Option<Arrival>,
 }
 
 /// The validated matrix of matrix.yaml, defaults applied.
@@ -76,6 +78,8 @@ pub struct MatrixSpec {
     pub split: u32,
     /// Top-level stop rules.
     pub stop: StopRules,
+    /// Top-level participant arrival.
+    pub arrival: Arrival,
 }
 
 /// A cell of the matrix before repetitions.
@@ -95,6 +99,8 @@ pub(crate) struct Combination {
     pub max_duration: Option<Duration>,
     /// `stop.max_participants` override from an include.
     pub max_participants: Option<u64>,
+    /// `arrival` override from an include.
+    pub arrival: Option<Arrival>,
     /// `None` for the cartesian product, `Some(i)` for a new cell from include `i`.
     pub from_include: Option<usize>,
 }
@@ -122,6 +128,7 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
                     split: None,
                     max_duration: None,
                     max_participants: None,
+                    arrival: None,
                     from_include: None,
                 });
             }
@@ -144,6 +151,7 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
             cell.split = inc.split.or(cell.split);
             cell.max_duration = inc.max_duration.or(cell.max_duration);
             cell.max_participants = inc.max_participants.or(cell.max_participants);
+            cell.arrival = inc.arrival.or(cell.arrival);
         }
         if matched {
             continue;
@@ -157,6 +165,7 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
                 split: inc.split,
                 max_duration: inc.max_duration,
                 max_participants: inc.max_participants,
+                arrival: inc.arrival,
                 from_include: Some(index),
             }),
             _ => unplaced.push(index),
@@ -179,10 +188,9 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
 
 /// What makes two cells the same run: the matrix values and the effective
 /// overrides (the rest of the stop rules is shared by every cell).
-fn run_key(
-    spec: &MatrixSpec,
-    c: &Combination,
-) -> (Duration, Duration, Duration, u32, Duration, Option<u64>) {
+type RunKey = (Duration, Duration, Duration, u32, Duration, Option<u64>, Arrival);
+
+fn run_key(spec: &MatrixSpec, c: &Combination) -> RunKey {
     let stop = stop(spec, c);
     (
         c.sci,
@@ -191,7 +199,13 @@ fn run_key(
         organizers(spec, c),
         stop.max_duration,
         stop.max_participants,
+        arrival(spec, c),
     )
+}
+
+/// Effective participant arrival of a cell.
+fn arrival(spec: &MatrixSpec, c: &Combination) -> Arrival {
+    c.arrival.unwrap_or(spec.arrival)
 }
 
 /// Effective organizer pool size of a cell.
@@ -209,7 +223,8 @@ fn stop(spec: &MatrixSpec, c: &Combination) -> StopRules {
 }
 
 /// Group id of a cell: `sci{S}-cpi{C}-smi{M}`, plus `-o{K}` when its organizer
-/// pool differs from the top-level one (so ids stay unique).
+/// pool differs from the top-level one (so ids stay unique), plus `-seq` for
+/// `arrival: sequential` (a different experiment from the same intervals).
 pub(crate) fn group_of(spec: &MatrixSpec, c: &Combination) -> String {
     let mut group = format!(
         "sci{}-cpi{}-smi{}",
@@ -220,6 +235,9 @@ pub(crate) fn group_of(spec: &MatrixSpec, c: &Combination) -> String {
     let k = organizers(spec, c);
     if k != spec.organizers {
         group.push_str(&format!("-o{k}"));
+    }
+    if arrival(spec, c) == Arrival::Sequential {
+        group.push_str("-seq");
     }
     group
 }
@@ -246,6 +264,7 @@ pub(crate) fn scenarios(spec: &MatrixSpec, cells: &[Combination]) -> Vec<Scenari
                 split: cell.split.unwrap_or(spec.split),
                 stop: stop(spec, cell),
                 reply: super::ReplyPolicy::None,
+                arrival: arrival(spec, cell),
             });
         }
     }

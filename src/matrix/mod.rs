@@ -44,6 +44,7 @@ pub use overrides::{apply_overrides, OverrideError, TargetOverrides};
 pub use select::select;
 pub use shard::Slice;
 
+
 /// Parses and validates the text of a matrix file into a [`Plan`].
 ///
 /// `source_name` is only used in error messages (say `matrix.yaml`); `env`
@@ -139,6 +140,32 @@ pub struct Scenario {
     pub stop: StopRules,
     /// Whether organizers answer participant messages.
     pub reply: ReplyPolicy,
+    /// How participants are created: open rate or one after another.
+    pub arrival: Arrival,
+}
+
+/// How participants are created (`arrival:` at the top level or per include).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// A participant starts every `cpi`, whatever the API does (the open
+    /// model: a capacity test's default).
+    #[default]
+    Rate,
+    /// The original client's closed loop: sign up and request a chat for
+    /// participant n, wait `cpi`, then start n+1. The real creation interval
+    /// is cpi plus both calls.
+    Sequential,
+}
+
+impl Arrival {
+    /// `rate` or `sequential`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arrival::Rate => "rate",
+            Arrival::Sequential => "sequential",
+        }
+    }
 }
 
 /// When a run stops.

@@ -69,6 +69,9 @@ pub(crate) struct RawFile {
     /// `organizer:` behaviour.
     #[serde(default)]
     pub organizer: Option<super::hooks::RawOrganizer>,
+    /// `arrival:` how participants are created (default `rate`).
+    #[serde(default)]
+    pub arrival: Option<super::Arrival>,
 }
 
 /// `target:`. Strings stay raw (with `${VAR}`) and located until `validate`
@@ -126,6 +129,8 @@ pub(crate) struct RawInclude {
     pub max_duration: Option<PosDur>,
     /// Override of `stop.max_participants`.
     pub max_participants: Option<Positive<u64>>,
+    /// Override of `arrival`.
+    pub arrival: Option<super::Arrival>,
 }
 
 /// One `matrix.exclude` entry: only matrix keys can be matched.

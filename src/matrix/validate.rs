@@ -67,6 +67,7 @@ pub(crate) fn build(
         organizers: raw.organizers.map_or(1, |o| o.0),
         split: raw.split.map_or(1, |o| o.0),
         stop: stop_rules(raw.stop.unwrap_or_default()),
+        arrival: raw.arrival.unwrap_or_default(),
     };
     check_size(src, &spec, matrix_at)?;
     let cells = expand::combinations(&spec);
@@ -210,7 +211,7 @@ fn non_empty(src: Source, loc: &Location, key: String, named: bool) -> Result<()
         at(loc),
         key,
         "this entry names no key",
-        "give at least one of sci, cpi, smi (include also takes organizers, split, max_duration, max_participants), or remove the entry",
+        "give at least one of sci, cpi, smi (include also takes organizers, split, max_duration, max_participants, arrival), or remove the entry",
     )))
 }
 
@@ -245,6 +246,7 @@ fn include(src: Source, index: usize, e: Spanned<RawInclude>) -> Result<Include,
         split: v.split.map(|o| o.0),
         max_duration: v.max_duration.map(|d| d.0),
         max_participants: v.max_participants.map(|p| p.0),
+        arrival: v.arrival,
     };
     let named = found != Include::default();
     non_empty(

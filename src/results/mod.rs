@@ -13,10 +13,12 @@ use std::collections::BTreeMap;
 mod io;
 mod metrics;
 mod split;
+mod stage;
 
 pub use io::{read_dir, ResultsError};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
+pub use stage::{Service, StageCounts, StartFailure, StartFailureCause, Step};
 
 /// Version of the result file format written by this build.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -70,6 +72,26 @@ pub struct RunResult {
     /// Set when several runners generated this scenario together (`split: K`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitInfo>,
+    /// Why the run measured nothing, when `outcome` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_failure: Option<StartFailure>,
+    /// Planned and achieved participant creation rate (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation: Option<CreationRate>,
+}
+
+/// How fast participants were created: `arrival: sequential` falls behind
+/// `cpi` when sign-up is slow, and this says by how much.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CreationRate {
+    /// `rate` (a participant every cpi, whatever the API does) or `sequential`
+    /// (sign up and request a chat, then wait cpi).
+    pub arrival: crate::matrix::Arrival,
+    /// Participants per second the plan asked for (1 / cpi).
+    pub planned_per_s: f64,
+    /// Participants started per second, from the first to the last start
+    /// before the stop.
+    pub achieved_per_s: f64,
 }
 
 /// One hook as it ran: what, how it ended, and the end of its output.
@@ -144,6 +166,9 @@ pub enum Outcome {
     Interrupted,
     /// Not run: a `before_*` hook failed (see `skipped_reason`); never the API's failure.
     Skipped,
+    /// Started but never loaded the API: organizers could not sign in, or no
+    /// participant connected (see `start_failure`). Not a measurement.
+    Failed,
 }
 
 /// What went wrong, as a small closed set so runs can be compared.
@@ -197,12 +222,22 @@ pub struct FirstError {
     pub active_chats: u64,
     /// Participants created when it happened.
     pub participants: u64,
+    /// The scenario step that failed (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    /// The service that answers that step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
+    /// The HTTP status, when a REST call answered with an unexpected one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
 }
 
 /// Counts over the whole run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Totals {
-    /// Participant workers created.
+    /// Participant workers created: the same as `participants_started`, kept
+    /// for readers of schema 1.
     pub participants: u64,
     /// Chats started (new_chat received by an organizer).
     pub chats: u64,
@@ -226,6 +261,9 @@ pub struct Totals {
     /// Replies their participant received.
     #[serde(default)]
     pub replies_received: u64,
+    /// How many organizers and participants reached each stage.
+    #[serde(flatten, default)]
+    pub stages: StageCounts,
 }
 
 /// One wall-clock second of the run.
@@ -254,6 +292,12 @@ pub struct Second {
     /// Organizer replies sent in this second (messages the API handled besides `sent`).
     #[serde(default)]
     pub replies: u64,
+    /// Participants signed up so far (end of second).
+    #[serde(default)]
+    pub signed_up: u64,
+    /// Participants connected to the Messenger API so far (end of second).
+    #[serde(default)]
+    pub connected: u64,
 }
 
 /// Latency distributions of the run.
@@ -355,6 +399,8 @@ pub(crate) mod tests {
             skipped_reason: None,
             hooks: Vec::new(),
             split: None,
+            start_failure: None,
+            creation: None,
         }
     }
 

@@ -6,7 +6,7 @@
 //! map look-ups and inserts.
 
 use super::ids;
-use super::state::{ChatRequest, Hub, Participant, Principal};
+use super::state::{ChatRequest, Hub, Organizer, Participant, Principal};
 use super::stats::bump;
 use crate::protocol::{
     ChatRequestBody, OrganizerProfile, OrganizerUser, ParticipantProfile, ParticipantUser,
@@ -55,16 +55,10 @@ impl Hub {
         else {
             return SignIn::BadCredentials;
         };
-        let user = OrganizerUser {
-            id,
-            agency_id: o.agency_id,
-            role: o.role,
-            display_name: o.display_name.clone(),
-            email: o.email.clone(),
-        };
+        let user = organizer_user(id, o);
         let principal = Principal::Organizer {
             id,
-            agency: o.agency_id,
+            agency: o.agency_id.unwrap_or(0),
             role: o.role,
         };
         let Some(token) = ids::new_token(ORGANIZER_TOKEN_PREFIX, "organizer", id) else {
@@ -83,13 +77,7 @@ impl Hub {
         let Some(Principal::Organizer { id, .. }) = inner.tokens.get(token).copied() else {
             return None;
         };
-        let o = inner.organizers.get(&id)?;
-        Some(OrganizerProfile {
-            id,
-            agency_id: o.agency_id,
-            role: o.role,
-            display_name: o.display_name.clone(),
-        })
+        inner.organizers.get(&id).map(|o| organizer_user(id, o))
     }
 
     /// Participant sign-up. `Ok(None)` when no token could be made.
@@ -126,6 +114,7 @@ impl Hub {
             Participant {
                 email: req.email.clone(),
                 phone_number: req.phone_number.clone(),
+                time_created: now,
             },
         );
         inner.tokens.insert(
@@ -139,7 +128,7 @@ impl Hub {
             email: req.email,
             phone_number: req.phone_number,
             time_created: ids::rfc3339(now),
-            time_sign_out: None,
+            time_sign_out: ids::rfc3339(now),
         };
         Ok(Some((user, token)))
     }
@@ -151,10 +140,13 @@ impl Hub {
             return None;
         };
         let p = inner.participants.get(&id)?;
+        let created = ids::rfc3339(p.time_created);
         Some(ParticipantProfile {
             id,
             email: p.email.clone(),
             phone_number: p.phone_number.clone(),
+            time_sign_out: created.clone(),
+            time_created: created,
         })
     }
 
@@ -184,6 +176,22 @@ impl Hub {
         drop(inner);
         bump(&self.stats.chat_requests);
         Ok(())
+    }
+}
+
+/// An organizer as sign-in and `GET /profile` return it.
+fn organizer_user(id: i64, o: &Organizer) -> OrganizerUser {
+    let created = ids::rfc3339(o.time_created);
+    OrganizerUser {
+        id,
+        email: o.email.clone(),
+        first_name: o.first_name.clone(),
+        last_name: o.last_name.clone(),
+        phone_number: "+48123456789".into(),
+        time_sign_out: created.clone(),
+        time_created: created,
+        role: o.role,
+        agency_id: o.agency_id,
     }
 }
 

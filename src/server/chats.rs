@@ -17,6 +17,9 @@ use crate::protocol::{
     PROBLEM_DESCRIPTION_PREFIX,
 };
 
+/// `timeEnd` of every chat, open or closed, as the real API sends it.
+pub(crate) const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
 /// Why a connection's authorization frame was refused.
 #[derive(Debug, PartialEq)]
 pub(crate) enum AttachError {
@@ -49,8 +52,9 @@ impl ChatRecord {
             lat_start: None,
             lng_start: None,
             time_start: ids::rfc3339(self.time_start),
-            // The contract has no null here: an open chat reports its start.
-            time_end: ids::rfc3339(self.time_end.unwrap_or(self.time_start)),
+            // The real API never sets it: closing a chat only sets `ended`.
+            time_end: ZERO_TIME.into(),
+            participant: None,
         }
     }
 

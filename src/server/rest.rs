@@ -22,7 +22,7 @@ use super::accounts::{RequestError, SignIn};
 use super::state::Principal;
 use super::{ws, App};
 use crate::protocol::{
-    ApiError, ChatRequestBody, SignInRequest, SignInResponse, SignUpRequest, SignUpResponse,
+    ApiError, ChatRequestBody, ErrorMessage, SignInRequest, SignInResponse, SignUpRequest, SignUpResponse,
     CHAT_REQUESTS, CONNECT, ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP, PROFILE,
 };
 
@@ -37,7 +37,7 @@ pub const INVALID_CREDENTIALS: &str = "invalid email or password";
 pub(crate) fn api_error(status: StatusCode, message: impl Into<String>) -> Response {
     let body = ApiError {
         status_code: status.as_u16(),
-        message: message.into(),
+        message: ErrorMessage::One(message.into()),
         error: status.canonical_reason().unwrap_or("Error").to_string(),
     };
     (status, Json(body)).into_response()

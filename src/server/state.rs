@@ -24,6 +24,10 @@ pub const SEEDED_ORGANIZERS: i64 = 256;
 pub const SEED_DOMAIN: &str = "msgperf.local";
 /// The seeded organizer with role 1: may sign in, may not use the WebSocket.
 pub const VIEWER_EMAIL: &str = "viewer@msgperf.local";
+/// The real system's seeded agency owner (role 2, agency 1).
+pub const ESME_OWNER_EMAIL: &str = "jan@kowalski.com";
+/// The real system's seeded super admin (role 0, no agency).
+pub const ESME_ADMIN_EMAIL: &str = "super@admin.com";
 /// Agency of every seeded organizer and event.
 pub const SEED_AGENCY: i64 = 1;
 /// Events that accept chat requests (both of agency 1).
@@ -57,16 +61,23 @@ pub(crate) struct ConnSlot {
     pub(crate) close: CancellationToken,
 }
 
+/// A seeded organizer account, with the fields the real Organizer API returns.
 pub(crate) struct Organizer {
-    pub(crate) agency_id: i64,
+    /// `None` for admins (roles 0 and 1), as in the real system.
+    pub(crate) agency_id: Option<i64>,
     pub(crate) role: i64,
-    pub(crate) display_name: String,
+    pub(crate) first_name: String,
+    pub(crate) last_name: String,
     pub(crate) email: String,
+    /// Epoch ms; the real API sets the last sign-out to the creation time.
+    pub(crate) time_created: u64,
 }
 
 pub(crate) struct Participant {
     pub(crate) email: String,
     pub(crate) phone_number: String,
+    /// Epoch ms.
+    pub(crate) time_created: u64,
 }
 
 /// A queued request for help.
@@ -133,18 +144,36 @@ impl Hub {
     /// A hub seeded with organizers and events; all organizers share `password`.
     pub(crate) fn new(ids: IdGen, password: &str) -> Hub {
         let mut inner = Inner::default();
+        let created = super::ids::unix_millis();
         for n in 1..=SEEDED_ORGANIZERS {
             let role = CHAT_ROLES[usize::try_from(n - 1).unwrap_or(0) % CHAT_ROLES.len()];
             let email = format!("organizer{n}@{SEED_DOMAIN}");
-            inner.add_organizer(n, role, format!("Organizer {n}"), email);
+            inner.add_organizer(n, role, ("Organizer", &n.to_string()), email, created);
         }
         inner.add_organizer(
             SEEDED_ORGANIZERS + 1,
             1,
-            "Viewer".into(),
+            ("Viewer", "Admin"),
             VIEWER_EMAIL.into(),
+            created,
         );
-        inner.next_user_id = SEEDED_ORGANIZERS + 2;
+        // The real system's seed, so a matrix written for it runs here too:
+        // the owner of agency 1 (role 2) and the super admin (role 0).
+        inner.add_organizer(
+            SEEDED_ORGANIZERS + 2,
+            2,
+            ("Jan", "Kowalski"),
+            ESME_OWNER_EMAIL.into(),
+            created,
+        );
+        inner.add_organizer(
+            SEEDED_ORGANIZERS + 3,
+            0,
+            ("Super", "Admin"),
+            ESME_ADMIN_EMAIL.into(),
+            created,
+        );
+        inner.next_user_id = SEEDED_ORGANIZERS + 4;
         for e in SEED_EVENTS {
             inner.events.insert(e, SEED_AGENCY);
         }
@@ -191,15 +220,25 @@ impl Hub {
 }
 
 impl Inner {
-    fn add_organizer(&mut self, id: i64, role: i64, display_name: String, email: String) {
+    fn add_organizer(
+        &mut self,
+        id: i64,
+        role: i64,
+        (first, last): (&str, &str),
+        email: String,
+        time_created: u64,
+    ) {
         self.organizer_emails.insert(email.to_ascii_lowercase(), id);
         self.organizers.insert(
             id,
             Organizer {
-                agency_id: SEED_AGENCY,
+                // Roles 0 and 1 are the system's admins, of no agency.
+                agency_id: (role >= 2).then_some(SEED_AGENCY),
                 role,
-                display_name,
+                first_name: first.into(),
+                last_name: last.into(),
                 email,
+                time_created,
             },
         );
     }
@@ -213,7 +252,9 @@ mod tests {
     fn seeds_organizers_with_cycling_roles_and_a_viewer() {
         let hub = Hub::new(IdGen::new().unwrap(), "pw");
         let inner = hub.lock();
-        assert_eq!(inner.organizers.len(), 257);
+        assert_eq!(inner.organizers.len(), 259);
+        assert_eq!(inner.organizers[&258].agency_id, Some(SEED_AGENCY));
+        assert_eq!(inner.organizers[&259].agency_id, None);
         assert_eq!(inner.organizers[&1].role, 2);
         assert_eq!(inner.organizers[&2].role, 3);
         assert_eq!(inner.organizers[&3].role, 4);
