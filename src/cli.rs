@@ -209,14 +209,24 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
             if outcome.paths.is_empty() {
                 return Ok(0);
             }
-            report(&ReportOptions {
+            let code = report(&ReportOptions {
                 results: outcome.paths,
                 baseline: args.baseline,
                 out: args.report_dir,
                 gate: outcome.gate,
                 history: None,
                 baseline_label: None,
-            })
+            })?;
+            // A run that never loaded the API is no measurement: say what to
+            // fix and fail, after the results and the report are written.
+            let failures = outcome.results.iter().filter_map(|r| r.start_failure.as_ref());
+            match crate::results::worst_start_failure(failures) {
+                Some((failed, message)) => {
+                    eprintln!("error: the test could not start: {message}");
+                    Ok(failed.max(code))
+                }
+                None => Ok(code),
+            }
         }
         Command::Serve(args) => serve(args).await,
         Command::Expand(args) => {

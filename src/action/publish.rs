@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::analysis::{ChangeStatus, Verdict};
 use crate::github::commands::{self, Level};
 use crate::github::{self, GitHub, GitHubError};
+use crate::report::first_failure;
 use crate::report::headline::{change_phrase, top_scenario};
 use crate::report::{Report, ReportOutcome};
 
@@ -86,6 +87,10 @@ pub async fn publish(
             commands::emit_annotation(Level::Warning, None, &e.to_string());
         }
     }
+    let not_started = first_failure::not_started(&rep.report.runs);
+    if let Some(message) = &not_started {
+        commands::emit_annotation(Level::Error, Some("msgperf: the test could not start"), message);
+    }
     let Some(gh) = gh else {
         if cfg.comment != CommentMode::Never && matches!(ctx.event, Event::PullRequest(_)) {
             commands::emit_annotation(
@@ -97,7 +102,7 @@ pub async fn publish(
         return out;
     };
     match pr_to_comment(cfg, ctx, gh).await {
-        Ok(Some(pr)) => match gh.upsert_comment(pr, &marker, &body).await {
+        Ok(Some(pr)) => match upsert(gh, pr, &marker, &body, not_started.as_deref(), ctx).await {
             Ok(c) => {
                 println!(
                     "{} comment {}",
@@ -125,6 +130,24 @@ pub async fn publish(
         }
     }
     out
+}
+
+/// Writes this job's comment on PR `pr`. When the test could not start, the
+/// comment says why and keeps the last good report's figures, marked stale.
+async fn upsert(
+    gh: &GitHub,
+    pr: u64,
+    marker: &str,
+    body: &str,
+    not_started: Option<&str>,
+    ctx: &Context,
+) -> Result<github::CommentOutcome, GitHubError> {
+    let Some(message) = not_started else {
+        return gh.upsert_comment(pr, marker, body).await;
+    };
+    let previous = gh.find_comment(pr, marker).await?.map(|(_, _, b)| b);
+    let stale = github::failed_start_body(marker, message, previous.as_deref(), ctx.run_url.as_deref());
+    gh.upsert_comment(pr, marker, &stale).await
 }
 
 async fn pr_to_comment(

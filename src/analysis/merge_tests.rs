@@ -72,6 +72,9 @@ fn parts_on_time_add_up_second_by_second() {
         worker: "participant 7".into(),
         active_chats: 3,
         participants: 30,
+        step: None,
+        service: None,
+        http_status: None,
     });
     b.outcome = Outcome::Saturated;
     b.stop_reason = "first_error".into();

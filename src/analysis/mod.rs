@@ -10,6 +10,7 @@
 //! - [`published_points`]: the published cross-scenario analysis;
 //! - [`merge`]: one run from the parts of a split scenario.
 
+pub mod collapse;
 pub mod compare;
 pub mod merge;
 pub mod plateau;

@@ -7,9 +7,12 @@
 //! while sends can pile up in buffers. The published analysis (peak **sent**/s
 //! against active chats at the first timeout) keeps the sent rate.
 
+use super::collapse::{self, CollapseInfo};
 use super::plateau::{self, Plateau};
 use super::verdict::{self, Verdict};
-use crate::results::{ErrorKind, Latencies, Outcome, RunResult, Second};
+use crate::results::{
+    ErrorKind, Latencies, Outcome, RunResult, Second, Service, StartFailure, Step,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -65,6 +68,15 @@ pub struct FirstErrorInfo {
     pub participants: u64,
     /// Seconds from the plateau start to this error (negative: before the plateau).
     pub since_plateau_s: Option<f64>,
+    /// The scenario step that failed (absent for older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    /// The service answering that step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
+    /// The HTTP status of a REST call that answered with an unexpected one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
 }
 
 /// The load generator's health numbers, copied for the report.
@@ -134,6 +146,12 @@ pub struct RunAnalysis {
     /// Organizer replies, when the run had them (`organizer.reply`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replies: Option<RepliesInfo>,
+    /// Where the rate fell to zero for good, when the API went away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collapse: Option<CollapseInfo>,
+    /// Why a `failed` run measured nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_failure: Option<StartFailure>,
 }
 
 /// What organizer replies added to a run's load.
@@ -181,7 +199,12 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
     } else {
         0.0
     };
-    let found = plateau::find_plateau(rate, &participants, per_participant);
+    let collapse = collapse::find_collapse(run, secs, rate);
+    // A tail at zero is never a plateau: look only before the collapse.
+    let before = collapse.as_ref().map_or(rate.len(), |c| {
+        secs.iter().position(|s| s.t == c.at_s).unwrap_or(rate.len())
+    });
+    let found = plateau::find_plateau(&rate[..before], &participants[..before], per_participant);
     let plateau = found
         .as_ref()
         .map(|p| plateau_info(p, secs, &sent, &delivered));
@@ -195,6 +218,9 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         active_chats: e.active_chats,
         participants: e.participants,
         since_plateau_s: plateau.as_ref().map(|p| e.at_s - f64::from(p.start_s)),
+        step: e.step,
+        service: e.service,
+        http_status: e.http_status,
     });
     let replies = (run.totals.replies_sent > 0).then(|| RepliesInfo {
         sent: run.totals.replies_sent,
@@ -205,7 +231,10 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
             .fold(0.0, f64::max),
     });
     let window = plateau_window(secs, found.as_ref());
-    let (verdict, reasons) = decide(run, secs.len(), found.as_ref(), rate, window);
+    let (verdict, reasons) = with_collapse(
+        decide(run, secs.len(), found.as_ref(), rate, window),
+        collapse.as_ref(),
+    );
     let g = &run.generator;
     RunAnalysis {
         id: run.scenario.id.clone(),
@@ -244,6 +273,8 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
             verdict::generator_warnings(run)
         },
         replies,
+        collapse,
+        start_failure: run.start_failure.clone(),
     }
 }
 
@@ -307,6 +338,13 @@ fn decide(
             .unwrap_or("a before hook failed");
         return (Verdict::Skipped, vec![format!("run was skipped: {why}")]);
     }
+    if run.outcome == Outcome::Failed {
+        let why = run.start_failure.as_ref().map_or_else(
+            || "the run never loaded the API".to_string(),
+            |f| f.message.clone(),
+        );
+        return (Verdict::Failed, vec![format!("the test could not start: {why}")]);
+    }
     if run.outcome == Outcome::Interrupted {
         return (
             Verdict::Interrupted,
@@ -331,6 +369,21 @@ fn decide(
         return (Verdict::NoPlateau, vec![no_plateau_reason(rate)]);
     }
     (Verdict::Valid, Vec::new())
+}
+
+/// A collapse overrides what the rules found from the data alone, except
+/// where the run measured nothing at all (skipped, failed, interrupted).
+fn with_collapse(found: (Verdict, Vec<String>), c: Option<&CollapseInfo>) -> (Verdict, Vec<String>) {
+    match (found.0, c) {
+        (Verdict::Skipped | Verdict::Failed | Verdict::Interrupted, _) | (_, None) => found,
+        (_, Some(c)) => (
+            Verdict::Collapsed,
+            vec![format!(
+                "the API went away at {} s: the rate fell from a peak of {:.0}/s to zero while {} connections were refused, reset or timed out ({} chats active then)",
+                c.at_s, c.peak_before, c.errors, c.active_chats
+            )],
+        ),
+    }
 }
 
 fn no_plateau_reason(rate: &[f64]) -> String {

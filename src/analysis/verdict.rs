@@ -7,8 +7,10 @@
 //! | verdict | when |
 //! |---|---|
 //! | `skipped` | a `before_*` hook failed, so the run never started (listed with its reason, never counted) |
+//! | `failed` | the run started but never loaded the API: no organizer signed in and connected, or no participant connected (never counted) |
 //! | `interrupted` | the run was cancelled by a signal (its data is shown, never counted) |
 //! | `inconclusive` | fewer than [`MIN_RUN_S`] usable seconds, or no message was sent |
+//! | `collapsed` | the rate fell to (near) zero for good while connections were refused, reset or timed out: the API went away (see [`super::collapse`]); its peak before the collapse is shown |
 //! | `generator-bound` | any generator rule below fired |
 //! | `no-plateau` | the rate was still rising (or collapsed without a plateau) when the run ended: its peak is a lower bound of the capacity |
 //! | `valid` | a plateau was found and the generator kept up |
@@ -60,6 +62,12 @@ pub enum Verdict {
     Interrupted,
     /// Not run: a `before_*` hook failed.
     Skipped,
+    /// Started but never loaded the API (organizers could not sign in, no
+    /// participant connected): not a measurement.
+    Failed,
+    /// The API went away mid-run: the rate fell to zero while connections
+    /// were refused or reset. The peak before the collapse measured the API.
+    Collapsed,
 }
 
 impl Verdict {
@@ -72,12 +80,27 @@ impl Verdict {
             Verdict::Inconclusive => "inconclusive",
             Verdict::Interrupted => "interrupted",
             Verdict::Skipped => "skipped",
+            Verdict::Failed => "failed",
+            Verdict::Collapsed => "collapsed",
         }
     }
 
-    /// True when the run's peak rate measured the API (valid or no-plateau).
+    /// Every verdict, best first: the order reports list them in.
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Valid,
+        Verdict::Collapsed,
+        Verdict::GeneratorBound,
+        Verdict::NoPlateau,
+        Verdict::Inconclusive,
+        Verdict::Interrupted,
+        Verdict::Failed,
+        Verdict::Skipped,
+    ];
+
+    /// True when the run's peak rate measured the API (valid, no-plateau, or
+    /// the peak before a collapse).
     pub fn measured_api(self) -> bool {
-        matches!(self, Verdict::Valid | Verdict::NoPlateau)
+        matches!(self, Verdict::Valid | Verdict::NoPlateau | Verdict::Collapsed)
     }
 }
 

@@ -53,6 +53,45 @@ pub fn comment_body(marker: &str, report_md: &str, run_url: Option<&str>) -> Str
     format!("{head}{report}{foot}")
 }
 
+/// Opens the last good report kept in a comment of a run that could not start.
+const LAST_GOOD_OPEN: &str = "<!-- msgperf: last good report -->";
+/// Closes it.
+const LAST_GOOD_CLOSE: &str = "<!-- msgperf: end of last good report -->";
+
+/// The comment of a run that could not start: what to fix, and the figures of
+/// the last good report (from `previous`, this job's comment so far) kept
+/// below, marked stale, instead of being replaced by an empty table.
+pub fn failed_start_body(
+    marker: &str,
+    message: &str,
+    previous: Option<&str>,
+    run_url: Option<&str>,
+) -> String {
+    let mut report = format!(
+        "## msgperf: the test could not start\n\n**{message}**\n\nNothing was measured by this run.\n"
+    );
+    match previous.and_then(|p| last_good(marker, p)) {
+        Some(good) => report.push_str(&format!(
+            "The figures below are from the **last good report** and are **stale**: they do not measure this commit.\n\n<details><summary>Last good report (stale)</summary>\n\n{LAST_GOOD_OPEN}\n{good}\n{LAST_GOOD_CLOSE}\n\n</details>"
+        )),
+        None => report.push_str("There is no earlier report of this job to show."),
+    }
+    comment_body(marker, &report, run_url)
+}
+
+/// The report inside a previous comment: the kept last good report of an
+/// earlier failed start, else the whole report between marker and footer.
+fn last_good(marker: &str, previous: &str) -> Option<String> {
+    if let Some((_, rest)) = previous.split_once(LAST_GOOD_OPEN) {
+        let (good, _) = rest.split_once(LAST_GOOD_CLOSE)?;
+        return Some(good.trim().to_string());
+    }
+    let body = previous.split_once(marker).map_or(previous, |(_, b)| b);
+    let body = body.rsplit_once("\n\n---\n").map_or(body, |(b, _)| b);
+    let body = body.trim();
+    (!body.is_empty()).then(|| body.to_string())
+}
+
 /// What [`GitHub::upsert_comment`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentOutcome {
@@ -74,12 +113,13 @@ struct Comment {
 }
 
 impl GitHub {
-    /// Finds the comment holding `marker` on issue or PR `number`, across all pages.
+    /// Finds the comment holding `marker` on issue or PR `number`, across
+    /// all pages: its id, URL and body.
     pub async fn find_comment(
         &self,
         number: u64,
         marker: &str,
-    ) -> Result<Option<(u64, String)>, GitHubError> {
+    ) -> Result<Option<(u64, String, String)>, GitHubError> {
         for page in 1..=MAX_PAGES {
             let path = format!(
                 "{}/issues/{number}/comments?per_page={PER_PAGE}&page={page}",
@@ -91,7 +131,11 @@ impl GitHub {
                 .iter()
                 .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
             {
-                return Ok(Some((c.id, c.html_url.clone())));
+                return Ok(Some((
+                    c.id,
+                    c.html_url.clone(),
+                    c.body.clone().unwrap_or_default(),
+                )));
             }
             if !answer.has_next_page() || comments.is_empty() {
                 break;
@@ -125,7 +169,7 @@ impl GitHub {
     ) -> Result<CommentOutcome, GitHubError> {
         let payload = serde_json::json!({ "body": body });
         let (path, method, created) = match self.find_comment(number, marker).await? {
-            Some((id, _)) => (
+            Some((id, _, _)) => (
                 format!("{}/issues/comments/{id}", self.repo.path()),
                 Method::PATCH,
                 false,
@@ -168,5 +212,22 @@ mod tests {
         let body = comment_body(&m, &huge, Some("https://x/runs/1"));
         assert!(body.chars().count() <= COMMENT_LIMIT);
         assert!(body.contains("the report is cut here") && body.ends_with("msgperf\n"));
+    }
+
+    #[test]
+    fn a_failed_start_keeps_the_last_good_report_marked_stale() {
+        let m = marker("w", "j", "");
+        let good = comment_body(&m, "## Report\n| 3,000 msg/s |", Some("https://x/runs/1"));
+        let failed = failed_start_body(&m, "sign-in refused", Some(&good), Some("https://x/runs/2"));
+        assert!(failed.starts_with(&m), "{failed}");
+        assert!(failed.contains("**sign-in refused**") && failed.contains("stale"), "{failed}");
+        assert!(failed.contains("| 3,000 msg/s |"), "{failed}");
+        assert!(failed.contains("https://x/runs/2") && !failed.contains("runs/1"), "{failed}");
+        // A second failure keeps the same good report, once.
+        let again = failed_start_body(&m, "still refused", Some(&failed), None);
+        assert_eq!(again.matches("| 3,000 msg/s |").count(), 1, "{again}");
+        assert!(!again.contains("sign-in refused"), "{again}");
+        let first = failed_start_body(&m, "down", None, None);
+        assert!(first.contains("no earlier report"), "{first}");
     }
 }

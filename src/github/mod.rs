@@ -21,7 +21,7 @@ use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 
-pub use comment::{comment_body, marker, CommentOutcome, COMMENT_LIMIT};
+pub use comment::{comment_body, failed_start_body, marker, CommentOutcome, COMMENT_LIMIT};
 
 /// `owner/name` of a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,12 @@
 
 use std::ops::{Deref, DerefMut};
 
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::recorder::Event;
 use super::{Clock, Ctx};
@@ -28,6 +33,26 @@ impl<T> ConnectionGuard<T> {
             events: ctx.events.clone(),
             clock: ctx.clock,
         }
+    }
+}
+
+impl ConnectionGuard<super::wire::Ws> {
+    /// Closes the WebSocket as a well-behaved client does: a close frame
+    /// (1000), then reading until the server answers it or goes away, all by
+    /// `deadline`. The TCP connection is then dropped with nothing unread, so
+    /// it ends with a FIN: a socket dropped with unread data ends with a reset,
+    /// which the real Messenger API answers by logging "malformed message"
+    /// about 1,000 times (PROTOCOL.md §4).
+    pub(crate) async fn close(&mut self, deadline: Instant) {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        let sent = tokio::time::timeout_at(deadline, self.inner.send(Message::Close(Some(frame))));
+        if !matches!(sent.await, Ok(Ok(()))) {
+            return;
+        }
+        while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.inner.next()).await {}
     }
 }
 

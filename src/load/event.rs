@@ -4,7 +4,7 @@
 //! data: events are small and `Copy`-sized (an error, the rare big one, is
 //! boxed) because a participant sends one per message.
 
-use crate::results::ErrorKind;
+use crate::results::{ErrorKind, Step};
 
 /// Which latency an event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +51,27 @@ pub enum Event {
     Connection { t_us: u64, delta: i8 },
     /// A REST call or handshake took `us`.
     Latency { kind: Latency, us: u64 },
+    /// A worker reached a stage of the scenario.
+    Stage { t_us: u64, stage: Stage },
     /// Something failed.
     Error(Box<ErrorEvent>),
+}
+
+/// A stage of the scenario a worker reached (each counted once per worker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// An organizer's sign-in succeeded.
+    OrganizerSignedIn,
+    /// An organizer's WebSocket answered a frame (so it is authorized).
+    OrganizerConnected,
+    /// A participant's sign-up succeeded.
+    SignedUp,
+    /// A participant's chat request succeeded.
+    ChatRequested,
+    /// A participant's WebSocket answered a frame (so it is authorized).
+    Connected,
+    /// A participant has its chat.
+    Chatting,
 }
 
 /// An error as a worker saw it.
@@ -62,6 +81,10 @@ pub struct ErrorEvent {
     pub t_us: u64,
     /// Classification.
     pub kind: ErrorKind,
+    /// The scenario step that failed.
+    pub step: Step,
+    /// The HTTP status of a REST call that answered with an unexpected one.
+    pub http_status: Option<u16>,
     /// Which worker, e.g. `participant 17`.
     pub worker: String,
     /// What happened.

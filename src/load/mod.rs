@@ -10,9 +10,11 @@ mod clock;
 mod connection;
 mod cpu;
 mod event;
+mod failure;
 mod info;
 mod organizer;
 mod participant;
+pub mod read;
 mod recorder;
 pub mod reply;
 mod rest;
@@ -21,7 +23,8 @@ mod stop;
 pub mod wire;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::SinkExt;
@@ -40,12 +43,14 @@ pub use recorder::Progress;
 pub use split::Part;
 pub use stop::StopReason;
 
-use crate::matrix::{ReplyPolicy, Scenario, Secret, Target};
+use crate::matrix::{Arrival, ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};
 use crate::results::{
-    ErrorKind, Generator, Latencies, Outcome, RunResult, SplitInfo, Totals, SCHEMA_VERSION,
+    CreationRate, Generator, Latencies, Outcome, RunResult, SplitInfo, StartFailure,
+    StartFailureCause, Step, Totals, SCHEMA_VERSION,
 };
-use recorder::{ErrorEvent, Event, Latency, Periods, Recorder};
+use failure::Failure;
+use recorder::{ErrorEvent, Event, Latency, Periods, Recorder, Stage};
 use stop::StopSignal;
 
 /// How the caller steers a run.
@@ -85,7 +90,18 @@ pub(crate) struct Ctx {
     stop: Arc<StopSignal>,
     /// Cancelled when the drain after the stop is over.
     done: CancellationToken,
+    /// When the workers' close handshakes must be over (set at `done`).
+    close_by: OnceLock<tokio::time::Instant>,
+    /// Why the run cannot measure anything, once known (e.g. the organizer's
+    /// credentials were refused).
+    start_failure: OnceLock<StartFailure>,
+    /// Organizers of this part still running; when the last one gives up,
+    /// nothing can start a chat and the run stops.
+    organizers_left: AtomicU32,
 }
+
+/// How long all workers together may take to close their WebSockets.
+const CLOSE_BOUND: Duration = Duration::from_secs(2);
 
 impl Ctx {
     fn emit(&self, event: Event) {
@@ -100,18 +116,45 @@ impl Ctx {
         });
     }
 
-    /// Records an error, unless the run already stopped: failures caused by our
-    /// own teardown are not the API's.
-    fn error(&self, kind: ErrorKind, worker: String, message: String) {
+    /// Records a failure, unless the run already stopped: failures caused by
+    /// our own teardown are not the API's.
+    fn fail(&self, worker: String, f: Failure) {
         if self.stop.is_stopped() {
             return;
         }
         self.emit(Event::Error(Box::new(ErrorEvent {
             t_us: self.clock.elapsed_us(),
-            kind,
+            kind: f.kind,
+            step: f.step,
+            http_status: f.http_status,
             worker,
-            message,
+            message: f.message,
         })));
+    }
+
+    /// Records that a worker reached `stage`.
+    fn stage(&self, stage: Stage) {
+        self.emit(Event::Stage {
+            t_us: self.clock.elapsed_us(),
+            stage,
+        });
+    }
+
+    /// An organizer gave up before it could start chats; the last one to do
+    /// so stops the run, which can then measure nothing.
+    fn organizer_gave_up(&self) {
+        if self.organizers_left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.stop.stop(StopReason::StartFailed);
+        }
+    }
+
+    /// The deadline of a worker's close handshake: the common one once the
+    /// run is over, else [`CLOSE_BOUND`] from now.
+    fn close_deadline(&self) -> tokio::time::Instant {
+        self.close_by
+            .get()
+            .copied()
+            .unwrap_or_else(|| tokio::time::Instant::now() + CLOSE_BOUND)
     }
 
     /// Runs `work` unless the run stops first.
@@ -127,7 +170,7 @@ impl Ctx {
         &self,
         sizing: wire::SocketSizing,
         token: &str,
-    ) -> Result<ConnectionGuard<wire::Ws>, (ErrorKind, String)> {
+    ) -> Result<ConnectionGuard<wire::Ws>, Failure> {
         let t = Instant::now();
         let ws = wire::connect(
             &self.ws_url,
@@ -135,20 +178,16 @@ impl Ctx {
             sizing,
             self.tls.as_ref(),
         )
-        .await
-        .map_err(|e| (e.kind, e.message))?;
+        .await?;
         self.latency(Latency::Handshake, t);
         let mut ws = ConnectionGuard::new(ws, self);
         let auth = serde_json::to_string(&AuthFrame {
             authorization: format!("Bearer {token}"),
         })
         .expect("protocol frames serialize");
-        ws.send(Message::text(auth)).await.map_err(|e| {
-            (
-                ErrorKind::ConnectionClosed,
-                format!("authorization failed: {e}"),
-            )
-        })?;
+        ws.send(Message::text(auth))
+            .await
+            .map_err(|e| Failure::closed(Step::Authorize, format!("authorization failed: {e}")))?;
         Ok(ws)
     }
 }
@@ -206,13 +245,18 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         events,
         stop: stop.clone(),
         done: CancellationToken::new(),
+        close_by: OnceLock::new(),
+        start_failure: OnceLock::new(),
+        organizers_left: AtomicU32::new(0),
     });
 
     let mut organizers = JoinSet::new();
     for n in (1..=scenario.organizers).filter(|&n| part.runs_organizer(n)) {
         let email = target.organizer_email.replace("{n}", &n.to_string());
+        ctx.organizers_left.fetch_add(1, Ordering::AcqRel);
         organizers.spawn(organizer::run(ctx.clone(), n, scenario.organizers, email));
     }
+    let pool_here = organizers.len();
     let mut participants = JoinSet::new();
     let deadline = tokio::time::Instant::from_std(clock.start) + scenario.stop.max_duration;
     tokio::select! {
@@ -229,19 +273,22 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             _ = control.interrupt.cancelled() => {}
         }
     }
-    ctx.done.cancel();
-    participants.shutdown().await;
-    organizers.shutdown().await;
+    close_all(&ctx, &mut participants, &mut organizers).await;
+    let start_failure = ctx.start_failure.get().cloned();
     // The last sender goes with the context: the recorder then finishes.
     drop(ctx);
     let rec = recording.await.expect("the recorder does not panic");
 
     let reason = stop.reason().unwrap_or(StopReason::MaxDuration);
+    let start_failure = start_failure.or_else(|| no_load(&rec, pool_here, reason));
     let outcome = match reason {
+        _ if start_failure.is_some() => Outcome::Failed,
         StopReason::FirstError | StopReason::ErrorBudget => Outcome::Saturated,
         StopReason::MaxDuration | StopReason::MaxParticipants => Outcome::Completed,
+        StopReason::StartFailed => Outcome::Failed,
         StopReason::Signal => Outcome::Interrupted,
     };
+    let creation = creation_rate(scenario, &rec, stopped_at.duration_since(clock.start));
     let (cpu_ns, cpu_percent) = rec.cpu;
     RunResult {
         schema: SCHEMA_VERSION,
@@ -265,7 +312,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             errors: rec.errors,
             replies_sent: rec.replies.sent,
             replies_received: rec.replies.received,
-            stages: Default::default(),
+            stages: rec.stages,
         },
         timeline: rec.timeline,
         latency_ms: Latencies {
@@ -300,8 +347,76 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             min_one_way_ms: rec.one_way,
             ..SplitInfo::default()
         }),
-        start_failure: None,
-        creation: None,
+        start_failure,
+        creation: Some(creation),
+    }
+}
+
+/// Ends every worker: each closes its WebSockets with a close frame, all
+/// within [`CLOSE_BOUND`]; whatever is still running then is aborted.
+async fn close_all(ctx: &Ctx, participants: &mut JoinSet<()>, organizers: &mut JoinSet<()>) {
+    let deadline = tokio::time::Instant::now() + CLOSE_BOUND;
+    let _ = ctx.close_by.set(deadline);
+    ctx.done.cancel();
+    let all_closed = async {
+        while participants.join_next().await.is_some() {}
+        while organizers.join_next().await.is_some() {}
+    };
+    let _ = tokio::time::timeout_at(deadline, all_closed).await;
+    participants.shutdown().await;
+    organizers.shutdown().await;
+}
+
+/// Why a run that ran its course still loaded nothing: no organizer of this
+/// part connected, or participants were started and none connected.
+fn no_load(rec: &recorder::Recording, pool_here: usize, reason: StopReason) -> Option<StartFailure> {
+    if reason == StopReason::Signal {
+        return None;
+    }
+    let s = &rec.stages;
+    let first = rec
+        .first_error
+        .as_ref()
+        .map_or_else(String::new, |e| format!(": {}", e.message));
+    if pool_here > 0 && s.organizers_connected == 0 {
+        let what = if s.organizers_signed_in == 0 {
+            "no organizer signed in"
+        } else {
+            "no organizer's WebSocket was authorized"
+        };
+        return Some(StartFailure {
+            cause: StartFailureCause::NoOrganizer,
+            message: format!("{what}{first}"),
+        });
+    }
+    if s.participants_started > 0 && s.connected == 0 {
+        return Some(StartFailure {
+            cause: StartFailureCause::NoParticipantConnected,
+            message: format!(
+                "{} participants were started and none connected to the Messenger API{first}",
+                s.participants_started
+            ),
+        });
+    }
+    None
+}
+
+/// The planned and the achieved participant creation rate of a run.
+fn creation_rate(scenario: &Scenario, rec: &recorder::Recording, ran: Duration) -> CreationRate {
+    let planned = 1.0 / scenario.cpi.as_secs_f64().max(1e-9);
+    let started = rec.stages.participants_started;
+    // Starts per second over the span they came in: n starts span n-1 gaps.
+    let achieved = match rec.started_span_us {
+        Some((first, last)) if started > 1 && last > first => {
+            (started - 1) as f64 / ((last - first) as f64 / 1e6)
+        }
+        _ => started as f64 / ran.as_secs_f64().max(1e-9),
+    };
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    CreationRate {
+        arrival: scenario.arrival,
+        planned_per_s: round(planned),
+        achieved_per_s: round(achieved),
     }
 }
 
@@ -334,7 +449,21 @@ async fn spawn_participants(
         ctx.emit(Event::ParticipantCreated {
             t_us: ctx.clock.elapsed_us(),
         });
-        set.spawn(participant::run(ctx.clone(), part.participant_id(k)));
+        let id = part.participant_id(k);
+        match scenario.arrival {
+            Arrival::Rate => {
+                set.spawn(participant::run(ctx.clone(), id));
+            }
+            Arrival::Sequential => {
+                // The original client's closed loop: the next participant
+                // starts only after this one's sign-up and chat request,
+                // plus the cpi wait.
+                if let Some(token) = participant::create(ctx, id).await {
+                    set.spawn(participant::run_connected(ctx.clone(), id, token));
+                }
+                tick.reset();
+            }
+        }
         k += 1;
         // Reap finished workers so the set does not grow with the run.
         while set.try_join_next().is_some() {}
@@ -401,6 +530,9 @@ pub(crate) mod tests {
             events,
             stop: Arc::default(),
             done: CancellationToken::new(),
+            close_by: OnceLock::new(),
+            start_failure: OnceLock::new(),
+            organizers_left: AtomicU32::new(1),
         })
     }
 

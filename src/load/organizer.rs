@@ -18,48 +18,74 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::participant::error_text;
-use super::recorder::Event;
+use super::failure::{unreadable, Failure};
+use super::participant::Guarded;
+use super::read::{self, Frame};
+use super::recorder::{Event, Stage};
 use super::reply::{chat_id, is_reply, ReplyFrames};
 use super::wire::{find_token, SocketSizing};
 use super::Ctx;
-use crate::protocol::RawEnvelope;
-use crate::results::ErrorKind;
+use crate::results::{ErrorKind, StartFailure, StartFailureCause, Step};
 
 const START_CHAT: &str = r#"{"type":"start_chat","payload":""}"#;
 
-/// Runs pool member `n` (1-based) of `pool` until the drain after the stop ends.
+/// Runs pool member `n` (1-based) of `pool` until the drain after the stop
+/// ends; always ends with a close handshake.
 pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     let who = || format!("organizer {n}");
-    let Some(result) = ctx
-        .until_stopped(async {
-            let token = super::rest::sign_in(
-                &ctx.http,
-                &ctx.organizer_api_url,
-                &email,
-                ctx.organizer_password.expose(),
-            )
-            .await
-            .map_err(|e| (e.kind, e.message))?;
-            ctx.connect(SocketSizing::ORGANIZER, &token).await
-        })
-        .await
+    let Some(result) = ctx.until_stopped(Box::pin(sign_in_and_connect(&ctx, &email))).await
     else {
         return;
     };
     let mut ws = match result {
         Ok(ws) => ws,
-        Err((kind, message)) => return ctx.error(kind, who(), message),
+        Err(f) => {
+            ctx.fail(who(), f);
+            return ctx.organizer_gave_up();
+        }
     };
+    if let Some(f) = work(&ctx, n, pool, &mut ws).await {
+        ctx.fail(who(), f);
+    }
+    ws.close(ctx.close_deadline()).await;
+}
 
+/// Signs in and connects. Refused credentials are a start failure: no
+/// retry can fix them, so the run stops and says which e-mail to check.
+async fn sign_in_and_connect(ctx: &Ctx, email: &str) -> Result<Guarded, Failure> {
+    let password = ctx.organizer_password.expose();
+    let token = match super::rest::sign_in(&ctx.http, &ctx.organizer_api_url, email, password).await {
+        Ok(token) => token,
+        Err(e) => {
+            if e.credentials_rejected() {
+                let _ = ctx.start_failure.set(StartFailure {
+                    cause: StartFailureCause::CredentialsRejected,
+                    message: format!(
+                        "the Organizer API refused the sign-in of {email} (HTTP {}): check the organizer password variable (target.organizer_password) and the e-mail",
+                        e.http_status.unwrap_or_default()
+                    ),
+                });
+            }
+            return Err(e.into());
+        }
+    };
+    ctx.stage(Stage::OrganizerSignedIn);
+    ctx.connect(SocketSizing::ORGANIZER, &token).await
+}
+
+/// Sends `start_chat` on the member's share of the schedule and reads every
+/// frame until the run is over; the failure that ended it, if any.
+async fn work(ctx: &Ctx, n: u32, pool: u32, ws: &mut Guarded) -> Option<Failure> {
     // Pool members share the sci schedule: member n ticks at (n-1)·sci, then every pool·sci.
     let period = period(ctx.sci, pool);
     let first = tokio::time::Instant::from_std(ctx.clock.start) + ctx.sci * (n - 1);
     let mut tick = tokio::time::interval_at(first.max(tokio::time::Instant::now()), period);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut stopping = false;
+    let mut authorized = false;
     let mut ready_at = Instant::now();
     let mut replies = ReplyFrames::default();
+    let who = || format!("organizer {n}");
     // Pinned once, not re-registered with the shared tokens on every frame.
     let done = ctx.done.cancelled();
     let stopped = ctx.stop.stopped();
@@ -67,30 +93,38 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     loop {
         tokio::select! {
             biased;
-            _ = &mut done => return,
+            _ = &mut done => return None,
             _ = &mut stopped, if !stopping => stopping = true,
             scheduled = tick.tick(), if !stopping => {
                 let late_us = super::lateness_us(scheduled, ready_at, Instant::now());
                 if let Err(e) = ws.send(Message::Text(Utf8Bytes::from_static(START_CHAT))).await {
-                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("send failed: {e}"));
+                    return Some(Failure::closed(Step::Send, format!("send failed: {e}")));
                 }
                 ready_at = Instant::now();
                 ctx.emit(Event::StartChatSent { late_us });
             }
             frame = ws.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = on_frame(&ctx, text.as_bytes(), &who, &mut replies) {
+                    if !authorized {
+                        authorized = true;
+                        ctx.stage(Stage::OrganizerConnected);
+                    }
+                    if let Some(reply) = on_frame(ctx, text.as_bytes(), &who, &mut replies) {
                         if let Err(e) = ws.send(reply).await {
-                            return ctx.error(ErrorKind::ConnectionClosed, who(), format!("reply failed: {e}"));
+                            return Some(Failure::closed(Step::Send, format!("reply failed: {e}")));
                         }
                         ctx.emit(Event::ReplySent { t_us: ctx.clock.elapsed_us() });
                     }
                 }
+                Some(Ok(Message::Close(_))) | None if !authorized => {
+                    ctx.organizer_gave_up();
+                    return Some(Failure::closed(Step::Authorize, "the Messenger API closed the connection after the authorization frame: it refused the token (is the organizer's role allowed to chat?)"));
+                }
                 Some(Ok(Message::Close(_))) | None => {
-                    return ctx.error(ErrorKind::ConnectionClosed, who(), "the server closed the WebSocket".into());
+                    return Some(Failure::closed(Step::Read, "the server closed the WebSocket"));
                 }
                 Some(Err(e)) => {
-                    return ctx.error(ErrorKind::ConnectionClosed, who(), format!("WebSocket read failed: {e}"));
+                    return Some(Failure::closed(Step::Read, format!("WebSocket read failed: {e}")));
                 }
                 Some(Ok(_)) => {}
             }
@@ -119,11 +153,8 @@ fn on_frame(
             return None;
         }
         let Some(chat) = chat_id(frame) else {
-            ctx.error(
-                ErrorKind::Protocol,
-                who(),
-                "cannot reply: the message has no plain chatId".into(),
-            );
+            let message = "cannot reply: the message has no plain chatId";
+            ctx.fail(who(), Failure::new(Step::Read, ErrorKind::Protocol, message));
             return None;
         };
         return Some(replies.frame(chat, token));
@@ -132,16 +163,16 @@ fn on_frame(
     if is_reply(frame) {
         return None;
     }
-    if let Some(message) = error_text(frame) {
-        ctx.error(ErrorKind::Protocol, who(), message);
-        return None;
-    }
-    if let Ok(raw) = serde_json::from_slice::<RawEnvelope>(frame) {
-        if raw.kind == "new_chat" {
-            ctx.emit(Event::ChatStarted {
-                t_us: ctx.clock.us_at(now),
-            });
-        }
+    match read::frame(frame) {
+        Ok(Frame::NewChat(_)) => ctx.emit(Event::ChatStarted {
+            t_us: ctx.clock.us_at(now),
+        }),
+        Ok(Frame::Error(message)) => ctx.fail(
+            who(),
+            Failure::new(Step::Read, ErrorKind::Protocol, message),
+        ),
+        Ok(Frame::Chats(_) | Frame::Other) => {}
+        Err(e) => ctx.fail(who(), unreadable(Step::Read, e)),
     }
     None
 }

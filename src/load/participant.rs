@@ -8,11 +8,13 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::recorder::{Event, Latency};
+use super::failure::{unreadable, Failure};
+use super::read::{self, Frame};
+use super::recorder::{Event, Latency, Stage};
 use super::wire::{self, MessageFrames, SocketSizing, Ws};
 use super::Ctx;
-use crate::protocol::{ClientFrame, RawEnvelope, ServerFrame};
-use crate::results::ErrorKind;
+use crate::protocol::ClientFrame;
+use crate::results::{ErrorKind, Step};
 
 /// How often a participant reads what the server sent it (at every tick
 /// when `smi` is longer): an `error` frame is noticed that late at most.
@@ -32,20 +34,62 @@ pub fn read_every(smi: Duration) -> u32 {
 /// `get_chats` tries before a participant gives up on getting a chat.
 pub const GET_CHATS_TRIES: u32 = 10;
 
-/// Runs participant `id` until the run stops or it fails.
+/// Runs participant `id` (`arrival: rate`): creates it, then chats until
+/// the run stops or it fails.
 pub async fn run(ctx: Arc<Ctx>, id: u32) {
-    let who = || format!("participant {id}");
-    // Boxed: the REST and handshake futures are ~20 KiB, which an inline state
-    // would keep reserved in every participant for the whole run.
-    let Some(result) = ctx.until_stopped(Box::pin(setup(&ctx, id))).await else {
-        return;
+    if let Some(token) = create(&ctx, id).await {
+        run_connected(ctx, id, token).await;
+    }
+}
+
+/// Signs participant `id` up and requests its chat; its token, or `None`
+/// when a step failed (recorded) or the run stopped first.
+pub async fn create(ctx: &Ctx, id: u32) -> Option<String> {
+    // Boxed: the REST futures are ~20 KiB, which an inline state would keep
+    // reserved in every participant for the whole run.
+    match ctx.until_stopped(Box::pin(sign_up_and_request(ctx, id))).await? {
+        Ok(token) => Some(token),
+        Err(f) => {
+            ctx.fail(who(id), f);
+            None
+        }
+    }
+}
+
+/// The WebSocket part of participant `id`: connect, find the chat, then send
+/// a message every `smi` until the run stops or it fails; always ends with
+/// a close handshake.
+pub async fn run_connected(ctx: Arc<Ctx>, id: u32, token: String) {
+    let connect = Box::pin(ctx.connect(SocketSizing::PARTICIPANT, &token));
+    let mut ws = match ctx.until_stopped(connect).await {
+        None => return,
+        Some(Err(f)) => return ctx.fail(who(id), f),
+        Some(Ok(ws)) => ws,
     };
-    let (mut ws, chat_id) = match result {
-        Ok(ready) => ready,
-        Err((kind, message)) => return ctx.error(kind, who(), message),
+    drop(token);
+    let failure = match ctx.until_stopped(Box::pin(find_chat(&ctx, &mut ws))).await {
+        None => None,
+        Some(Err(f)) => Some(f),
+        Some(Ok(chat_id)) => {
+            ctx.stage(Stage::Chatting);
+            chat(&ctx, id, &mut ws, &chat_id).await
+        }
     };
-    let local = wire::local_addr(&ws);
-    let mut frames = MessageFrames::new(&chat_id, &local, id);
+    if let Some(f) = failure {
+        ctx.fail(who(id), f);
+    }
+    ws.close(ctx.close_deadline()).await;
+}
+
+fn who(id: u32) -> String {
+    format!("participant {id}")
+}
+
+/// Sends a message every `smi` into `chat_id` until the run is over (or,
+/// without replies, until it stops); the failure that ended it, if any.
+async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Failure> {
+    let local = wire::local_addr(ws);
+    let mut frames = MessageFrames::new(chat_id, &local, id);
     let mut tick = tokio::time::interval(ctx.smi);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut seq: u32 = 0;
@@ -65,18 +109,18 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
     loop {
         let scheduled = tokio::select! {
             biased;
-            _ = &mut done => return,
+            _ = &mut done => return None,
             _ = &mut stopped, if !stopping => {
                 if !replies {
-                    return;
+                    return None;
                 }
                 stopping = true;
                 continue;
             }
             scheduled = tick.tick(), if !stopping => scheduled,
             frame = ws.next(), if replies => {
-                if let Err((kind, message)) = on_read(frame, &ctx, id, &who) {
-                    return ctx.error(kind, who(), message);
+                if let Err(f) = on_read(frame, ctx, id) {
+                    return Some(f);
                 }
                 continue;
             }
@@ -86,19 +130,15 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
         // double the generator's wake-ups per message, and each read costs
         // two syscalls (the data, then the empty read that re-arms epoll).
         if seq.is_multiple_of(read_every) {
-            if let Err((kind, message)) = drain(&mut ws, &ctx, id, &who) {
-                return ctx.error(kind, who(), message);
+            if let Err(f) = drain(ws, ctx, id) {
+                return Some(f);
             }
         }
         let now = Instant::now();
         let late_us = super::lateness_us(scheduled, ready_at, now);
         let t_us = ctx.clock.us_at(now);
         if let Err(e) = ws.send(frames.frame(seq, t_us)).await {
-            return ctx.error(
-                ErrorKind::ConnectionClosed,
-                who(),
-                format!("send failed: {e}"),
-            );
+            return Some(Failure::closed(Step::Send, format!("send failed: {e}")));
         }
         ready_at = Instant::now();
         ctx.emit(Event::Sent {
@@ -112,21 +152,16 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
 }
 
 /// Consumes every frame already received without waiting for more.
-fn drain(ws: &mut Guarded, ctx: &Ctx, id: u32, who: &dyn Fn() -> String) -> Result<(), Failure> {
+fn drain(ws: &mut Guarded, ctx: &Ctx, id: u32) -> Result<(), Failure> {
     while let Some(frame) = ws.next().now_or_never() {
-        on_read(frame, ctx, id, who)?;
+        on_read(frame, ctx, id)?;
     }
     Ok(())
 }
 
 /// Handles one read: times replies to our own messages, records `error`
 /// frames, and fails when the connection is gone.
-fn on_read(
-    frame: Option<Result<Message, WsError>>,
-    ctx: &Ctx,
-    id: u32,
-    who: &dyn Fn() -> String,
-) -> Result<(), Failure> {
+fn on_read(frame: Option<Result<Message, WsError>>, ctx: &Ctx, id: u32) -> Result<(), Failure> {
     match frame {
         Some(Ok(Message::Text(text))) => {
             let bytes = text.as_bytes();
@@ -138,32 +173,29 @@ fn on_read(
                     });
                 }
             } else if let Some(message) = error_text(bytes) {
-                ctx.error(ErrorKind::Protocol, who(), message);
+                ctx.fail(who(id), Failure::new(Step::Read, ErrorKind::Protocol, message));
             }
             Ok(())
         }
-        Some(Ok(Message::Close(_))) | None => Err((
-            ErrorKind::ConnectionClosed,
-            "the server closed the WebSocket".into(),
+        Some(Ok(Message::Close(_))) | None => Err(Failure::closed(
+            Step::Read,
+            "the server closed the WebSocket",
         )),
-        Some(Err(e)) => Err((
-            ErrorKind::ConnectionClosed,
+        Some(Err(e)) => Err(Failure::closed(
+            Step::Read,
             format!("WebSocket read failed: {e}"),
         )),
         Some(Ok(_)) => Ok(()),
     }
 }
 
-type Failure = (ErrorKind, String);
-
-/// Sign-up, chat request, connect, authorize, find the chat.
-async fn setup(ctx: &Ctx, id: u32) -> Result<(Guarded, String), Failure> {
+/// Sign-up and chat request: the Participant API's part of a participant.
+async fn sign_up_and_request(ctx: &Ctx, id: u32) -> Result<String, Failure> {
     let email = format!("mp-{}-{id}@load.msgperf.test", ctx.run_tag);
     let t = Instant::now();
-    let token = super::rest::sign_up(&ctx.http, &ctx.participant_api_url, &email)
-        .await
-        .map_err(|e| (e.kind, e.message))?;
+    let token = super::rest::sign_up(&ctx.http, &ctx.participant_api_url, &email).await?;
     ctx.latency(Latency::SignUp, t);
+    ctx.stage(Stage::SignedUp);
 
     let t = Instant::now();
     let description = format!("msgperf load test {} participant {id}", ctx.run_tag);
@@ -174,54 +206,63 @@ async fn setup(ctx: &Ctx, id: u32) -> Result<(Guarded, String), Failure> {
         ctx.event_id,
         description,
     )
-    .await
-    .map_err(|e| (e.kind, e.message))?;
+    .await?;
     ctx.latency(Latency::ChatRequest, t);
-
-    let mut ws = ctx.connect(SocketSizing::PARTICIPANT, &token).await?;
-    let chat_id = find_chat(ctx, &mut ws).await?;
-    Ok((ws, chat_id))
+    ctx.stage(Stage::ChatRequested);
+    Ok(token)
 }
 
 /// A connection that reports its own closing to the recorder.
 pub type Guarded = super::ConnectionGuard<Ws>;
 
 /// Asks `get_chats` now and every `smi` (at most [`GET_CHATS_TRIES`] times)
-/// until a chat exists; a `new_chat` pushed by the server counts too.
+/// until a chat exists; a `new_chat` pushed by the server counts too. The
+/// first frame that comes back shows the authorization was accepted (the
+/// real API never acknowledges it; it refuses by closing the connection).
 async fn find_chat(ctx: &Ctx, ws: &mut Guarded) -> Result<String, Failure> {
     let get_chats = serde_json::to_string(&ClientFrame::GetChats(String::new()))
         .expect("protocol frames serialize");
     let mut tick = tokio::time::interval(ctx.smi);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut tries = 0;
+    let mut authorized = false;
     loop {
-        tokio::select! {
+        let frame = tokio::select! {
             _ = tick.tick() => {
                 if tries == GET_CHATS_TRIES {
-                    return Err((ErrorKind::NoChat, format!("no chat after {tries} get_chats tries, {} apart", humantime::format_duration(ctx.smi))));
+                    return Err(Failure::new(Step::GetChats, ErrorKind::NoChat, format!("no chat after {tries} get_chats tries, {} apart", humantime::format_duration(ctx.smi))));
                 }
                 tries += 1;
                 ws.send(Message::text(get_chats.clone())).await
-                    .map_err(|e| (ErrorKind::ConnectionClosed, format!("send failed: {e}")))?;
+                    .map_err(|e| Failure::closed(if authorized { Step::GetChats } else { Step::Authorize }, format!("send failed: {e}")))?;
+                continue;
             }
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
-                    Ok(ServerFrame::NewChat(chat)) => return Ok(chat.id),
-                    Ok(ServerFrame::Chats(list)) => {
-                        if let Some(chat) = list.chats.into_iter().rev().find(|c| c.ended == 0) {
-                            return Ok(chat.id);
-                        }
-                    }
-                    Ok(ServerFrame::Error(notice)) => return Err((ErrorKind::Protocol, notice.message)),
-                    Ok(_) => {}
-                    Err(e) => return Err((ErrorKind::Protocol, format!("unexpected frame while waiting for a chat: {e}"))),
-                },
-                Some(Ok(Message::Close(_))) | None => {
-                    return Err((ErrorKind::ConnectionClosed, "the server closed the WebSocket before a chat started".into()));
-                }
-                Some(Err(e)) => return Err((ErrorKind::ConnectionClosed, format!("WebSocket read failed: {e}"))),
-                Some(Ok(_)) => {}
+            frame = ws.next() => frame,
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(_))) | None if !authorized => {
+                return Err(Failure::closed(Step::Authorize, "the Messenger API closed the connection after the authorization frame: it refused the token"));
             }
+            Some(Ok(Message::Close(_))) | None => {
+                return Err(Failure::closed(Step::GetChats, "the server closed the WebSocket before a chat started"));
+            }
+            Some(Err(e)) => {
+                let step = if authorized { Step::GetChats } else { Step::Authorize };
+                return Err(Failure::closed(step, format!("WebSocket read failed: {e}")));
+            }
+            Some(Ok(_)) => continue,
+        };
+        if !authorized {
+            authorized = true;
+            ctx.stage(Stage::Connected);
+        }
+        match read::frame(text.as_bytes()).map_err(|e| unreadable(Step::GetChats, e))? {
+            Frame::NewChat(id) | Frame::Chats(Some(id)) => return Ok(id),
+            Frame::Error(message) => {
+                return Err(Failure::new(Step::GetChats, ErrorKind::Protocol, message))
+            }
+            Frame::Chats(None) | Frame::Other => {}
         }
     }
 }
@@ -230,16 +271,10 @@ async fn find_chat(ctx: &Ctx, ws: &mut Guarded) -> Result<String, Failure> {
 /// substring test keeps the participant's own echoes off the JSON decoder.
 pub fn error_text(frame: &[u8]) -> Option<String> {
     memchr::memmem::find(frame, b"\"error\"")?;
-    let raw: RawEnvelope = serde_json::from_slice(frame).ok()?;
-    if raw.kind != "error" {
-        return None;
+    match read::frame(frame) {
+        Ok(Frame::Error(message)) => Some(message),
+        _ => None,
     }
-    let payload = raw.payload.map(|p| p.get()).unwrap_or("{}");
-    Some(
-        serde_json::from_str::<crate::protocol::Notice>(payload)
-            .map(|n| n.message)
-            .unwrap_or_else(|_| payload.to_string()),
-    )
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@ use super::split::{OneWay, Part};
 use super::stop::{StopReason, StopSignal};
 use super::Clock;
 use crate::matrix::OnError;
-use crate::results::{FirstError, Percentiles, Second};
+use crate::results::{FirstError, Percentiles, Second, StageCounts};
 
-pub use super::event::{ErrorEvent, Event, Latency, Progress};
+pub use super::event::{ErrorEvent, Event, Latency, Progress, Stage};
 
 /// Everything the recorder knows when the run is over.
 pub struct Recording {
@@ -45,6 +45,10 @@ pub struct Recording {
     pub replies: super::reply::Replies,
     /// Smallest receive-minus-send time per source part of a split run, ms.
     pub one_way: Vec<Option<f64>>,
+    /// How many workers reached each stage.
+    pub stages: StageCounts,
+    /// Run time of the first and the last participant start, µs.
+    pub started_span_us: Option<(u64, u64)>,
 }
 
 /// The schedules of a run: a tick later than its own period means ticks were
@@ -91,6 +95,8 @@ struct Bucket {
     max_late_us: u64,
     cpu_percent: f64,
     replies: u64,
+    signed_up: u64,
+    connected: u64,
 }
 
 /// The recorder's state; [`Recorder::run`] drives it from the event channel.
@@ -117,6 +123,8 @@ pub struct Recorder {
     replies: super::reply::ReplyStats,
     part: Part,
     one_way: OneWay,
+    stages: StageCounts,
+    started_span_us: Option<(u64, u64)>,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -157,6 +165,8 @@ impl Recorder {
             replies: Default::default(),
             part,
             one_way: OneWay::new(part),
+            stages: StageCounts::default(),
+            started_span_us: None,
         }
     }
 
@@ -225,7 +235,10 @@ impl Recorder {
             Event::ParticipantCreated { t_us } => {
                 self.totals.participants += 1;
                 self.at(t_us).participants += 1;
+                let first = self.started_span_us.map_or(t_us, |(first, _)| first);
+                self.started_span_us = Some((first, t_us));
             }
+            Event::Stage { t_us, stage } => self.stage(t_us, stage),
             Event::Sent {
                 t_us,
                 participant,
@@ -288,6 +301,23 @@ impl Recorder {
         }
     }
 
+    fn stage(&mut self, t_us: u64, stage: Stage) {
+        let s = &mut self.stages;
+        match stage {
+            Stage::OrganizerSignedIn => s.organizers_signed_in += 1,
+            Stage::OrganizerConnected => s.organizers_connected += 1,
+            Stage::SignedUp => s.signed_up += 1,
+            Stage::ChatRequested => s.chat_requested += 1,
+            Stage::Connected => s.connected += 1,
+            Stage::Chatting => s.chatting += 1,
+        }
+        match stage {
+            Stage::SignedUp => self.at(t_us).signed_up += 1,
+            Stage::Connected => self.at(t_us).connected += 1,
+            _ => {}
+        }
+    }
+
     fn error(&mut self, e: ErrorEvent) {
         self.totals.errors += 1;
         self.at(e.t_us).errors += 1;
@@ -303,9 +333,9 @@ impl Recorder {
                 worker: e.worker,
                 active_chats: self.totals.chats,
                 participants: self.totals.participants,
-                step: None,
-                service: None,
-                http_status: None,
+                step: Some(e.step),
+                service: Some(e.step.service()),
+                http_status: e.http_status,
             });
         }
         if self.on_error == OnError::First {
@@ -340,6 +370,7 @@ impl Recorder {
 
     fn finish(self) -> Recording {
         let (mut participants, mut chats, mut connections) = (0u64, 0u64, 0i64);
+        let (mut signed_up, mut connected) = (0u64, 0u64);
         let timeline = self
             .buckets
             .iter()
@@ -347,6 +378,8 @@ impl Recorder {
             .map(|(t, b)| {
                 participants += b.participants;
                 chats += b.chats;
+                signed_up += b.signed_up;
+                connected += b.connected;
                 connections += b.connections;
                 Second {
                     t: t as u32,
@@ -359,8 +392,8 @@ impl Recorder {
                     max_lateness_ms: b.max_late_us as f64 / 1000.0,
                     cpu_percent: b.cpu_percent,
                     replies: b.replies,
-                    signed_up: 0,
-                    connected: 0,
+                    signed_up,
+                    connected,
                 }
             })
             .collect();
@@ -387,6 +420,11 @@ impl Recorder {
             cpu: self.cpu.total(),
             replies: self.replies.finish(),
             one_way: self.one_way.finish(),
+            stages: StageCounts {
+                participants_started: self.totals.participants,
+                ..self.stages
+            },
+            started_span_us: self.started_span_us,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The recorder alone, fed events by hand: loss, duplicates, gauges, stop rules.
 
 use super::*;
-use crate::results::ErrorKind;
+use crate::results::{ErrorKind, Step};
 
 fn recorder(on_error: OnError) -> (Recorder, Arc<StopSignal>) {
     let stop = Arc::new(StopSignal::new());
@@ -86,6 +86,8 @@ fn first_error_stops_and_keeps_the_load_at_that_moment() {
     r.record(Event::Error(Box::new(ErrorEvent {
         t_us: 3_000_000,
         kind: ErrorKind::HandshakeTimeout,
+        step: Step::Handshake,
+        http_status: None,
         worker: "participant 1".into(),
         message: "slow".into(),
     })));
@@ -106,6 +108,8 @@ fn budget_ignores_early_errors_and_fires_past_the_fraction() {
         Event::Error(Box::new(ErrorEvent {
             t_us: 1,
             kind: ErrorKind::Timeout,
+            step: Step::Read,
+            http_status: None,
             worker: String::new(),
             message: String::new(),
         }))

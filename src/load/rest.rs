@@ -1,25 +1,43 @@
 //! The REST calls of the scenario (organizer sign-in, participant sign-up, chat
-//! request), classified into the error kinds of the result file.
+//! request), classified into the error kinds and steps of the result file.
+//!
+//! Only the token is read from a success body ([`super::read`]): everything
+//! else a deployment sends may change without stopping a run.
 
 use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::read;
 use crate::protocol::{
-    ChatRequestBody, SignInRequest, SignInResponse, SignUpRequest, SignUpResponse, CHAT_REQUESTS,
-    ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP,
+    ChatRequestBody, SignInRequest, SignUpRequest, CHAT_REQUESTS, ORGANIZER_SIGN_IN,
+    PARTICIPANT_SIGN_UP,
 };
-use crate::results::ErrorKind;
+use crate::results::{ErrorKind, Step};
+
+/// The password of every participant msgperf signs up (the real API wants at
+/// least 8 characters).
+const PARTICIPANT_PASSWORD: &str = "msgperf-Load-1";
 
 /// A failed REST call.
 #[derive(Debug)]
 pub struct RestError {
     /// Classification.
     pub kind: ErrorKind,
+    /// The scenario step that made the call.
+    pub step: Step,
+    /// The status, when the server answered with an unexpected one.
+    pub http_status: Option<u16>,
     /// What happened; never contains the request body (it may hold a password).
     pub message: String,
+}
+
+impl RestError {
+    /// True when the server refused the credentials of a sign-in (400, 401, 403).
+    pub fn credentials_rejected(&self) -> bool {
+        self.step == Step::SignIn && matches!(self.http_status, Some(400 | 401 | 403))
+    }
 }
 
 /// One HTTP client (connection pool, TLS config) for every REST call of a run.
@@ -44,35 +62,26 @@ pub async fn sign_in(
         email: email.to_string(),
         password: password.to_string(),
     };
-    let reply: SignInResponse = call(http, base, ORGANIZER_SIGN_IN, None, &body, StatusCode::OK)
-        .await?
-        .ok_or_else(|| empty_body(base, ORGANIZER_SIGN_IN))?;
-    Ok(reply.token)
+    let call = Call::new(base, ORGANIZER_SIGN_IN, Step::SignIn);
+    let bytes = call.send(http, None, &body, StatusCode::OK).await?;
+    read::token(&bytes, &call.what()).map_err(|e| call.protocol(e))
 }
 
 /// `POST /auth/sign-up`; returns the participant's token.
 pub async fn sign_up(http: &Client, base: &str, email: &str) -> Result<String, RestError> {
-    let password = "msgperf-Load-1";
     let body = SignUpRequest {
         email: email.to_string(),
-        password: password.into(),
-        confirm_password: password.into(),
+        password: PARTICIPANT_PASSWORD.into(),
+        confirm_password: PARTICIPANT_PASSWORD.into(),
         phone_number: "+15550100000".into(),
     };
-    let reply: SignUpResponse = call(
-        http,
-        base,
-        PARTICIPANT_SIGN_UP,
-        None,
-        &body,
-        StatusCode::CREATED,
-    )
-    .await?
-    .ok_or_else(|| empty_body(base, PARTICIPANT_SIGN_UP))?;
-    Ok(reply.token)
+    let call = Call::new(base, PARTICIPANT_SIGN_UP, Step::SignUp);
+    let bytes = call.send(http, None, &body, StatusCode::CREATED).await?;
+    read::token(&bytes, &call.what()).map_err(|e| call.protocol(e))
 }
 
-/// `POST /chat-requests` for `event_id`.
+/// `POST /chat-requests` for `event_id`. The body of the answer is not read
+/// (the real API sends none).
 pub async fn request_chat(
     http: &Client,
     base: &str,
@@ -86,71 +95,83 @@ pub async fn request_chat(
         lat: None,
         lng: None,
     };
-    call::<_, serde::de::IgnoredAny>(
-        http,
-        base,
-        CHAT_REQUESTS,
-        Some(token),
-        &body,
-        StatusCode::OK,
-    )
-    .await
-    .map(drop)
+    let call = Call::new(base, CHAT_REQUESTS, Step::ChatRequest);
+    call.send(http, Some(token), &body, StatusCode::OK)
+        .await
+        .map(drop)
 }
 
-async fn call<B: Serialize, R: DeserializeOwned>(
-    http: &Client,
-    base: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &B,
-    expect: StatusCode,
-) -> Result<Option<R>, RestError> {
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let mut request = http.post(&url).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+/// One REST call: where it goes and which step it is, for its errors.
+struct Call {
+    url: String,
+    step: Step,
+}
+
+impl Call {
+    fn new(base: &str, path: &str, step: Step) -> Self {
+        Call {
+            url: format!("{}{path}", base.trim_end_matches('/')),
+            step,
+        }
     }
-    let response = request.send().await.map_err(|e| transport(&url, e))?;
-    let status = response.status();
-    let bytes = response.bytes().await.map_err(|e| transport(&url, e))?;
-    if status != expect {
-        let detail = serde_json::from_slice::<crate::protocol::ApiError>(&bytes)
-            .map(|e| e.message.text())
-            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into());
-        return Err(RestError {
+
+    fn what(&self) -> String {
+        format!("POST {} answered", self.url)
+    }
+
+    /// Posts `body`; the answer's bytes when the status is `expect`.
+    async fn send<B: Serialize>(
+        &self,
+        http: &Client,
+        token: Option<&str>,
+        body: &B,
+        expect: StatusCode,
+    ) -> Result<bytes::Bytes, RestError> {
+        let mut request = http.post(&self.url).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| self.transport(e))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.transport(e))?;
+        if status == expect {
+            return Ok(bytes);
+        }
+        let detail = read::error_message(&bytes)
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into());
+        Err(RestError {
             kind: ErrorKind::HttpStatus,
-            message: format!("POST {url} answered {status} (expected {expect}): {detail}"),
-        });
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| RestError {
-            kind: ErrorKind::Protocol,
-            message: format!("POST {url} answered {status} with an unexpected body: {e}"),
+            step: self.step,
+            http_status: Some(status.as_u16()),
+            message: format!(
+                "POST {} answered {status} (expected {expect}): {detail}",
+                self.url
+            ),
         })
-}
-
-fn transport(url: &str, e: reqwest::Error) -> RestError {
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if e.is_connect() {
-        ErrorKind::ConnectRefused
-    } else {
-        ErrorKind::Protocol
-    };
-    RestError {
-        kind,
-        message: format!("POST {url} failed: {e}"),
     }
-}
 
-fn empty_body(base: &str, path: &str) -> RestError {
-    RestError {
-        kind: ErrorKind::Protocol,
-        message: format!("POST {base}{path} answered with an empty body; a token was expected"),
+    fn protocol(&self, e: read::ReadError) -> RestError {
+        RestError {
+            kind: ErrorKind::Protocol,
+            step: self.step,
+            http_status: None,
+            message: e.to_string(),
+        }
+    }
+
+    fn transport(&self, e: reqwest::Error) -> RestError {
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else if e.is_connect() {
+            ErrorKind::ConnectRefused
+        } else {
+            ErrorKind::Protocol
+        };
+        RestError {
+            kind,
+            step: self.step,
+            http_status: None,
+            message: format!("POST {} failed: {e}", self.url),
+        }
     }
 }

@@ -18,6 +18,9 @@ pub enum StopReason {
     ErrorBudget,
     /// SIGINT or SIGTERM.
     Signal,
+    /// Every organizer gave up before starting a chat (e.g. its sign-in was
+    /// refused): nothing can load the API.
+    StartFailed,
 }
 
 impl StopReason {
@@ -29,6 +32,7 @@ impl StopReason {
             StopReason::FirstError => "first_error",
             StopReason::ErrorBudget => "error_budget",
             StopReason::Signal => "signal",
+            StopReason::StartFailed => "start_failed",
         }
     }
 }

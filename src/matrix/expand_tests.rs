@@ -24,6 +24,7 @@ fn spec(sci: &[u64], cpi: &[u64], smi: &[u64], repetitions: u32) -> MatrixSpec {
             handshake_timeout: Duration::from_secs(45),
             drain: Duration::from_secs(1),
         },
+        arrival: Default::default(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! smi 100 ms, −3.1% vs main (not significant)") and the short phrases for a
 //! baseline comparison that the tables reuse.
 
-use super::format;
+use super::{first_failure, format};
 use super::model::{Report, ScenarioReport};
 use crate::analysis::{ChangeStatus, Comparison, Verdict};
 
@@ -45,6 +45,9 @@ pub fn headline(r: &Report) -> String {
     let Some(top) = top_scenario(&r.scenarios) else {
         return "No runs to report.".into();
     };
+    if let Some(s) = first_failure::not_started(&r.runs) {
+        return s;
+    }
     let label = r
         .baseline
         .as_ref()
@@ -90,19 +93,17 @@ pub fn headline(r: &Report) -> String {
             r.scenarios.len()
         ));
     }
+    if let Some(first) = first_failure::sentence(&r.runs) {
+        s.push_str(". ");
+        s.push_str(&first);
+    }
     s
 }
 
 fn no_capacity(r: &Report, top: &ScenarioReport) -> String {
     let count = |v: Verdict| r.runs.iter().filter(|x| x.verdict == v).count();
     let mut parts = Vec::new();
-    for v in [
-        Verdict::GeneratorBound,
-        Verdict::NoPlateau,
-        Verdict::Inconclusive,
-        Verdict::Interrupted,
-        Verdict::Skipped,
-    ] {
+    for v in Verdict::ALL.into_iter().filter(|&v| v != Verdict::Valid) {
         let n = count(v);
         if n > 0 {
             parts.push(format!("{n} {}", v.as_str()));

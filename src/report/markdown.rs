@@ -214,14 +214,7 @@ fn head(r: &Report) -> String {
     let mut s = String::from("## msgperf capacity report\n\n");
     let _ = writeln!(s, "**{}**\n", r.headline);
     let mut counts: Vec<String> = Vec::new();
-    for v in [
-        Verdict::Valid,
-        Verdict::GeneratorBound,
-        Verdict::NoPlateau,
-        Verdict::Inconclusive,
-        Verdict::Interrupted,
-        Verdict::Skipped,
-    ] {
+    for v in Verdict::ALL {
         let n = r.runs.iter().filter(|x| x.verdict == v).count();
         if n > 0 {
             counts.push(format!("{n} {}", v.as_str()));
@@ -333,6 +326,8 @@ pub fn verdict_icon(v: Verdict) -> &'static str {
         Verdict::Inconclusive => "❔",
         Verdict::Interrupted => "⏹️",
         Verdict::Skipped => "⏭️",
+        Verdict::Failed => "🛑",
+        Verdict::Collapsed => "💥",
     }
 }
 

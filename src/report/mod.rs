@@ -11,6 +11,7 @@ pub mod baseline;
 pub mod charts;
 pub mod command;
 mod details;
+pub mod first_failure;
 pub mod format;
 pub mod headline;
 pub mod history;

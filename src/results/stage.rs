@@ -91,6 +91,27 @@ pub enum StartFailureCause {
     NoParticipantConnected,
 }
 
+impl StartFailureCause {
+    /// The exit code of `run` and `action`: 2 for refused credentials (the
+    /// configuration is wrong), 1 otherwise (the target did not work).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            StartFailureCause::CredentialsRejected => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The exit code and message of the worst start failure among `failures`.
+pub fn worst_start_failure<'a>(
+    failures: impl IntoIterator<Item = &'a StartFailure>,
+) -> Option<(i32, &'a str)> {
+    failures
+        .into_iter()
+        .map(|f| (f.cause.exit_code(), f.message.as_str()))
+        .max_by_key(|(code, _)| *code)
+}
+
 /// What kept a `failed` run from loading the API.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StartFailure {

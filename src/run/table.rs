@@ -97,6 +97,9 @@ mod tests {
             worker: String::new(),
             active_chats: 0,
             participants: 0,
+            step: None,
+            service: None,
+            http_status: None,
         });
         let text = render(&[r.clone(), r]);
         let lines: Vec<&str> = text.lines().collect();

@@ -143,6 +143,7 @@ pub fn build(spec: &Spec) -> RunResult {
             max_lateness_ms: (late * 10.0f64).round() / 10.0,
             cpu_percent: (cpu * 10.0f64).round() / 10.0,
             replies: 0,
+            ..Second::default()
         });
         totals.messages_sent += sent;
         totals.messages_delivered += delivered;
@@ -202,6 +203,9 @@ pub fn build(spec: &Spec) -> RunResult {
             worker: format!("participant {}", last.participants),
             active_chats: last.active_chats,
             participants: last.participants,
+            step: None,
+            service: None,
+            http_status: None,
         }),
         errors_by_kind,
         totals,
@@ -226,5 +230,7 @@ pub fn build(spec: &Spec) -> RunResult {
         skipped_reason: None,
         hooks: Vec::new(),
         split: None,
+        start_failure: None,
+        creation: None,
     }
 }
