@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use msgperf::results::{self, ErrorKind, Outcome};
+use msgperf::results::{self, ErrorKind, Outcome, Service, StartFailureCause, Step};
 use msgperf::server::{self, ServerConfig};
 
 fn msgperf() -> Command {
@@ -136,8 +136,27 @@ fn sigint_during_a_hook_kills_it_runs_after_all_and_exits_130() {
     assert!(results::read_dir(&results_dir).map_or(true, |r| r.is_empty()));
 }
 
+/// A matrix file whose `target:` is the embedded server `info`, with the
+/// password taken from `${MSGPERF_TEST_PASSWORD}`, and runs of `secs` seconds.
+fn targeted_matrix(dir: &Path, info: &server::ServerInfo, secs: u32) -> std::path::PathBuf {
+    write(
+        dir,
+        "matrix.yaml",
+        &format!(
+            "target:\n  messenger_ws_url: {}\n  organizer_api_url: {}\n  participant_api_url: {}\n  \
+             event_id: {}\n  organizer_email: {}\n  organizer_password: ${{MSGPERF_TEST_PASSWORD}}\n\
+             matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nstop:\n  max_duration: {secs}s\n  on_error: never\n",
+            info.messenger_ws_url,
+            info.organizer_api_url,
+            info.participant_api_url,
+            info.event_id,
+            info.organizer_email
+        ),
+    )
+}
+
 #[test]
-fn passwords_never_reach_output_or_result_files() {
+fn a_wrong_password_is_a_failed_start_exit_2_naming_the_email_never_the_password() {
     let _serial = serial();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime
@@ -145,45 +164,157 @@ fn passwords_never_reach_output_or_result_files() {
         .unwrap();
     let info = server.info().clone();
     let dir = tempfile::tempdir().unwrap();
-    let matrix = write(
-        dir.path(),
-        "matrix.yaml",
-        &format!(
-            "target:\n  messenger_ws_url: {}\n  organizer_api_url: {}\n  participant_api_url: {}\n  \
-             event_id: {}\n  organizer_email: {}\n  organizer_password: ${{MSGPERF_TEST_PASSWORD}}\n\
-             matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nstop:\n  max_duration: 2s\n  on_error: never\n",
-            info.messenger_ws_url,
-            info.organizer_api_url,
-            info.participant_api_url,
-            info.event_id,
-            info.organizer_email
-        ),
-    );
-    let secret = "Wr0ng-S3cret-Pa55";
+    let matrix = targeted_matrix(dir.path(), &info, 5);
+    let secret = "Wr0ng-S3cret-Pa55-long-enough";
     let results_dir = dir.path().join("results");
+    let started = Instant::now();
     let out = msgperf()
         .args(["run", "--matrix"])
         .arg(&matrix)
         .arg("--out")
         .arg(&results_dir)
+        .arg("--report-dir")
+        .arg(dir.path().join("report"))
         .env("MSGPERF_TEST_PASSWORD", secret)
         .env("MSGPERF_LOG", "debug")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    let email = info.organizer_email.replace("{n}", "1");
+    assert!(stderr.contains(&email), "{stderr}");
+    assert!(stderr.contains("check the organizer password variable"), "{stderr}");
+    // Refused credentials end the run at once, not after max_duration.
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
     let results = results::read_dir(&results_dir).unwrap();
     let r = &results[0];
-    // The wrong password made the organizer's sign-in fail: recorded, not leaked.
+    assert_eq!(r.outcome, Outcome::Failed);
+    assert_eq!(r.stop_reason, "start_failed");
+    let failure = r.start_failure.as_ref().unwrap();
+    assert_eq!(failure.cause, StartFailureCause::CredentialsRejected);
+    assert_eq!(r.totals.stages.organizers_signed_in, 0);
     let first = r.first_error.as_ref().unwrap();
-    assert_eq!(first.kind, ErrorKind::HttpStatus, "{first:?}");
-    assert!(!r.target.embedded);
+    assert_eq!((first.kind, first.step, first.http_status), (ErrorKind::HttpStatus, Some(Step::SignIn), Some(400)));
+    assert_eq!(first.service, Some(Service::OrganizerApi));
+    let report = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
+    assert!(report.contains("The test could not start"), "{report}");
     let file = std::fs::read_to_string(results_dir.join(r.file_name())).unwrap();
-    for text in [&*stdout, &*stderr, &*file] {
+    for text in [&*stdout, &*stderr, &*file, &*report] {
         assert!(!text.contains(secret), "secret leaked: {text}");
     }
     runtime.block_on(server.shutdown());
+}
+
+#[test]
+fn a_target_that_is_down_from_the_start_is_a_failed_start_exit_1() {
+    let _serial = serial();
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(
+        dir.path(),
+        "matrix.yaml",
+        &format!(
+            "target:\n  messenger_ws_url: ws://127.0.0.1:{port}\n  organizer_api_url: http://127.0.0.1:{port}\n  \
+             participant_api_url: http://127.0.0.1:{port}\n  event_id: 1\n  organizer_email: o{{n}}@x.test\n  \
+             organizer_password: pw-pw-pw-pw-pw-pw\nmatrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\n\
+             stop:\n  max_duration: 5s\n  on_error: never\n"
+        ),
+    );
+    let results_dir = dir.path().join("results");
+    let out = msgperf()
+        .args(["run", "--matrix"])
+        .arg(&matrix)
+        .arg("--out")
+        .arg(&results_dir)
+        .arg("--report-dir")
+        .arg(dir.path().join("report"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the test could not start"), "{stderr}");
+    let r = &results::read_dir(&results_dir).unwrap()[0];
+    assert_eq!(r.outcome, Outcome::Failed, "{:?}", r.first_error);
+    assert_eq!(r.start_failure.as_ref().unwrap().cause, StartFailureCause::NoOrganizer);
+    assert_eq!(r.first_error.as_ref().unwrap().kind, ErrorKind::ConnectRefused);
+    let json = std::fs::read_to_string(dir.path().join("report/report.json")).unwrap();
+    assert!(json.contains("\"verdict\": \"failed\""), "{json}");
+    assert!(!json.contains("\"verdict\": \"valid\""), "{json}");
+}
+
+/// `msgperf serve` on free ports in a child process, and the `target:` lines
+/// its banner prints.
+fn serve_child() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = msgperf()
+        .args(["serve", "--organizer-port", "0", "--participant-port", "0", "--messenger-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut target = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if !line.starts_with('#') {
+            target.push_str(&format!("  {line}\n"));
+        }
+        if line.starts_with("organizer_password") {
+            break;
+        }
+    }
+    (child, target)
+}
+
+#[test]
+fn a_server_killed_mid_run_is_a_collapse_not_a_plateau_at_zero() {
+    let _serial = serial();
+    let (mut serve, target) = serve_child();
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(
+        dir.path(),
+        "matrix.yaml",
+        &format!(
+            "target:\n{target}matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\n\
+             stop:\n  max_duration: 12s\n  on_error: never\n  drain: 1s\n"
+        ),
+    );
+    let run = msgperf()
+        .args(["run", "--matrix"])
+        .arg(&matrix)
+        .arg("--out")
+        .arg(dir.path().join("results"))
+        .arg("--report-dir")
+        .arg(dir.path().join("report"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    serve.kill().unwrap();
+    let _ = serve.wait();
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    let run = &json["runs"][0];
+    assert_eq!(run["verdict"], "collapsed", "{run:#}");
+    assert!(run["sustained_rate"].is_null(), "{run:#}");
+    let c = &run["collapse"];
+    let at = c["at_s"].as_u64().unwrap();
+    assert!((4..=7).contains(&at), "{c}");
+    assert!(c["peak_before"].as_f64().unwrap() > 100.0, "{c}");
+    assert!(c["active_chats"].as_u64().unwrap() > 50, "{c}");
+    let md = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
+    assert!(!md.contains("Capacity: 0"), "{md}");
 }
 
 #[test]
