@@ -356,3 +356,56 @@ async fn run_jobs_then_one_report_job_comment_once() {
     assert_eq!(report["runs"].as_array().unwrap().len(), 2);
     assert!(step.summary.contains("smi"), "{}", step.summary);
 }
+
+/// A wrong organizer password on a pull request: exit 2, an `::error::`
+/// saying what to fix, and the sticky comment says the test could not start
+/// while keeping the last good report's figures, marked stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_keeps_the_last_good_comment_marked_stale_and_exits_2() {
+    let _serial = SERIAL.lock().await;
+    let api = MockServer::start().await;
+    let marker = "<!-- msgperf: perf/run/matrix.yaml -->";
+    let good = format!("{marker}\n## msgperf capacity report\n\n**Capacity: 3,000 msg/s sustained at smi 100 ms**\n\n---\nupdated by msgperf\n");
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 41, "body": "unrelated", "html_url": "https://github.test/c/41"},
+            {"id": 42, "body": good, "html_url": "https://github.test/c/42"}
+        ])))
+        .mount(&api)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/octo/app/issues/comments/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 42, "html_url": "https://github.test/c/42"
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&api)
+        .await;
+    let (srv, dir) = server_and_matrix("100ms").await;
+    let wrong = "a-wrong-password-0000";
+    let step = action_step(dir.path(), &api.uri(), srv.info(), &[("ORGANIZER-PASSWORD", wrong)]).await;
+    srv.shutdown().await;
+    assert_eq!(step.code, Some(2), "{}\n{}", step.stdout, step.stderr);
+    assert!(
+        step.stdout.contains("::error title=msgperf%3A the test could not start::")
+            || step.stdout.contains("::error title=msgperf: the test could not start::"),
+        "{}",
+        step.stdout
+    );
+    assert!(step.stdout.contains("check the organizer password variable"), "{}", step.stdout);
+    let requests = api.received_requests().await.unwrap();
+    let patch = requests.iter().find(|r| r.method.as_str() == "PATCH").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&patch.body).unwrap();
+    let body = body["body"].as_str().unwrap();
+    assert!(body.starts_with(marker), "{body}");
+    assert!(body.contains("the test could not start") && body.contains("organizer1@msgperf.local"), "{body}");
+    assert!(body.contains("stale") && body.contains("Capacity: 3,000 msg/s sustained"), "{body}");
+    assert!(!body.contains(wrong) && !step.stdout.lines().any(|l| l.contains(wrong) && !l.starts_with("::add-mask::")));
+    assert!(step.summary.contains("could not start"), "{}", step.summary);
+}
