@@ -141,7 +141,21 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .zip(&offsets)
         .map(|(r, o)| o + r.duration_s)
         .fold(0.0, f64::max);
-    merged.outcome = if ran.iter().any(|r| r.outcome == Outcome::Interrupted) {
+    for r in ran.iter().filter(|r| r.outcome == Outcome::Failed) {
+        let why = r.start_failure.as_ref().map_or("", |f| f.message.as_str());
+        notes.push(format!(
+            "part {} could not start ({why}): its load is not in these numbers",
+            r.part()
+        ));
+    }
+    merged.start_failure = ran
+        .iter()
+        .all(|r| r.outcome == Outcome::Failed)
+        .then(|| ran.iter().find_map(|r| r.start_failure.clone()))
+        .flatten();
+    merged.outcome = if merged.start_failure.is_some() {
+        Outcome::Failed
+    } else if ran.iter().any(|r| r.outcome == Outcome::Interrupted) {
         Outcome::Interrupted
     } else if ran.iter().any(|r| r.outcome == Outcome::Saturated) {
         Outcome::Saturated
@@ -228,11 +242,15 @@ fn timeline(parts: &[RunResult], offsets: &[f64]) -> Vec<Second> {
                     slot.open_connections += x.open_connections;
                     slot.max_lateness_ms = slot.max_lateness_ms.max(x.max_lateness_ms);
                     slot.cpu_percent += x.cpu_percent;
+                    slot.signed_up += x.signed_up;
+                    slot.connected += x.connected;
                 }
                 // A part that ended keeps its cumulative counts.
                 None => {
                     slot.participants += last.participants;
                     slot.active_chats += last.active_chats;
+                    slot.signed_up += last.signed_up;
+                    slot.connected += last.connected;
                 }
             }
         }
@@ -253,6 +271,7 @@ fn totals(parts: &[RunResult]) -> Totals {
         t.errors += x.errors;
         t.replies_sent += x.replies_sent;
         t.replies_received += x.replies_received;
+        t.stages = t.stages.plus(&x.stages);
     }
     t.messages_lost = t.messages_sent.saturating_sub(t.messages_delivered);
     t

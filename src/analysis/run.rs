@@ -11,7 +11,8 @@ use super::collapse::{self, CollapseInfo};
 use super::plateau::{self, Plateau};
 use super::verdict::{self, Verdict};
 use crate::results::{
-    ErrorKind, Latencies, Outcome, RunResult, Second, Service, StartFailure, Step,
+    CreationRate, ErrorKind, Latencies, Outcome, RunResult, Second, Service, StageCounts,
+    StartFailure, Step,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -152,6 +153,12 @@ pub struct RunAnalysis {
     /// Why a `failed` run measured nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_failure: Option<StartFailure>,
+    /// How many organizers and participants reached each stage.
+    #[serde(default)]
+    pub stages: StageCounts,
+    /// Planned and achieved participant creation rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation: Option<CreationRate>,
 }
 
 /// What organizer replies added to a run's load.
@@ -275,6 +282,8 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         replies,
         collapse,
         start_failure: run.start_failure.clone(),
+        stages: run.totals.stages,
+        creation: run.creation.clone(),
     }
 }
 

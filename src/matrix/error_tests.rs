@@ -402,3 +402,11 @@ fn cloudwatch_block_errors_name_the_key() {
         &["cloudwatch.wait_for_data", "not a duration"],
     );
 }
+
+#[test]
+fn an_unknown_arrival_names_the_choices() {
+    check(
+        &format!("{MATRIX}arrival: closed\n"),
+        &["bad.yaml, line 5", "`arrival`", "rate", "sequential"],
+    );
+}

@@ -56,6 +56,9 @@ pub fn block(report: &Report, s: &ScenarioReport) -> String {
                 format::rate(replies.peak_handled)
             );
         }
+        if let Some(line) = stages_line(r) {
+            let _ = writeln!(notes, "- {rep} {line}");
+        }
         for w in &r.warnings {
             let _ = writeln!(notes, "- {rep} note: {}", cell(w, 200));
         }
@@ -218,4 +221,35 @@ fn html(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "&#124;")
+}
+
+/// "participants: 1,001 started → 1,001 signed up → … chatting; created at
+/// 8.1/s of 50/s planned (sequential)": where participants stopped, and
+/// whether creation kept up with cpi. `None` for files without stage counts.
+fn stages_line(r: &RunAnalysis) -> Option<String> {
+    let s = &r.stages;
+    if s.participants_started == 0 && s.organizers_signed_in == 0 {
+        return None;
+    }
+    let n = |x: u64| format::count(x as f64);
+    let mut line = format!(
+        "participants: {} started → {} signed up → {} chat requested → {} connected → {} chatting; organizers: {} signed in, {} connected",
+        n(s.participants_started),
+        n(s.signed_up),
+        n(s.chat_requested),
+        n(s.connected),
+        n(s.chatting),
+        n(s.organizers_signed_in),
+        n(s.organizers_connected)
+    );
+    if let Some(c) = &r.creation {
+        let _ = write!(
+            line,
+            "; created at {}/s of {}/s planned ({})",
+            format::num(c.achieved_per_s, 1),
+            format::num(c.planned_per_s, 1),
+            c.arrival.as_str()
+        );
+    }
+    Some(line)
 }

@@ -147,3 +147,18 @@ pub struct StageCounts {
     #[serde(default)]
     pub chatting: u64,
 }
+
+impl StageCounts {
+    /// The counts of two runners together (the parts of a split run).
+    pub fn plus(&self, o: &StageCounts) -> StageCounts {
+        StageCounts {
+            organizers_signed_in: self.organizers_signed_in + o.organizers_signed_in,
+            organizers_connected: self.organizers_connected + o.organizers_connected,
+            participants_started: self.participants_started + o.participants_started,
+            signed_up: self.signed_up + o.signed_up,
+            chat_requested: self.chat_requested + o.chat_requested,
+            connected: self.connected + o.connected,
+            chatting: self.chatting + o.chatting,
+        }
+    }
+}
