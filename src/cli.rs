@@ -219,7 +219,10 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
             })?;
             // A run that never loaded the API is no measurement: say what to
             // fix and fail, after the results and the report are written.
-            let failures = outcome.results.iter().filter_map(|r| r.start_failure.as_ref());
+            let failures = outcome
+                .results
+                .iter()
+                .filter_map(|r| r.start_failure.as_ref());
             match crate::results::worst_start_failure(failures) {
                 Some((failed, message)) => {
                     eprintln!("error: the test could not start: {message}");

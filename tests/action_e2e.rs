@@ -389,23 +389,52 @@ async fn a_wrong_password_keeps_the_last_good_comment_marked_stale_and_exits_2()
         .await;
     let (srv, dir) = server_and_matrix("100ms").await;
     let wrong = "a-wrong-password-0000";
-    let step = action_step(dir.path(), &api.uri(), srv.info(), &[("ORGANIZER-PASSWORD", wrong)]).await;
+    let step = action_step(
+        dir.path(),
+        &api.uri(),
+        srv.info(),
+        &[("ORGANIZER-PASSWORD", wrong)],
+    )
+    .await;
     srv.shutdown().await;
     assert_eq!(step.code, Some(2), "{}\n{}", step.stdout, step.stderr);
     assert!(
-        step.stdout.contains("::error title=msgperf%3A the test could not start::")
-            || step.stdout.contains("::error title=msgperf: the test could not start::"),
+        step.stdout
+            .contains("::error title=msgperf%3A the test could not start::")
+            || step
+                .stdout
+                .contains("::error title=msgperf: the test could not start::"),
         "{}",
         step.stdout
     );
-    assert!(step.stdout.contains("check the organizer password variable"), "{}", step.stdout);
+    assert!(
+        step.stdout
+            .contains("check the organizer password variable"),
+        "{}",
+        step.stdout
+    );
     let requests = api.received_requests().await.unwrap();
-    let patch = requests.iter().find(|r| r.method.as_str() == "PATCH").unwrap();
+    let patch = requests
+        .iter()
+        .find(|r| r.method.as_str() == "PATCH")
+        .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&patch.body).unwrap();
     let body = body["body"].as_str().unwrap();
     assert!(body.starts_with(marker), "{body}");
-    assert!(body.contains("the test could not start") && body.contains("organizer1@msgperf.local"), "{body}");
-    assert!(body.contains("stale") && body.contains("Capacity: 3,000 msg/s sustained"), "{body}");
-    assert!(!body.contains(wrong) && !step.stdout.lines().any(|l| l.contains(wrong) && !l.starts_with("::add-mask::")));
+    assert!(
+        body.contains("the test could not start") && body.contains("organizer1@msgperf.local"),
+        "{body}"
+    );
+    assert!(
+        body.contains("stale") && body.contains("Capacity: 3,000 msg/s sustained"),
+        "{body}"
+    );
+    assert!(
+        !body.contains(wrong)
+            && !step
+                .stdout
+                .lines()
+                .any(|l| l.contains(wrong) && !l.starts_with("::add-mask::"))
+    );
     assert!(step.summary.contains("could not start"), "{}", step.summary);
 }

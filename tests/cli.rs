@@ -184,9 +184,16 @@ fn a_wrong_password_is_a_failed_start_exit_2_naming_the_email_never_the_password
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
     let email = info.organizer_email.replace("{n}", "1");
     assert!(stderr.contains(&email), "{stderr}");
-    assert!(stderr.contains("check the organizer password variable"), "{stderr}");
+    assert!(
+        stderr.contains("check the organizer password variable"),
+        "{stderr}"
+    );
     // Refused credentials end the run at once, not after max_duration.
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     let results = results::read_dir(&results_dir).unwrap();
     let r = &results[0];
     assert_eq!(r.outcome, Outcome::Failed);
@@ -195,7 +202,10 @@ fn a_wrong_password_is_a_failed_start_exit_2_naming_the_email_never_the_password
     assert_eq!(failure.cause, StartFailureCause::CredentialsRejected);
     assert_eq!(r.totals.stages.organizers_signed_in, 0);
     let first = r.first_error.as_ref().unwrap();
-    assert_eq!((first.kind, first.step, first.http_status), (ErrorKind::HttpStatus, Some(Step::SignIn), Some(400)));
+    assert_eq!(
+        (first.kind, first.step, first.http_status),
+        (ErrorKind::HttpStatus, Some(Step::SignIn), Some(400))
+    );
     assert_eq!(first.service, Some(Service::OrganizerApi));
     let report = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
     assert!(report.contains("The test could not start"), "{report}");
@@ -241,8 +251,14 @@ fn a_target_that_is_down_from_the_start_is_a_failed_start_exit_1() {
     assert!(stderr.contains("the test could not start"), "{stderr}");
     let r = &results::read_dir(&results_dir).unwrap()[0];
     assert_eq!(r.outcome, Outcome::Failed, "{:?}", r.first_error);
-    assert_eq!(r.start_failure.as_ref().unwrap().cause, StartFailureCause::NoOrganizer);
-    assert_eq!(r.first_error.as_ref().unwrap().kind, ErrorKind::ConnectRefused);
+    assert_eq!(
+        r.start_failure.as_ref().unwrap().cause,
+        StartFailureCause::NoOrganizer
+    );
+    assert_eq!(
+        r.first_error.as_ref().unwrap().kind,
+        ErrorKind::ConnectRefused
+    );
     let json = std::fs::read_to_string(dir.path().join("report/report.json")).unwrap();
     assert!(json.contains("\"verdict\": \"failed\""), "{json}");
     assert!(!json.contains("\"verdict\": \"valid\""), "{json}");
@@ -253,7 +269,15 @@ fn a_target_that_is_down_from_the_start_is_a_failed_start_exit_1() {
 fn serve_child() -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = msgperf()
-        .args(["serve", "--organizer-port", "0", "--participant-port", "0", "--messenger-port", "0"])
+        .args([
+            "serve",
+            "--organizer-port",
+            "0",
+            "--participant-port",
+            "0",
+            "--messenger-port",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

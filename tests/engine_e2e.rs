@@ -214,7 +214,13 @@ mod fault_proxy;
 
 /// The embedded server behind three fault proxies (one per service); the
 /// target points at the proxies.
-async fn proxied(watch_ws: bool) -> (server::RunningServer, [fault_proxy::FaultProxy; 3], matrix::Target) {
+async fn proxied(
+    watch_ws: bool,
+) -> (
+    server::RunningServer,
+    [fault_proxy::FaultProxy; 3],
+    matrix::Target,
+) {
     let server = server::start(ServerConfig::default()).await.unwrap();
     let direct = run::target_of(server.info());
     let addr = |url: &str| -> std::net::SocketAddr {
@@ -245,7 +251,10 @@ fn control() -> RunControl {
 
 fn scenario(yaml_stop: &str) -> matrix::Scenario {
     let text = format!("matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nstop:\n{yaml_stop}");
-    matrix::parse("inline.yaml", &text, &|_| None).unwrap().scenarios.remove(0)
+    matrix::parse("inline.yaml", &text, &|_| None)
+        .unwrap()
+        .scenarios
+        .remove(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,20 +266,45 @@ async fn participants_are_counted_by_stage_and_every_websocket_ends_with_a_close
     assert_eq!(r.outcome, Outcome::Completed, "{:?}", r.first_error);
     let st = &r.totals.stages;
     assert_eq!(st.participants_started, r.totals.participants);
-    assert_eq!((st.organizers_signed_in, st.organizers_connected), (1, 1), "{st:?}");
+    assert_eq!(
+        (st.organizers_signed_in, st.organizers_connected),
+        (1, 1),
+        "{st:?}"
+    );
     assert!(st.participants_started >= 100, "{st:?}");
     // Each stage is reached by at most as many as the one before.
-    let chain = [st.participants_started, st.signed_up, st.chat_requested, st.connected, st.chatting];
+    let chain = [
+        st.participants_started,
+        st.signed_up,
+        st.chat_requested,
+        st.connected,
+        st.chatting,
+    ];
     assert!(chain.windows(2).all(|w| w[0] >= w[1]), "{st:?}");
     assert!(st.chatting * 10 >= st.participants_started * 8, "{st:?}");
     let last = r.timeline.last().unwrap();
-    assert_eq!((last.signed_up, last.connected), (st.signed_up, st.connected));
+    assert_eq!(
+        (last.signed_up, last.connected),
+        (st.signed_up, st.connected)
+    );
     // Every WebSocket of the run (organizer and participants) was closed by
     // the client with a close frame, not dropped.
-    let conns: Vec<_> = ws.conns().into_iter().filter(|c| c.upgraded.load(std::sync::atomic::Ordering::SeqCst)).collect();
+    let conns: Vec<_> = ws
+        .conns()
+        .into_iter()
+        .filter(|c| c.upgraded.load(std::sync::atomic::Ordering::SeqCst))
+        .collect();
     assert_eq!(conns.len() as u64, st.connected + 1, "{st:?}");
-    let closed = conns.iter().filter(|c| c.client_close.load(std::sync::atomic::Ordering::SeqCst)).count();
-    assert_eq!(closed, conns.len(), "{closed} of {} connections got a close frame", conns.len());
+    let closed = conns
+        .iter()
+        .filter(|c| c.client_close.load(std::sync::atomic::Ordering::SeqCst))
+        .count();
+    assert_eq!(
+        closed,
+        conns.len(),
+        "{closed} of {} connections got a close frame",
+        conns.len()
+    );
     server.shutdown().await;
 }
 
@@ -278,7 +312,8 @@ async fn participants_are_counted_by_stage_and_every_websocket_ends_with_a_close
 async fn a_server_that_stops_answering_mid_run_collapses() {
     let _serial = SERIAL.lock().await;
     let (server, proxies, target) = proxied(false).await;
-    let s = scenario("  max_duration: 10s\n  on_error: never\n  drain: 1s\n  handshake_timeout: 1s\n");
+    let s =
+        scenario("  max_duration: 10s\n  on_error: never\n  drain: 1s\n  handshake_timeout: 1s\n");
     let silence = async {
         tokio::time::sleep(Duration::from_secs(4)).await;
         for p in &proxies {
@@ -288,9 +323,19 @@ async fn a_server_that_stops_answering_mid_run_collapses() {
     let started = Instant::now();
     let (r, ()) = tokio::join!(load::run_scenario(&s, &target, control()), silence);
     // No worker hangs past its timeouts: the run ends on time.
-    assert!(started.elapsed() < Duration::from_secs(10 + 1 + 5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10 + 1 + 5),
+        "{:?}",
+        started.elapsed()
+    );
     let a = msgperf::analysis::analyze_run(&r);
-    assert_eq!(a.verdict, msgperf::analysis::Verdict::Collapsed, "{:?} {:?}", a.reasons, r.errors_by_kind);
+    assert_eq!(
+        a.verdict,
+        msgperf::analysis::Verdict::Collapsed,
+        "{:?} {:?}",
+        a.reasons,
+        r.errors_by_kind
+    );
     let c = a.collapse.unwrap();
     assert!((3..=6).contains(&c.at_s), "{c:?}");
     assert!(c.peak_before > 100.0 && c.active_chats > 50, "{c:?}");

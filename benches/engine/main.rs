@@ -103,6 +103,7 @@ fn scenario(smi: Duration) -> Scenario {
             drain: Duration::from_millis(500),
         },
         reply: ReplyPolicy::None,
+        arrival: Default::default(),
     }
 }
 

@@ -95,6 +95,8 @@ async fn join(
         .json(&ChatRequestBody {
             event_id: target.event_id,
             description: "naive".into(),
+            lat: None,
+            lng: None,
         })
         .send()
         .await

@@ -103,9 +103,16 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
                     commands::write_outputs(out, &[("results-dir", dir)])
                         .map_err(CommandError::tool)?;
                 }
-                let failures = outcome.results.iter().filter_map(|r| r.start_failure.as_ref());
+                let failures = outcome
+                    .results
+                    .iter()
+                    .filter_map(|r| r.start_failure.as_ref());
                 if let Some((code, message)) = crate::results::worst_start_failure(failures) {
-                    commands::emit_annotation(Level::Error, Some("msgperf: the test could not start"), message);
+                    commands::emit_annotation(
+                        Level::Error,
+                        Some("msgperf: the test could not start"),
+                        message,
+                    );
                     return Ok(code);
                 }
                 return Ok(i32::from(outcome.aborted.is_some()));
@@ -144,7 +151,11 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
     if published.tool_failure {
         return Ok(1);
     }
-    let failures = rep.report.runs.iter().filter_map(|r| r.start_failure.as_ref());
+    let failures = rep
+        .report
+        .runs
+        .iter()
+        .filter_map(|r| r.start_failure.as_ref());
     match crate::results::worst_start_failure(failures) {
         Some((code, _)) => Ok(code.max(rep.exit_code)),
         None => Ok(rep.exit_code),

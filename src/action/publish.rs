@@ -89,7 +89,11 @@ pub async fn publish(
     }
     let not_started = first_failure::not_started(&rep.report.runs);
     if let Some(message) = &not_started {
-        commands::emit_annotation(Level::Error, Some("msgperf: the test could not start"), message);
+        commands::emit_annotation(
+            Level::Error,
+            Some("msgperf: the test could not start"),
+            message,
+        );
     }
     let Some(gh) = gh else {
         if cfg.comment != CommentMode::Never && matches!(ctx.event, Event::PullRequest(_)) {
@@ -146,7 +150,8 @@ async fn upsert(
         return gh.upsert_comment(pr, marker, body).await;
     };
     let previous = gh.find_comment(pr, marker).await?.map(|(_, _, b)| b);
-    let stale = github::failed_start_body(marker, message, previous.as_deref(), ctx.run_url.as_deref());
+    let stale =
+        github::failed_start_body(marker, message, previous.as_deref(), ctx.run_url.as_deref());
     gh.upsert_comment(pr, marker, &stale).await
 }
 

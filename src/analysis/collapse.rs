@@ -120,7 +120,11 @@ mod tests {
     fn no_collapse_without_connection_errors_a_short_tail_or_a_peak() {
         let rates = [100.0, 200.0, 300.0, 0.0, 0.0, 0.0];
         let (r, secs) = run_with(&[("http_status", 5)], &rates);
-        assert_eq!(find_collapse(&r, &secs, &rates), None, "errors of another kind");
+        assert_eq!(
+            find_collapse(&r, &secs, &rates),
+            None,
+            "errors of another kind"
+        );
         let short = [100.0, 200.0, 300.0, 0.0, 0.0];
         let (r, secs) = run_with(&[("connection_closed", 5)], &short);
         assert_eq!(find_collapse(&r, &secs, &short), None, "2 s tail");

@@ -209,7 +209,9 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
     let collapse = collapse::find_collapse(run, secs, rate);
     // A tail at zero is never a plateau: look only before the collapse.
     let before = collapse.as_ref().map_or(rate.len(), |c| {
-        secs.iter().position(|s| s.t == c.at_s).unwrap_or(rate.len())
+        secs.iter()
+            .position(|s| s.t == c.at_s)
+            .unwrap_or(rate.len())
     });
     let found = plateau::find_plateau(&rate[..before], &participants[..before], per_participant);
     let plateau = found
@@ -352,7 +354,10 @@ fn decide(
             || "the run never loaded the API".to_string(),
             |f| f.message.clone(),
         );
-        return (Verdict::Failed, vec![format!("the test could not start: {why}")]);
+        return (
+            Verdict::Failed,
+            vec![format!("the test could not start: {why}")],
+        );
     }
     if run.outcome == Outcome::Interrupted {
         return (
@@ -382,7 +387,10 @@ fn decide(
 
 /// A collapse overrides what the rules found from the data alone, except
 /// where the run measured nothing at all (skipped, failed, interrupted).
-fn with_collapse(found: (Verdict, Vec<String>), c: Option<&CollapseInfo>) -> (Verdict, Vec<String>) {
+fn with_collapse(
+    found: (Verdict, Vec<String>),
+    c: Option<&CollapseInfo>,
+) -> (Verdict, Vec<String>) {
     match (found.0, c) {
         (Verdict::Skipped | Verdict::Failed | Verdict::Interrupted, _) | (_, None) => found,
         (_, Some(c)) => (

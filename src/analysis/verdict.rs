@@ -100,7 +100,10 @@ impl Verdict {
     /// True when the run's peak rate measured the API (valid, no-plateau, or
     /// the peak before a collapse).
     pub fn measured_api(self) -> bool {
-        matches!(self, Verdict::Valid | Verdict::NoPlateau | Verdict::Collapsed)
+        matches!(
+            self,
+            Verdict::Valid | Verdict::NoPlateau | Verdict::Collapsed
+        )
     }
 }
 

@@ -218,11 +218,18 @@ mod tests {
     fn a_failed_start_keeps_the_last_good_report_marked_stale() {
         let m = marker("w", "j", "");
         let good = comment_body(&m, "## Report\n| 3,000 msg/s |", Some("https://x/runs/1"));
-        let failed = failed_start_body(&m, "sign-in refused", Some(&good), Some("https://x/runs/2"));
+        let failed =
+            failed_start_body(&m, "sign-in refused", Some(&good), Some("https://x/runs/2"));
         assert!(failed.starts_with(&m), "{failed}");
-        assert!(failed.contains("**sign-in refused**") && failed.contains("stale"), "{failed}");
+        assert!(
+            failed.contains("**sign-in refused**") && failed.contains("stale"),
+            "{failed}"
+        );
         assert!(failed.contains("| 3,000 msg/s |"), "{failed}");
-        assert!(failed.contains("https://x/runs/2") && !failed.contains("runs/1"), "{failed}");
+        assert!(
+            failed.contains("https://x/runs/2") && !failed.contains("runs/1"),
+            "{failed}"
+        );
         // A second failure keeps the same good report, once.
         let again = failed_start_body(&m, "still refused", Some(&failed), None);
         assert_eq!(again.matches("| 3,000 msg/s |").count(), 1, "{again}");

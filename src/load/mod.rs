@@ -369,7 +369,11 @@ async fn close_all(ctx: &Ctx, participants: &mut JoinSet<()>, organizers: &mut J
 
 /// Why a run that ran its course still loaded nothing: no organizer of this
 /// part connected, or participants were started and none connected.
-fn no_load(rec: &recorder::Recording, pool_here: usize, reason: StopReason) -> Option<StartFailure> {
+fn no_load(
+    rec: &recorder::Recording,
+    pool_here: usize,
+    reason: StopReason,
+) -> Option<StartFailure> {
     if reason == StopReason::Signal {
         return None;
     }

@@ -33,7 +33,9 @@ const START_CHAT: &str = r#"{"type":"start_chat","payload":""}"#;
 /// ends; always ends with a close handshake.
 pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
     let who = || format!("organizer {n}");
-    let Some(result) = ctx.until_stopped(Box::pin(sign_in_and_connect(&ctx, &email))).await
+    let Some(result) = ctx
+        .until_stopped(Box::pin(sign_in_and_connect(&ctx, &email)))
+        .await
     else {
         return;
     };
@@ -54,7 +56,8 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
 /// retry can fix them, so the run stops and says which e-mail to check.
 async fn sign_in_and_connect(ctx: &Ctx, email: &str) -> Result<Guarded, Failure> {
     let password = ctx.organizer_password.expose();
-    let token = match super::rest::sign_in(&ctx.http, &ctx.organizer_api_url, email, password).await {
+    let token = match super::rest::sign_in(&ctx.http, &ctx.organizer_api_url, email, password).await
+    {
         Ok(token) => token,
         Err(e) => {
             if e.credentials_rejected() {
@@ -154,7 +157,10 @@ fn on_frame(
         }
         let Some(chat) = chat_id(frame) else {
             let message = "cannot reply: the message has no plain chatId";
-            ctx.fail(who(), Failure::new(Step::Read, ErrorKind::Protocol, message));
+            ctx.fail(
+                who(),
+                Failure::new(Step::Read, ErrorKind::Protocol, message),
+            );
             return None;
         };
         return Some(replies.frame(chat, token));

@@ -47,7 +47,10 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
 pub async fn create(ctx: &Ctx, id: u32) -> Option<String> {
     // Boxed: the REST futures are ~20 KiB, which an inline state would keep
     // reserved in every participant for the whole run.
-    match ctx.until_stopped(Box::pin(sign_up_and_request(ctx, id))).await? {
+    match ctx
+        .until_stopped(Box::pin(sign_up_and_request(ctx, id)))
+        .await?
+    {
         Ok(token) => Some(token),
         Err(f) => {
             ctx.fail(who(id), f);
@@ -85,8 +88,11 @@ fn who(id: u32) -> String {
     format!("participant {id}")
 }
 
-/// Sends a message every `smi` into `chat_id` until the run is over (or,
-/// without replies, until it stops); the failure that ended it, if any.
+/// Sends a message every `smi` into `chat_id` until the run stops, then
+/// keeps reading until the drain is over; the failure that ended it, if any.
+/// Staying connected through the drain matters: the API may still be working
+/// through this participant's last messages, and a socket closed under it
+/// would lose them.
 async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Failure> {
     let local = wire::local_addr(ws);
     let mut frames = MessageFrames::new(chat_id, &local, id);
@@ -101,8 +107,9 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
     tokio::pin!(stopped, done);
     // With organizer replies on, the participant reads continuously: reading
     // once per tick would add up to one smi (10 s in the published matrix) of
-    // our own waiting to every round trip. It also keeps reading through the
-    // drain after the stop, so replies to the last messages still count.
+    // our own waiting to every round trip. After the stop every participant
+    // reads continuously (nothing is sent any more), so replies to the last
+    // messages still count and the socket never holds unread data.
     let replies = ctx.reply.is_on();
     let mut stopping = false;
     let read_every = read_every(ctx.smi);
@@ -111,14 +118,11 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
             biased;
             _ = &mut done => return None,
             _ = &mut stopped, if !stopping => {
-                if !replies {
-                    return None;
-                }
                 stopping = true;
                 continue;
             }
             scheduled = tick.tick(), if !stopping => scheduled,
-            frame = ws.next(), if replies => {
+            frame = ws.next(), if replies || stopping => {
                 if let Err(f) = on_read(frame, ctx, id) {
                     return Some(f);
                 }
@@ -173,7 +177,10 @@ fn on_read(frame: Option<Result<Message, WsError>>, ctx: &Ctx, id: u32) -> Resul
                     });
                 }
             } else if let Some(message) = error_text(bytes) {
-                ctx.fail(who(id), Failure::new(Step::Read, ErrorKind::Protocol, message));
+                ctx.fail(
+                    who(id),
+                    Failure::new(Step::Read, ErrorKind::Protocol, message),
+                );
             }
             Ok(())
         }
@@ -245,10 +252,17 @@ async fn find_chat(ctx: &Ctx, ws: &mut Guarded) -> Result<String, Failure> {
                 return Err(Failure::closed(Step::Authorize, "the Messenger API closed the connection after the authorization frame: it refused the token"));
             }
             Some(Ok(Message::Close(_))) | None => {
-                return Err(Failure::closed(Step::GetChats, "the server closed the WebSocket before a chat started"));
+                return Err(Failure::closed(
+                    Step::GetChats,
+                    "the server closed the WebSocket before a chat started",
+                ));
             }
             Some(Err(e)) => {
-                let step = if authorized { Step::GetChats } else { Step::Authorize };
+                let step = if authorized {
+                    Step::GetChats
+                } else {
+                    Step::Authorize
+                };
                 return Err(Failure::closed(step, format!("WebSocket read failed: {e}")));
             }
             Some(Ok(_)) => continue,

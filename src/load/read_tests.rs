@@ -89,7 +89,9 @@ fn variants(v: &Value) -> Vec<(&'static str, Value)> {
         m.insert("addedInV2".into(), json!({"nested": [1, null, "x"]}));
     });
     let mut removed = v.clone();
-    each_object(&mut removed, &mut |m| m.retain(|k, _| keep.contains(&k.as_str())));
+    each_object(&mut removed, &mut |m| {
+        m.retain(|k, _| keep.contains(&k.as_str()))
+    });
     let mut nulled = v.clone();
     each_object(&mut nulled, &mut |m| {
         for (k, val) in m.iter_mut() {
@@ -134,7 +136,10 @@ fn every_recorded_frame_decodes_with_or_without_unused_fields() {
             assert_eq!(decode(&doc), Ok(want.clone()), "{how}: {doc}");
         }
     }
-    assert!(chats > 3 && new_chats > 3, "chats {chats}, new_chat {new_chats}");
+    assert!(
+        chats > 3 && new_chats > 3,
+        "chats {chats}, new_chat {new_chats}"
+    );
 }
 
 #[test]
@@ -152,8 +157,15 @@ fn a_participants_chats_answer_gives_its_open_chat() {
 fn a_missing_needed_field_names_the_endpoint_or_frame_and_the_field() {
     let e = token(br#"{"user": {"id": 1}}"#, "POST http://h/auth/sign-in").unwrap_err();
     assert_eq!(e.field, "token");
-    assert!(e.to_string().starts_with("POST http://h/auth/sign-in: `token`"), "{e}");
-    assert_eq!(token(br#"{"token": null}"#, "x").unwrap_err().field, "token");
+    assert!(
+        e.to_string()
+            .starts_with("POST http://h/auth/sign-in: `token`"),
+        "{e}"
+    );
+    assert_eq!(
+        token(br#"{"token": null}"#, "x").unwrap_err().field,
+        "token"
+    );
     assert_eq!(token(br#"{"token": 5}"#, "x").unwrap_err().field, "token");
     assert_eq!(token(b"not json", "x").unwrap_err().field, "token");
 
@@ -173,7 +185,10 @@ fn a_missing_needed_field_names_the_endpoint_or_frame_and_the_field() {
 #[test]
 fn error_bodies_give_their_message_as_text_or_list() {
     let one = br#"{"statusCode":400,"message":"invalid email or password","error":"Bad Request"}"#;
-    assert_eq!(error_message(one).as_deref(), Some("invalid email or password"));
+    assert_eq!(
+        error_message(one).as_deref(),
+        Some("invalid email or password")
+    );
     let many = br#"{"statusCode":400,"message":["a","b"],"error":"Bad Request"}"#;
     assert_eq!(error_message(many).as_deref(), Some("a; b"));
     assert_eq!(error_message(br#"{"message": 5}"#), None);

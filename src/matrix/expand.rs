@@ -188,7 +188,15 @@ pub(crate) fn combinations(spec: &MatrixSpec) -> Combinations {
 
 /// What makes two cells the same run: the matrix values and the effective
 /// overrides (the rest of the stop rules is shared by every cell).
-type RunKey = (Duration, Duration, Duration, u32, Duration, Option<u64>, Arrival);
+type RunKey = (
+    Duration,
+    Duration,
+    Duration,
+    u32,
+    Duration,
+    Option<u64>,
+    Arrival,
+);
 
 fn run_key(spec: &MatrixSpec, c: &Combination) -> RunKey {
     let stop = stop(spec, c);

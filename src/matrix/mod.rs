@@ -44,7 +44,6 @@ pub use overrides::{apply_overrides, OverrideError, TargetOverrides};
 pub use select::select;
 pub use shard::Slice;
 
-
 /// Parses and validates the text of a matrix file into a [`Plan`].
 ///
 /// `source_name` is only used in error messages (say `matrix.yaml`); `env`
@@ -145,7 +144,9 @@ pub struct Scenario {
 }
 
 /// How participants are created (`arrival:` at the top level or per include).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Arrival {
     /// A participant starts every `cpi`, whatever the API does (the open

@@ -326,16 +326,37 @@ fn arrival_defaults_to_rate_and_sequential_gets_its_own_id() {
     assert_eq!(ids(&plan)[0], "sci10ms-cpi20ms-smi100ms-r1");
 
     let plan = ok(&format!("{base}arrival: sequential\n"));
-    assert_eq!(ids(&plan), ["sci10ms-cpi20ms-smi100ms-seq-r1", "sci10ms-cpi20ms-smi1s-seq-r1"]);
+    assert_eq!(
+        ids(&plan),
+        [
+            "sci10ms-cpi20ms-smi100ms-seq-r1",
+            "sci10ms-cpi20ms-smi1s-seq-r1"
+        ]
+    );
     assert_eq!(plan.scenarios[0].group, "sci10ms-cpi20ms-smi100ms-seq");
-    assert!(plan.scenarios.iter().all(|s| s.arrival == Arrival::Sequential));
+    assert!(plan
+        .scenarios
+        .iter()
+        .all(|s| s.arrival == Arrival::Sequential));
 
     // Per include: one combination both ways, each under its own id.
     let both = "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\n  include:\n    - { sci: 10ms, cpi: 20ms, smi: 1s, arrival: sequential }\n";
     let plan = ok(both);
-    assert_eq!(ids(&plan), ["sci10ms-cpi20ms-smi100ms-r1", "sci10ms-cpi20ms-smi1s-seq-r1"]);
+    assert_eq!(
+        ids(&plan),
+        [
+            "sci10ms-cpi20ms-smi100ms-r1",
+            "sci10ms-cpi20ms-smi1s-seq-r1"
+        ]
+    );
     let extend = "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s]\n  include:\n    - { smi: 1s, arrival: sequential }\n";
     let plan = ok(extend);
     assert_eq!(plan.scenarios[1].arrival, Arrival::Sequential);
-    assert_eq!(ids(&plan), ["sci10ms-cpi20ms-smi100ms-r1", "sci10ms-cpi20ms-smi1s-seq-r1"]);
+    assert_eq!(
+        ids(&plan),
+        [
+            "sci10ms-cpi20ms-smi100ms-r1",
+            "sci10ms-cpi20ms-smi1s-seq-r1"
+        ]
+    );
 }

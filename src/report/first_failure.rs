@@ -97,7 +97,10 @@ mod tests {
         );
         let messenger = [run_failing(Step::Handshake, None, 9.0)];
         let s = sentence(&messenger).unwrap();
-        assert!(s.starts_with("Messenger API WebSocket handshake failed first (http_status at 9.0 s"), "{s}");
+        assert!(
+            s.starts_with("Messenger API WebSocket handshake failed first (http_status at 9.0 s"),
+            "{s}"
+        );
         assert!(!s.contains("not saturated"), "{s}");
     }
 

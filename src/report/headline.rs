@@ -2,8 +2,8 @@
 //! smi 100 ms, −3.1% vs main (not significant)") and the short phrases for a
 //! baseline comparison that the tables reuse.
 
-use super::{first_failure, format};
 use super::model::{Report, ScenarioReport};
+use super::{first_failure, format};
 use crate::analysis::{ChangeStatus, Comparison, Verdict};
 
 /// The scenario the headline is about: the highest mean sustained rate over

@@ -18,9 +18,7 @@ mod stage;
 pub use io::{read_dir, ResultsError};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
-pub use stage::{
-    worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step,
-};
+pub use stage::{worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step};
 
 /// Version of the result file format written by this build.
 pub const SCHEMA_VERSION: u32 = 1;

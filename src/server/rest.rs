@@ -22,8 +22,8 @@ use super::accounts::{RequestError, SignIn};
 use super::state::Principal;
 use super::{ws, App};
 use crate::protocol::{
-    ApiError, ChatRequestBody, ErrorMessage, SignInRequest, SignInResponse, SignUpRequest, SignUpResponse,
-    CHAT_REQUESTS, CONNECT, ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP, PROFILE,
+    ApiError, ChatRequestBody, ErrorMessage, SignInRequest, SignInResponse, SignUpRequest,
+    SignUpResponse, CHAT_REQUESTS, CONNECT, ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP, PROFILE,
 };
 
 /// Path of the loopback-only reset hook on the Organizer API.
