@@ -11,6 +11,7 @@
 //! - [`merge`]: one run from the parts of a split scenario.
 
 pub mod compare;
+pub mod delivery;
 pub mod merge;
 pub mod plateau;
 pub mod run;

@@ -7,9 +7,10 @@
 //! while sends can pile up in buffers. The published analysis (peak **sent**/s
 //! against active chats at the first timeout) keeps the sent rate.
 
+use super::delivery::DeliveryInfo;
 use super::plateau::{self, Plateau};
 use super::verdict::{self, Verdict};
-use crate::results::{ErrorKind, Latencies, Outcome, RunResult, Second};
+use crate::results::{ErrorKind, Latencies, Outcome, Phase, RunResult, Second};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -117,7 +118,7 @@ pub struct RunAnalysis {
     pub messages_sent: u64,
     /// Messages delivered.
     pub messages_delivered: u64,
-    /// Messages lost.
+    /// Messages lost: sent and never delivered, after deliveries had stopped.
     pub messages_lost: u64,
     /// `messages_lost / messages_sent`, null without sends.
     pub loss: Option<f64>,
@@ -134,6 +135,9 @@ pub struct RunAnalysis {
     /// Organizer replies, when the run had them (`organizer.reply`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replies: Option<RepliesInfo>,
+    /// Backlog at the stop, late deliveries, what was still arriving, the drain.
+    #[serde(default)]
+    pub delivery: DeliveryInfo,
 }
 
 /// What organizer replies added to a run's load.
@@ -148,17 +152,19 @@ pub struct RepliesInfo {
     pub peak_handled: f64,
 }
 
-/// The seconds of the timeline that can be trusted: drops a trailing partial
-/// bucket (the run stopped inside it) so the last "second" does not look like
-/// a collapse.
+/// The seconds of the timeline that can be trusted: the run's whole seconds
+/// before the stop. Drops the drain after it (nothing is sent then, so its
+/// rates say nothing about capacity) and the partial bucket the run stopped
+/// inside, so the last "second" does not look like a collapse.
 pub fn usable_seconds(run: &RunResult) -> &[Second] {
     let tl = &run.timeline;
-    match tl.last() {
-        Some(last) if run.duration_s > 0.0 && f64::from(last.t) + 1.0 > run.duration_s + 1e-9 => {
-            &tl[..tl.len() - 1]
-        }
-        _ => tl,
-    }
+    let ends_in_time =
+        |s: &Second| run.duration_s <= 0.0 || f64::from(s.t) + 1.0 <= run.duration_s + 1e-9;
+    let end = tl
+        .iter()
+        .position(|s| s.phase == Phase::Drain || !ends_in_time(s))
+        .unwrap_or(tl.len());
+    &tl[..end]
 }
 
 /// Analyses one run.
@@ -244,6 +250,7 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
             verdict::generator_warnings(run)
         },
         replies,
+        delivery: DeliveryInfo::of(run),
     }
 }
 

@@ -62,5 +62,6 @@ pub fn skipped_result(
         skipped_reason: Some(reason),
         hooks: Vec::new(),
         split: None,
+        drain: None,
     }
 }

@@ -9,6 +9,7 @@
 mod clock;
 mod connection;
 mod cpu;
+mod drain;
 mod event;
 mod info;
 mod organizer;
@@ -186,7 +187,9 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         start_chat: organizer::period(scenario.sci, scenario.organizers),
         create_participant: part.spawn_period(scenario.cpi),
     };
-    let recorder = Recorder::new(clock, scenario.stop.on_error, stop.clone(), periods, part);
+    let mut recorder = Recorder::new(clock, scenario.stop.on_error, stop.clone(), periods, part);
+    let (drain_views, mut drain_view) = watch::channel(drain::DrainView::default());
+    recorder.publish_drain_to(drain_views);
     let recording = tokio::spawn(recorder.run(receiver, control.progress.clone()));
     let ws_url = connect_url(&target.messenger_ws_url);
     let ctx = Arc::new(Ctx {
@@ -221,14 +224,21 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         _ = control.interrupt.cancelled() => stop.stop(StopReason::Signal),
         _ = stop.stopped() => {}
     }
-    let stopped_at = Instant::now();
+    let stopped_at = stop.at().unwrap_or_else(Instant::now);
     let ended_at = SystemTime::now();
-    if stop.reason() != Some(StopReason::Signal) {
-        tokio::select! {
-            _ = tokio::time::sleep(scenario.stop.drain) => {}
-            _ = control.interrupt.cancelled() => {}
-        }
-    }
+    let drained = if stop.reason() == Some(StopReason::Signal) {
+        drain::Drained::skipped()
+    } else {
+        let bound = scenario.stop.drain;
+        drain::wait(
+            &mut drain_view,
+            clock,
+            stopped_at,
+            bound,
+            &control.interrupt,
+        )
+        .await
+    };
     ctx.done.cancel();
     participants.shutdown().await;
     organizers.shutdown().await;
@@ -259,12 +269,24 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             chats: rec.chats,
             messages_sent: rec.sent,
             messages_delivered: rec.delivered,
-            messages_lost: rec.lost,
+            // What never arrived is lost only when deliveries had stopped.
+            messages_lost: if drained.end.judges_loss() {
+                rec.lost
+            } else {
+                0
+            },
             messages_duplicated: rec.duplicated,
             start_chats_sent: rec.start_chats_sent,
             errors: rec.errors,
             replies_sent: rec.replies.sent,
             replies_received: rec.replies.received,
+            backlog_at_stop: rec.backlog_at_stop,
+            messages_delivered_late: rec.delivered_late,
+            messages_undelivered_at_drain_end: if drained.end.judges_loss() {
+                0
+            } else {
+                rec.lost
+            },
         },
         timeline: rec.timeline,
         latency_ms: Latencies {
@@ -299,6 +321,11 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             min_one_way_ms: rec.one_way,
             ..SplitInfo::default()
         }),
+        drain: Some(drained.info(
+            scenario.stop.drain,
+            clock.us_at(stopped_at),
+            rec.last_delivery_us,
+        )),
     }
 }
 

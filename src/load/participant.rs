@@ -57,8 +57,8 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
     tokio::pin!(stopped, done);
     // With organizer replies on, the participant reads continuously: reading
     // once per tick would add up to one smi (10 s in the published matrix) of
-    // our own waiting to every round trip. It also keeps reading through the
-    // drain after the stop, so replies to the last messages still count.
+    // our own waiting to every round trip. Every participant keeps reading
+    // through the drain after the stop, so replies to the last messages count.
     let replies = ctx.reply.is_on();
     let mut stopping = false;
     let read_every = read_every(ctx.smi);
@@ -66,15 +66,15 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
         let scheduled = tokio::select! {
             biased;
             _ = &mut done => return,
+            // After the stop the socket stays open until the drain ends: closing
+            // it would reset the connection (its echoes are unread) and throw
+            // away what the API has not read yet, which is then "lost" by us.
             _ = &mut stopped, if !stopping => {
-                if !replies {
-                    return;
-                }
                 stopping = true;
                 continue;
             }
             scheduled = tick.tick(), if !stopping => scheduled,
-            frame = ws.next(), if replies => {
+            frame = ws.next(), if replies || stopping => {
                 if let Err((kind, message)) = on_read(frame, &ctx, id, &who) {
                     return ctx.error(kind, who(), message);
                 }

@@ -12,11 +12,12 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tokio::sync::{mpsc, watch};
 
+use super::drain::{DrainTracker, DrainView};
 use super::split::{OneWay, Part};
 use super::stop::{StopReason, StopSignal};
 use super::Clock;
 use crate::matrix::OnError;
-use crate::results::{FirstError, Percentiles, Second};
+use crate::results::{FirstError, Percentiles, Phase, Second};
 
 pub use super::event::{ErrorEvent, Event, Latency, Progress};
 
@@ -30,6 +31,8 @@ pub struct Recording {
     pub start_chats_sent: u64,
     pub sent: u64,
     pub delivered: u64,
+    /// Sent and never delivered by the end of the recording; how the drain
+    /// ended tells whether that is lost or still arriving.
     pub lost: u64,
     pub duplicated: u64,
     pub errors: u64,
@@ -45,6 +48,12 @@ pub struct Recording {
     pub replies: super::reply::Replies,
     /// Smallest receive-minus-send time per source part of a split run, ms.
     pub one_way: Vec<Option<f64>>,
+    /// Deliveries at or after the stop (part of `delivered`).
+    pub delivered_late: u64,
+    /// Sent but not yet delivered at the stop: `sent − (delivered − delivered_late)`.
+    pub backlog_at_stop: u64,
+    /// µs since the start of the last fresh delivery.
+    pub last_delivery_us: Option<u64>,
 }
 
 /// The schedules of a run: a tick later than its own period means ticks were
@@ -117,6 +126,7 @@ pub struct Recorder {
     replies: super::reply::ReplyStats,
     part: Part,
     one_way: OneWay,
+    drain: DrainTracker,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -157,7 +167,14 @@ impl Recorder {
             replies: Default::default(),
             part,
             one_way: OneWay::new(part),
+            drain: DrainTracker::default(),
         }
+    }
+
+    /// Publishes a [`DrainView`] to `view` every [`super::drain::VIEW_EVERY`]
+    /// once the run has stopped, for the drain to decide on.
+    pub fn publish_drain_to(&mut self, view: watch::Sender<DrainView>) {
+        self.drain.publish_to(view);
     }
 
     /// Consumes events until every sender is gone, publishing progress once a
@@ -172,6 +189,8 @@ impl Recorder {
             Duration::from_secs(1),
         );
         second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut drain_tick = tokio::time::interval(super::drain::VIEW_EVERY);
+        drain_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 biased;
@@ -187,6 +206,8 @@ impl Recorder {
                     self.check_budget();
                     let _ = progress.send(self.snapshot(elapsed));
                 }
+                // Reached only with no event waiting (biased): the view is current.
+                _ = drain_tick.tick() => self.publish_drain_view(),
             }
         }
         self.finish()
@@ -201,6 +222,31 @@ impl Recorder {
 
     fn at(&mut self, t_us: u64) -> &mut Bucket {
         self.bucket((t_us / 1_000_000) as usize)
+    }
+
+    /// µs since the start of the stop, once it fired.
+    fn stop_us(&self) -> Option<u64> {
+        self.stop.at().map(|at| self.clock.us_at(at))
+    }
+
+    /// After the stop: what is outstanding and when the last delivery came.
+    fn publish_drain_view(&self) {
+        if !self.stop.is_stopped() {
+            return;
+        }
+        // A part of a split run receives other parts' messages and its own go
+        // to other parts' organizers: it cannot know what is outstanding.
+        let outstanding = (!self.part.is_split()).then(|| {
+            self.totals.sent.saturating_sub(self.totals.delivered)
+                + self.replies.sent.saturating_sub(self.replies.received)
+        });
+        let p99_us = if self.message.is_empty() {
+            0
+        } else {
+            self.message.value_at_quantile(0.99)
+        };
+        self.drain
+            .publish(outstanding, p99_us, self.clock.elapsed_us());
     }
 
     fn ledger(&mut self, participant: u32) -> &mut Ledger {
@@ -259,6 +305,8 @@ impl Recorder {
                     self.at(t_us).delivered += 1;
                     let latency_us = t_us.saturating_sub(sent_us);
                     let _ = self.message.record(latency_us.max(1));
+                    let stop_us = self.stop_us();
+                    self.drain.delivered(t_us, stop_us);
                 } else {
                     self.duplicated += 1;
                 }
@@ -271,7 +319,12 @@ impl Recorder {
                 self.replies.sent += 1;
                 self.at(t_us).replies += 1;
             }
-            Event::ReplyReceived { latency_us } => self.replies.record_received(latency_us),
+            Event::ReplyReceived { latency_us } => {
+                self.replies.record_received(latency_us);
+                // A reply is a delivery too: the drain is not quiet while they come.
+                let now = self.clock.elapsed_us();
+                self.drain.delivered(now, None);
+            }
             Event::Connection { t_us, delta } => {
                 self.open_connections += i64::from(delta);
                 self.at(t_us).connections += i64::from(delta);
@@ -337,6 +390,7 @@ impl Recorder {
 
     fn finish(self) -> Recording {
         let (mut participants, mut chats, mut connections) = (0u64, 0u64, 0i64);
+        let stop_us = self.stop_us();
         let timeline = self
             .buckets
             .iter()
@@ -356,11 +410,17 @@ impl Recorder {
                     max_lateness_ms: b.max_late_us as f64 / 1000.0,
                     cpu_percent: b.cpu_percent,
                     replies: b.replies,
+                    phase: match stop_us {
+                        Some(stop) if t as u64 * 1_000_000 >= stop => Phase::Drain,
+                        _ => Phase::Run,
+                    },
                 }
             })
             .collect();
         let sent: u64 = self.ledgers.iter().map(|l| u64::from(l.sent)).sum();
         let lost = sent.saturating_sub(self.totals.delivered);
+        let late = self.drain.late();
+        let on_time = self.totals.delivered.saturating_sub(late);
         Recording {
             timeline,
             first_error: self.first_error,
@@ -382,6 +442,9 @@ impl Recorder {
             cpu: self.cpu.total(),
             replies: self.replies.finish(),
             one_way: self.one_way.finish(),
+            delivered_late: late,
+            backlog_at_stop: sent.saturating_sub(on_time),
+            last_delivery_us: self.drain.last_delivery_us(),
         }
     }
 }

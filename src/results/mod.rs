@@ -10,10 +10,12 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod drain;
 mod io;
 mod metrics;
 mod split;
 
+pub use drain::{DrainEnd, DrainInfo, Phase};
 pub use io::{read_dir, ResultsError};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
@@ -70,6 +72,10 @@ pub struct RunResult {
     /// Set when several runners generated this scenario together (`split: K`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitInfo>,
+    /// How the drain after the stop went; null in files written before the
+    /// drain was recorded (their drain was a fixed wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainInfo>,
 }
 
 /// One hook as it ran: what, how it ended, and the end of its output.
@@ -208,9 +214,13 @@ pub struct Totals {
     pub chats: u64,
     /// `send_message` frames written by participants.
     pub messages_sent: u64,
-    /// Distinct participant messages an organizer received.
+    /// Distinct participant messages an organizer received, during the run or
+    /// the drain after it (so `messages_delivered_late` is part of it).
     pub messages_delivered: u64,
-    /// Sent but never delivered (after the drain period).
+    /// Sent but never delivered: still missing when the drain ended because
+    /// deliveries had stopped (see [`DrainEnd::judges_loss`]). Messages still
+    /// outstanding when the drain bound cut the wait short are
+    /// `messages_undelivered_at_drain_end` instead.
     pub messages_lost: u64,
     /// Deliveries of a message an organizer had already received.
     #[serde(default)]
@@ -226,6 +236,17 @@ pub struct Totals {
     /// Replies their participant received.
     #[serde(default)]
     pub replies_received: u64,
+    /// Messages sent but not yet delivered at the instant the stop rule held:
+    /// how far behind the API was.
+    #[serde(default)]
+    pub backlog_at_stop: u64,
+    /// Of `messages_delivered`, those that arrived after the stop (during the drain).
+    #[serde(default)]
+    pub messages_delivered_late: u64,
+    /// Still outstanding when the drain ended before deliveries had stopped
+    /// (its bound, or a signal): "still arriving", not counted as lost.
+    #[serde(default)]
+    pub messages_undelivered_at_drain_end: u64,
 }
 
 /// One wall-clock second of the run.
@@ -254,6 +275,9 @@ pub struct Second {
     /// Organizer replies sent in this second (messages the API handled besides `sent`).
     #[serde(default)]
     pub replies: u64,
+    /// `drain` for the seconds after the stop (omitted for run seconds).
+    #[serde(default, skip_serializing_if = "Phase::is_run")]
+    pub phase: Phase,
 }
 
 /// Latency distributions of the run.
@@ -355,6 +379,7 @@ pub(crate) mod tests {
             skipped_reason: None,
             hooks: Vec::new(),
             split: None,
+            drain: None,
         }
     }
 

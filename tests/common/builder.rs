@@ -143,6 +143,7 @@ pub fn build(spec: &Spec) -> RunResult {
             max_lateness_ms: (late * 10.0f64).round() / 10.0,
             cpu_percent: (cpu * 10.0f64).round() / 10.0,
             replies: 0,
+            phase: Default::default(),
         });
         totals.messages_sent += sent;
         totals.messages_delivered += delivered;
@@ -226,5 +227,6 @@ pub fn build(spec: &Spec) -> RunResult {
         skipped_reason: None,
         hooks: Vec::new(),
         split: None,
+        drain: None,
     }
 }
