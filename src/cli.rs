@@ -305,6 +305,7 @@ async fn serve(args: ServeArgs) -> Result<i32, CommandError> {
             max_connections: args.max_connections,
             handshake_delay_per_connection: args.handshake_delay_per_connection,
             send_queue: None,
+            ..Capacity::default()
         },
         ..ServerConfig::default()
     };

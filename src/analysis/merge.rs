@@ -263,6 +263,7 @@ fn totals(parts: &[RunResult], drain: Option<&DrainInfo>) -> Totals {
         t.replies_sent += x.replies_sent;
         t.replies_received += x.replies_received;
         t.messages_delivered_late += x.messages_delivered_late;
+        t.messages_out_of_order += x.messages_out_of_order;
     }
     // A part alone cannot tell its backlog or loss (its organizers receive
     // the other parts' messages): both come from the sums. Sends end at the

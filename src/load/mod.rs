@@ -287,6 +287,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             } else {
                 rec.lost
             },
+            messages_out_of_order: rec.out_of_order,
         },
         timeline: rec.timeline,
         latency_ms: Latencies {

@@ -54,6 +54,8 @@ pub struct Recording {
     pub backlog_at_stop: u64,
     /// µs since the start of the last fresh delivery.
     pub last_delivery_us: Option<u64>,
+    /// Fresh deliveries that came after a later message of the same participant.
+    pub out_of_order: u64,
 }
 
 /// The schedules of a run: a tick later than its own period means ticks were
@@ -73,6 +75,8 @@ pub struct Periods {
 struct Ledger {
     sent: u32,
     seen: Vec<u64>,
+    /// One past the highest seq delivered so far.
+    next: u32,
 }
 
 impl Ledger {
@@ -85,6 +89,14 @@ impl Ledger {
         let fresh = self.seen[word] & (1 << bit) == 0;
         self.seen[word] |= 1 << bit;
         fresh
+    }
+
+    /// Notes a fresh delivery of `seq`; true when a later message of the
+    /// same participant had arrived before it.
+    fn overtaken(&mut self, seq: u32) -> bool {
+        let behind = seq < self.next;
+        self.next = self.next.max(seq + 1);
+        behind
     }
 }
 
@@ -127,6 +139,7 @@ pub struct Recorder {
     part: Part,
     one_way: OneWay,
     drain: DrainTracker,
+    out_of_order: u64,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -168,6 +181,7 @@ impl Recorder {
             part,
             one_way: OneWay::new(part),
             drain: DrainTracker::default(),
+            out_of_order: 0,
         }
     }
 
@@ -300,7 +314,11 @@ impl Recorder {
                 sent_us,
             } => {
                 self.one_way.record(self.part, participant, sent_us, t_us);
-                if self.ledger(participant).mark(seq) {
+                let ledger = self.ledger(participant);
+                if ledger.mark(seq) {
+                    if ledger.overtaken(seq) {
+                        self.out_of_order += 1;
+                    }
                     self.totals.delivered += 1;
                     self.at(t_us).delivered += 1;
                     let latency_us = t_us.saturating_sub(sent_us);
@@ -445,6 +463,7 @@ impl Recorder {
             delivered_late: late,
             backlog_at_stop: sent.saturating_sub(on_time),
             last_delivery_us: self.drain.last_delivery_us(),
+            out_of_order: self.out_of_order,
         }
     }
 }

@@ -169,4 +169,5 @@ fn deliveries_after_the_stop_are_late_and_their_seconds_are_drain() {
     let phases: Vec<Phase> = rec.timeline.iter().map(|s| s.phase).collect();
     assert_eq!(phases, [Phase::Run, Phase::Drain, Phase::Drain]);
     assert_eq!(rec.message.count, 4, "late latencies are in the histogram");
+    assert_eq!(rec.out_of_order, 1, "seq 2 came after seq 3");
 }

@@ -247,6 +247,10 @@ pub struct Totals {
     /// (its bound, or a signal): "still arriving", not counted as lost.
     #[serde(default)]
     pub messages_undelivered_at_drain_end: u64,
+    /// Distinct deliveries that came after a later message of the same
+    /// participant (the API processed them out of order; neither lost nor duplicated).
+    #[serde(default)]
+    pub messages_out_of_order: u64,
 }
 
 /// One wall-clock second of the run.
