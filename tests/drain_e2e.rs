@@ -3,7 +3,9 @@
 //! server shows its loss, a reordering one neither loss nor duplicates, and a
 //! drain bound that is too short leaves messages "still arriving", not lost.
 
-use msgperf::analysis::run::usable_seconds;
+use msgperf::analysis::{self, run::usable_seconds};
+use msgperf::matrix::Gate;
+use msgperf::report::{markdown, model};
 use msgperf::results::{DrainEnd, Phase, RunResult};
 use msgperf::run::{self, RunOptions};
 
@@ -34,6 +36,20 @@ fn plan(smi: &str, drain: &str, embedded: &str) -> String {
          stop:\n  max_duration: 3s\n  drain: {drain}\n  on_error: never\n\
          embedded:\n{embedded}"
     )
+}
+
+/// report.md of `r` alone.
+fn report_md(r: &RunResult) -> String {
+    let runs = [r.clone()];
+    let report = model::build(
+        &runs,
+        analysis::analyze(&runs),
+        None,
+        &Gate::default(),
+        "2026-12-01T00:00:00Z",
+        vec![],
+    );
+    markdown::render(&report)
 }
 
 /// The sent count of every drain second, and that drain seconds come last.
@@ -79,6 +95,13 @@ async fn a_backlog_at_the_stop_is_delivered_late_not_lost() {
     assert!(f64::from(usable.last().unwrap().t) + 1.0 <= r.duration_s);
     let throttled = r.server.as_ref().unwrap()["messages_throttled"];
     assert!(throttled > 0, "the server queued");
+    let md = report_md(&r);
+    let said = format!(
+        "messages queued at stop; all delivered within {:.1} s of drain",
+        last
+    );
+    assert!(md.contains("### Delivery after the stop"), "{md}");
+    assert!(md.contains(&said), "{said} not in {md}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,4 +166,10 @@ async fn a_drain_bound_too_short_leaves_messages_still_arriving_not_lost() {
     );
     assert!(t.messages_delivered_late > 0, "{t:?}");
     assert!(t.backlog_at_stop >= t.messages_undelivered_at_drain_end + t.messages_delivered_late);
+    let md = report_md(&r);
+    assert!(
+        md.contains("not delivered by the end of the 500 ms drain (still arriving)"),
+        "{md}"
+    );
+    assert!(!md.contains("never arrived (lost"), "{md}");
 }

@@ -56,6 +56,9 @@ pub fn block(report: &Report, s: &ScenarioReport) -> String {
                 format::rate(replies.peak_handled)
             );
         }
+        if let Some(end) = super::delivery::sentence(r) {
+            let _ = writeln!(notes, "- {rep} delivery: {end}");
+        }
         for w in &r.warnings {
             let _ = writeln!(notes, "- {rep} note: {}", cell(w, 200));
         }
