@@ -5,7 +5,7 @@
 
 use msgperf::analysis::{self, run::usable_seconds};
 use msgperf::matrix::Gate;
-use msgperf::report::{markdown, model};
+use msgperf::report::{charts, markdown, model};
 use msgperf::results::{DrainEnd, Phase, RunResult};
 use msgperf::run::{self, RunOptions};
 
@@ -38,18 +38,22 @@ fn plan(smi: &str, drain: &str, embedded: &str) -> String {
     )
 }
 
-/// report.md of `r` alone.
-fn report_md(r: &RunResult) -> String {
+/// The report of `r` alone.
+fn report_of(r: &RunResult) -> model::Report {
     let runs = [r.clone()];
-    let report = model::build(
+    model::build(
         &runs,
         analysis::analyze(&runs),
         None,
         &Gate::default(),
         "2026-12-01T00:00:00Z",
         vec![],
-    );
-    markdown::render(&report)
+    )
+}
+
+/// report.md of `r` alone.
+fn report_md(r: &RunResult) -> String {
+    markdown::render(&report_of(r))
 }
 
 /// The sent count of every drain second, and that drain seconds come last.
@@ -102,6 +106,17 @@ async fn a_backlog_at_the_stop_is_delivered_late_not_lost() {
     );
     assert!(md.contains("### Delivery after the stop"), "{md}");
     assert!(md.contains(&said), "{said} not in {md}");
+    // The rate chart draws the drain seconds, shaded from the stop on.
+    let report = report_of(&r);
+    let chart = charts::timeline_chart(&report, &report.scenarios[0], &[r.clone()]);
+    let panel = &chart.runs[0];
+    assert_eq!(panel.drain_from_s, Some(r.duration_s));
+    assert_eq!(panel.sent.len(), r.timeline.len());
+    let file = chart.render("rate").unwrap();
+    let svg = file.svg.to_ascii_lowercase();
+    // Legend box and shaded panel area in the drain colour.
+    assert!(svg.matches("#f59e0b").count() >= 2, "the drain is shaded");
+    assert!(svg.contains("drain"), "the legend names the drain");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
