@@ -108,7 +108,7 @@ async fn a_backlog_at_the_stop_is_delivered_late_not_lost() {
     assert!(md.contains(&said), "{said} not in {md}");
     // The rate chart draws the drain seconds, shaded from the stop on.
     let report = report_of(&r);
-    let chart = charts::timeline_chart(&report, &report.scenarios[0], &[r.clone()]);
+    let chart = charts::timeline_chart(&report, &report.scenarios[0], std::slice::from_ref(&r));
     let panel = &chart.runs[0];
     assert_eq!(panel.drain_from_s, Some(r.duration_s));
     assert_eq!(panel.sent.len(), r.timeline.len());
