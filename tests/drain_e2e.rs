@@ -56,8 +56,9 @@ fn report_md(r: &RunResult) -> String {
     markdown::render(&report_of(r))
 }
 
-/// The sent count of every drain second, and that drain seconds come last.
-fn drain_seconds(r: &RunResult) -> Vec<u64> {
+/// The sent count of every second that began after the stop, checking that
+/// those are drain seconds and that drain seconds come last.
+fn after_stop(r: &RunResult) -> Vec<u64> {
     let first = r.timeline.iter().position(|s| s.phase == Phase::Drain);
     let Some(first) = first else {
         return Vec::new();
@@ -66,7 +67,13 @@ fn drain_seconds(r: &RunResult) -> Vec<u64> {
         r.timeline[first..].iter().all(|s| s.phase == Phase::Drain),
         "drain seconds are the last ones"
     );
-    r.timeline[first..].iter().map(|s| s.sent).collect()
+    let after: Vec<_> = r
+        .timeline
+        .iter()
+        .filter(|s| f64::from(s.t) >= r.duration_s)
+        .collect();
+    assert!(after.iter().all(|s| s.phase == Phase::Drain), "{after:?}");
+    after.iter().map(|s| s.sent).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +98,7 @@ async fn a_backlog_at_the_stop_is_delivered_late_not_lost() {
     // Late latencies are in the histogram.
     assert_eq!(r.latency_ms.message.count, t.messages_delivered);
     // The drain is in the timeline, sends nothing, and is not analysed.
-    let drain = drain_seconds(&r);
+    let drain = after_stop(&r);
     assert!(!drain.is_empty(), "{:?}", r.timeline);
     assert!(drain.iter().all(|&sent| sent == 0), "{drain:?}");
     let usable = usable_seconds(&r);

@@ -428,8 +428,9 @@ impl Recorder {
                     max_lateness_ms: b.max_late_us as f64 / 1000.0,
                     cpu_percent: b.cpu_percent,
                     replies: b.replies,
+                    // A second is drain when most of it came after the stop.
                     phase: match stop_us {
-                        Some(stop) if t as u64 * 1_000_000 >= stop => Phase::Drain,
+                        Some(stop) if t as u64 * 1_000_000 + 500_000 >= stop => Phase::Drain,
                         _ => Phase::Run,
                     },
                 }

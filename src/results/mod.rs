@@ -279,7 +279,7 @@ pub struct Second {
     /// Organizer replies sent in this second (messages the API handled besides `sent`).
     #[serde(default)]
     pub replies: u64,
-    /// `drain` for the seconds after the stop (omitted for run seconds).
+    /// `drain` for the seconds mostly after the stop (omitted for run seconds).
     #[serde(default, skip_serializing_if = "Phase::is_run")]
     pub phase: Phase,
 }
