@@ -137,6 +137,16 @@ impl Drained {
         }
     }
 
+    /// Splits the messages still `missing` at its end into (lost, still
+    /// arriving): lost only when deliveries had stopped by themselves.
+    pub fn judge(&self, missing: u64) -> (u64, u64) {
+        if self.end.judges_loss() {
+            (missing, 0)
+        } else {
+            (0, missing)
+        }
+    }
+
     /// The result file's record of it, for a run with drain bound `bound`
     /// that stopped at `stop_us` and last had a delivery at `last_delivery_us`.
     pub fn info(&self, bound: Duration, stop_us: u64, last_delivery_us: Option<u64>) -> DrainInfo {
@@ -197,6 +207,20 @@ mod tests {
             last_delivery_us: last,
             p99_us,
             as_of_us,
+        }
+    }
+
+    #[test]
+    fn missing_messages_are_lost_only_after_a_quiet_drain() {
+        let d = |end| Drained {
+            end,
+            took: Duration::ZERO,
+            quiet: MIN_QUIET,
+        };
+        assert_eq!(d(DrainEnd::Quiet).judge(7), (7, 0));
+        assert_eq!(d(DrainEnd::AllDelivered).judge(0), (0, 0));
+        for end in [DrainEnd::Bound, DrainEnd::Interrupted, DrainEnd::Skipped] {
+            assert_eq!(d(end).judge(7), (0, 7), "{end:?}");
         }
     }
 

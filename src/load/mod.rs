@@ -252,6 +252,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         StopReason::MaxDuration | StopReason::MaxParticipants => Outcome::Completed,
         StopReason::Signal => Outcome::Interrupted,
     };
+    let (lost, still_arriving) = drained.judge(rec.lost);
     let (cpu_ns, cpu_percent) = rec.cpu;
     RunResult {
         schema: SCHEMA_VERSION,
@@ -269,12 +270,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             chats: rec.chats,
             messages_sent: rec.sent,
             messages_delivered: rec.delivered,
-            // What never arrived is lost only when deliveries had stopped.
-            messages_lost: if drained.end.judges_loss() {
-                rec.lost
-            } else {
-                0
-            },
+            messages_lost: lost,
             messages_duplicated: rec.duplicated,
             start_chats_sent: rec.start_chats_sent,
             errors: rec.errors,
@@ -282,11 +278,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             replies_received: rec.replies.received,
             backlog_at_stop: rec.backlog_at_stop,
             messages_delivered_late: rec.delivered_late,
-            messages_undelivered_at_drain_end: if drained.end.judges_loss() {
-                0
-            } else {
-                rec.lost
-            },
+            messages_undelivered_at_drain_end: still_arriving,
             messages_out_of_order: rec.out_of_order,
         },
         timeline: rec.timeline,

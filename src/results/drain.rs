@@ -60,8 +60,8 @@ pub struct DrainInfo {
     /// The quiet period in force when the drain ended, seconds: max(2 s,
     /// 3 × the message latency p99 at that moment).
     pub quiet_s: f64,
-    /// Seconds from the stop to the last delivery of the drain (null when
-    /// nothing was delivered after the stop).
+    /// Seconds from the stop to the last delivery of the drain, a message or
+    /// an organizer reply (null when nothing was delivered after the stop).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_delivery_s: Option<f64>,
 }
