@@ -318,11 +318,19 @@ async fn serve(args: ServeArgs) -> Result<i32, CommandError> {
             max_connections: args.max_connections,
             handshake_delay_per_connection: args.handshake_delay_per_connection,
             send_queue: None,
+            ..Capacity::default()
         },
         ..ServerConfig::default()
     };
     let running = server::start(config).await.map_err(CommandError::tool)?;
-    println!("{}", server::serve_banner(running.info()));
+    // Whoever started us may stop reading once it has the target lines
+    // (`msgperf serve | head`): a closed stdout must not stop the server.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", server::serve_banner(running.info()));
+        let _ = out.flush();
+    }
     let signals = run::signals::Signals::install().map_err(CommandError::tool)?;
     signals.token().cancelled().await;
     let stats = running.stats();

@@ -330,11 +330,18 @@ fn a_server_killed_mid_run_is_a_collapse_not_a_plateau_at_zero() {
     )
     .unwrap();
     let run = &json["runs"][0];
-    assert_eq!(run["verdict"], "collapsed", "{run:#}");
+    let results = results::read_dir(&dir.path().join("results")).unwrap();
+    let seconds: Vec<(u32, u64, u64)> = results[0]
+        .timeline
+        .iter()
+        .map(|s| (s.t, s.sent, s.delivered))
+        .collect();
+    let why = format!("{seconds:?} {:?}", results[0].first_error);
+    assert_eq!(run["verdict"], "collapsed", "{run:#} {why}");
     assert!(run["sustained_rate"].is_null(), "{run:#}");
     let c = &run["collapse"];
     let at = c["at_s"].as_u64().unwrap();
-    assert!((4..=7).contains(&at), "{c}");
+    assert!((4..=7).contains(&at), "{c} {why}");
     assert!(c["peak_before"].as_f64().unwrap() > 100.0, "{c}");
     assert!(c["active_chats"].as_u64().unwrap() > 50, "{c}");
     let md = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();

@@ -153,6 +153,8 @@ async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
     );
     assert_eq!(result.outcome, Outcome::Interrupted);
     assert_eq!(result.stop_reason, "signal");
+    let drain = result.drain.as_ref().map(|d| d.end);
+    assert_eq!(drain, Some(results::DrainEnd::Skipped));
     assert!(result.totals.messages_sent > 100);
     server.shutdown().await;
 }

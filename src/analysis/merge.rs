@@ -15,7 +15,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use crate::results::{FirstError, Outcome, Percentiles, RunResult, Second, SplitInfo, Totals};
+use crate::results::{
+    DrainEnd, DrainInfo, FirstError, Outcome, Percentiles, Phase, RunResult, Second, SplitInfo,
+    Totals,
+};
 
 /// Skew smaller than this is not worth a note: it moves few messages across
 /// a one-second bucket.
@@ -127,7 +130,8 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
 
     let mut merged = ran[0].clone();
     merged.timeline = timeline(&ran, &offsets);
-    merged.totals = totals(&ran);
+    merged.drain = drain(&ran);
+    merged.totals = totals(&ran, merged.drain.as_ref());
     merged.started_at = ran[starts.iter().position(|&t| t == base).unwrap_or(0)]
         .started_at
         .clone();
@@ -221,9 +225,11 @@ fn timeline(parts: &[RunResult], offsets: &[f64]) -> Vec<Second> {
         .map(|(r, s)| r.timeline.len() + s)
         .max()
         .unwrap_or(0);
+    // A merged second is a drain second only when no part was still running in it.
     let mut out: Vec<Second> = (0..len)
         .map(|t| Second {
             t: t as u32,
+            phase: Phase::Drain,
             ..Second::default()
         })
         .collect();
@@ -244,6 +250,9 @@ fn timeline(parts: &[RunResult], offsets: &[f64]) -> Vec<Second> {
                     slot.cpu_percent += x.cpu_percent;
                     slot.signed_up += x.signed_up;
                     slot.connected += x.connected;
+                    if x.phase == Phase::Run {
+                        slot.phase = Phase::Run;
+                    }
                 }
                 // A part that ended keeps its cumulative counts.
                 None => {
@@ -258,7 +267,7 @@ fn timeline(parts: &[RunResult], offsets: &[f64]) -> Vec<Second> {
     out
 }
 
-fn totals(parts: &[RunResult]) -> Totals {
+fn totals(parts: &[RunResult], drain: Option<&DrainInfo>) -> Totals {
     let mut t = Totals::default();
     for r in parts {
         let x = &r.totals;
@@ -272,9 +281,50 @@ fn totals(parts: &[RunResult]) -> Totals {
         t.replies_sent += x.replies_sent;
         t.replies_received += x.replies_received;
         t.stages = t.stages.plus(&x.stages);
+        t.messages_delivered_late += x.messages_delivered_late;
+        t.messages_out_of_order += x.messages_out_of_order;
     }
-    t.messages_lost = t.messages_sent.saturating_sub(t.messages_delivered);
+    // A part alone cannot tell its backlog or loss (its organizers receive
+    // the other parts' messages): both come from the sums. Sends end at the
+    // stop, so the backlog is what was sent minus what arrived before it.
+    let missing = t.messages_sent.saturating_sub(t.messages_delivered);
+    let on_time = t.messages_delivered - t.messages_delivered_late.min(t.messages_delivered);
+    t.backlog_at_stop = t.messages_sent.saturating_sub(on_time);
+    if drain.is_none_or(|d| d.end.judges_loss()) {
+        t.messages_lost = missing;
+    } else {
+        t.messages_undelivered_at_drain_end = missing;
+    }
     t
+}
+
+/// The merged drain: the least conclusive end of any part (one part cut short
+/// makes the whole count unjudged) and the longest times.
+fn drain(parts: &[RunResult]) -> Option<DrainInfo> {
+    let rank = |e: DrainEnd| match e {
+        DrainEnd::AllDelivered => 0,
+        DrainEnd::Quiet => 1,
+        DrainEnd::Bound => 2,
+        DrainEnd::Interrupted => 3,
+        DrainEnd::Skipped => 4,
+    };
+    parts
+        .iter()
+        .filter_map(|r| r.drain.clone())
+        .reduce(|a, b| DrainInfo {
+            end: if rank(b.end) > rank(a.end) {
+                b.end
+            } else {
+                a.end
+            },
+            drain_s: a.drain_s.max(b.drain_s),
+            bound_s: a.bound_s.max(b.bound_s),
+            quiet_s: a.quiet_s.max(b.quiet_s),
+            last_delivery_s: match (a.last_delivery_s, b.last_delivery_s) {
+                (Some(x), Some(y)) => Some(x.max(y)),
+                (x, y) => x.or(y),
+            },
+        })
 }
 
 /// The largest part's percentiles, with every part's samples counted.

@@ -189,3 +189,60 @@ fn unreadable_or_far_apart_starts_do_not_stretch_the_timeline() {
         .iter()
         .any(|n| n.contains("not the same run?")));
 }
+
+#[test]
+fn backlog_and_loss_of_split_parts_come_from_the_sums() {
+    let drain = |end| crate::results::DrainInfo {
+        end,
+        drain_s: 3.0,
+        bound_s: 30.0,
+        quiet_s: 2.0,
+        last_delivery_s: Some(1.0),
+    };
+    let mut a = part(1, 2, "2026-11-28T01:00:00.000Z", &[100, 100], vec![]);
+    let mut b = part(2, 2, "2026-11-28T01:00:00.000Z", &[100, 100], vec![]);
+    // Each part's organizers received some of the other's messages: alone,
+    // a part's backlog means nothing; together 400 sent, 390 delivered, 50 late.
+    (
+        a.totals.messages_delivered,
+        a.totals.messages_delivered_late,
+    ) = (230, 30);
+    (
+        b.totals.messages_delivered,
+        b.totals.messages_delivered_late,
+    ) = (160, 20);
+    a.totals.backlog_at_stop = 0;
+    b.totals.backlog_at_stop = 999;
+    a.drain = Some(drain(DrainEnd::Quiet));
+    b.drain = Some(drain(DrainEnd::Quiet));
+    let m = merge_parts(vec![a.clone(), b.clone()]);
+    let t = &m.totals;
+    assert_eq!((t.messages_delivered_late, t.backlog_at_stop), (50, 60));
+    assert_eq!(
+        (t.messages_lost, t.messages_undelivered_at_drain_end),
+        (10, 0)
+    );
+    // One part cut short by its bound: the missing ones are not judged.
+    b.drain = Some(drain(DrainEnd::Bound));
+    let m = merge_parts(vec![a, b]);
+    assert_eq!(m.drain.as_ref().map(|d| d.end), Some(DrainEnd::Bound));
+    let t = &m.totals;
+    assert_eq!(
+        (t.messages_lost, t.messages_undelivered_at_drain_end),
+        (0, 10)
+    );
+}
+
+#[test]
+fn a_merged_second_is_drain_only_when_no_part_still_ran() {
+    let mut a = part(1, 2, "2026-11-28T01:00:00.000Z", &[10, 10, 0], vec![]);
+    let b = part(2, 2, "2026-11-28T01:00:00.000Z", &[10, 10, 10], vec![]);
+    a.timeline[2].phase = Phase::Drain;
+    let m = merge_parts(vec![a.clone(), b.clone()]);
+    assert!(m.timeline.iter().all(|s| s.phase == Phase::Run));
+    let mut b = b;
+    b.timeline[2].phase = Phase::Drain;
+    let m = merge_parts(vec![a, b]);
+    let phases: Vec<Phase> = m.timeline.iter().map(|s| s.phase).collect();
+    assert_eq!(phases, [Phase::Run, Phase::Run, Phase::Drain]);
+}

@@ -12,6 +12,7 @@
 
 pub mod collapse;
 pub mod compare;
+pub mod delivery;
 pub mod merge;
 pub mod plateau;
 pub mod run;

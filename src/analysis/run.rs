@@ -8,10 +8,11 @@
 //! against active chats at the first timeout) keeps the sent rate.
 
 use super::collapse::{self, CollapseInfo};
+use super::delivery::DeliveryInfo;
 use super::plateau::{self, Plateau};
 use super::verdict::{self, Verdict};
 use crate::results::{
-    CreationRate, ErrorKind, Latencies, Outcome, RunResult, Second, Service, StageCounts,
+    CreationRate, ErrorKind, Latencies, Outcome, Phase, RunResult, Second, Service, StageCounts,
     StartFailure, Step,
 };
 use serde::{Deserialize, Serialize};
@@ -130,7 +131,7 @@ pub struct RunAnalysis {
     pub messages_sent: u64,
     /// Messages delivered.
     pub messages_delivered: u64,
-    /// Messages lost.
+    /// Messages lost: sent and never delivered, after deliveries had stopped.
     pub messages_lost: u64,
     /// `messages_lost / messages_sent`, null without sends.
     pub loss: Option<f64>,
@@ -159,6 +160,9 @@ pub struct RunAnalysis {
     /// Planned and achieved participant creation rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation: Option<CreationRate>,
+    /// Backlog at the stop, late deliveries, what was still arriving, the drain.
+    #[serde(default)]
+    pub delivery: DeliveryInfo,
 }
 
 /// What organizer replies added to a run's load.
@@ -173,17 +177,19 @@ pub struct RepliesInfo {
     pub peak_handled: f64,
 }
 
-/// The seconds of the timeline that can be trusted: drops a trailing partial
-/// bucket (the run stopped inside it) so the last "second" does not look like
-/// a collapse.
+/// The seconds of the timeline that can be trusted: the run's whole seconds
+/// before the stop. Drops the drain after it (nothing is sent then, so its
+/// rates say nothing about capacity) and the partial bucket the run stopped
+/// inside, so the last "second" does not look like a collapse.
 pub fn usable_seconds(run: &RunResult) -> &[Second] {
     let tl = &run.timeline;
-    match tl.last() {
-        Some(last) if run.duration_s > 0.0 && f64::from(last.t) + 1.0 > run.duration_s + 1e-9 => {
-            &tl[..tl.len() - 1]
-        }
-        _ => tl,
-    }
+    let ends_in_time =
+        |s: &Second| run.duration_s <= 0.0 || f64::from(s.t) + 1.0 <= run.duration_s + 1e-9;
+    let end = tl
+        .iter()
+        .position(|s| s.phase == Phase::Drain || !ends_in_time(s))
+        .unwrap_or(tl.len());
+    &tl[..end]
 }
 
 /// Analyses one run.
@@ -286,6 +292,7 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         start_failure: run.start_failure.clone(),
         stages: run.totals.stages,
         creation: run.creation.clone(),
+        delivery: DeliveryInfo::of(run),
     }
 }
 

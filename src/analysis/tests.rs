@@ -243,3 +243,29 @@ fn plateau_is_reported_in_timeline_seconds() {
     let p = analyze_run(&shifted).plateau.unwrap();
     assert_eq!((p.start_s, p.end_s), (base.start_s + 100, base.end_s + 100));
 }
+
+#[test]
+fn drain_seconds_stay_out_of_the_plateau_peaks_and_verdict() {
+    let r = build(&Spec::new(100.0, 1, 4210.0));
+    let before = analyze_run(&r);
+    // The same run with a 30 s drain: the API delivers a huge backlog at
+    // twice its capacity (a burst that would be the new peak), sends nothing.
+    let mut drained = r.clone();
+    let last = drained.timeline.last().unwrap().clone();
+    for k in 1..=30 {
+        drained.timeline.push(results::Second {
+            t: last.t + k,
+            sent: 0,
+            delivered: if k < 10 { 8420 } else { 0 },
+            phase: results::Phase::Drain,
+            ..last.clone()
+        });
+    }
+    let after = analyze_run(&drained);
+    assert_eq!(run::usable_seconds(&drained), run::usable_seconds(&r));
+    assert_eq!(
+        (after.peak_delivered, after.sustained_rate, after.verdict),
+        (before.peak_delivered, before.sustained_rate, before.verdict)
+    );
+    assert_eq!(after.plateau, before.plateau);
+}

@@ -64,5 +64,6 @@ pub fn skipped_result(
         split: None,
         start_failure: None,
         creation: None,
+        drain: None,
     }
 }

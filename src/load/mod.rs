@@ -9,6 +9,7 @@
 mod clock;
 mod connection;
 mod cpu;
+mod drain;
 mod event;
 mod failure;
 mod info;
@@ -225,7 +226,9 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         start_chat: organizer::period(scenario.sci, scenario.organizers),
         create_participant: part.spawn_period(scenario.cpi),
     };
-    let recorder = Recorder::new(clock, scenario.stop.on_error, stop.clone(), periods, part);
+    let mut recorder = Recorder::new(clock, scenario.stop.on_error, stop.clone(), periods, part);
+    let (drain_views, mut drain_view) = watch::channel(drain::DrainView::default());
+    recorder.publish_drain_to(drain_views);
     let recording = tokio::spawn(recorder.run(receiver, control.progress.clone()));
     let ws_url = connect_url(&target.messenger_ws_url);
     let ctx = Arc::new(Ctx {
@@ -265,14 +268,21 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         _ = control.interrupt.cancelled() => stop.stop(StopReason::Signal),
         _ = stop.stopped() => {}
     }
-    let stopped_at = Instant::now();
+    let stopped_at = stop.at().unwrap_or_else(Instant::now);
     let ended_at = SystemTime::now();
-    if stop.reason() != Some(StopReason::Signal) {
-        tokio::select! {
-            _ = tokio::time::sleep(scenario.stop.drain) => {}
-            _ = control.interrupt.cancelled() => {}
-        }
-    }
+    let drained = if stop.reason() == Some(StopReason::Signal) {
+        drain::Drained::skipped()
+    } else {
+        let bound = scenario.stop.drain;
+        drain::wait(
+            &mut drain_view,
+            clock,
+            stopped_at,
+            bound,
+            &control.interrupt,
+        )
+        .await
+    };
     close_all(&ctx, &mut participants, &mut organizers).await;
     let start_failure = ctx.start_failure.get().cloned();
     // The last sender goes with the context: the recorder then finishes.
@@ -289,6 +299,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         StopReason::Signal => Outcome::Interrupted,
     };
     let creation = creation_rate(scenario, &rec, stopped_at.duration_since(clock.start));
+    let (lost, still_arriving) = drained.judge(rec.lost);
     let (cpu_ns, cpu_percent) = rec.cpu;
     RunResult {
         schema: SCHEMA_VERSION,
@@ -306,13 +317,17 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
             chats: rec.chats,
             messages_sent: rec.sent,
             messages_delivered: rec.delivered,
-            messages_lost: rec.lost,
+            messages_lost: lost,
             messages_duplicated: rec.duplicated,
             start_chats_sent: rec.start_chats_sent,
             errors: rec.errors,
             replies_sent: rec.replies.sent,
             replies_received: rec.replies.received,
             stages: rec.stages,
+            backlog_at_stop: rec.backlog_at_stop,
+            messages_delivered_late: rec.delivered_late,
+            messages_undelivered_at_drain_end: still_arriving,
+            messages_out_of_order: rec.out_of_order,
         },
         timeline: rec.timeline,
         latency_ms: Latencies {
@@ -349,6 +364,11 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         }),
         start_failure,
         creation: Some(creation),
+        drain: Some(drained.info(
+            scenario.stop.drain,
+            clock.us_at(stopped_at),
+            rec.last_delivery_us,
+        )),
     }
 }
 

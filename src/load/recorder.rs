@@ -12,11 +12,12 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tokio::sync::{mpsc, watch};
 
+use super::drain::{DrainTracker, DrainView};
 use super::split::{OneWay, Part};
 use super::stop::{StopReason, StopSignal};
 use super::Clock;
 use crate::matrix::OnError;
-use crate::results::{FirstError, Percentiles, Second, StageCounts};
+use crate::results::{FirstError, Percentiles, Phase, Second, StageCounts};
 
 pub use super::event::{ErrorEvent, Event, Latency, Progress, Stage};
 
@@ -30,6 +31,8 @@ pub struct Recording {
     pub start_chats_sent: u64,
     pub sent: u64,
     pub delivered: u64,
+    /// Sent and never delivered by the end of the recording; how the drain
+    /// ended tells whether that is lost or still arriving.
     pub lost: u64,
     pub duplicated: u64,
     pub errors: u64,
@@ -49,6 +52,14 @@ pub struct Recording {
     pub stages: StageCounts,
     /// Run time of the first and the last participant start, µs.
     pub started_span_us: Option<(u64, u64)>,
+    /// Deliveries at or after the stop (part of `delivered`).
+    pub delivered_late: u64,
+    /// Sent but not yet delivered at the stop: `sent − (delivered − delivered_late)`.
+    pub backlog_at_stop: u64,
+    /// µs since the start of the last fresh delivery.
+    pub last_delivery_us: Option<u64>,
+    /// Fresh deliveries that came after a later message of the same participant.
+    pub out_of_order: u64,
 }
 
 /// The schedules of a run: a tick later than its own period means ticks were
@@ -68,6 +79,8 @@ pub struct Periods {
 struct Ledger {
     sent: u32,
     seen: Vec<u64>,
+    /// One past the highest seq delivered so far.
+    next: u32,
 }
 
 impl Ledger {
@@ -80,6 +93,14 @@ impl Ledger {
         let fresh = self.seen[word] & (1 << bit) == 0;
         self.seen[word] |= 1 << bit;
         fresh
+    }
+
+    /// Notes a fresh delivery of `seq`; true when a later message of the
+    /// same participant had arrived before it.
+    fn overtaken(&mut self, seq: u32) -> bool {
+        let behind = seq < self.next;
+        self.next = self.next.max(seq + 1);
+        behind
     }
 }
 
@@ -125,6 +146,8 @@ pub struct Recorder {
     one_way: OneWay,
     stages: StageCounts,
     started_span_us: Option<(u64, u64)>,
+    drain: DrainTracker,
+    out_of_order: u64,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -167,7 +190,15 @@ impl Recorder {
             one_way: OneWay::new(part),
             stages: StageCounts::default(),
             started_span_us: None,
+            drain: DrainTracker::default(),
+            out_of_order: 0,
         }
+    }
+
+    /// Publishes a [`DrainView`] to `view` every [`super::drain::VIEW_EVERY`]
+    /// once the run has stopped, for the drain to decide on.
+    pub fn publish_drain_to(&mut self, view: watch::Sender<DrainView>) {
+        self.drain.publish_to(view);
     }
 
     /// Consumes events until every sender is gone, publishing progress once a
@@ -182,6 +213,8 @@ impl Recorder {
             Duration::from_secs(1),
         );
         second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut drain_tick = tokio::time::interval(super::drain::VIEW_EVERY);
+        drain_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 biased;
@@ -197,6 +230,8 @@ impl Recorder {
                     self.check_budget();
                     let _ = progress.send(self.snapshot(elapsed));
                 }
+                // Reached only with no event waiting (biased): the view is current.
+                _ = drain_tick.tick() => self.publish_drain_view(),
             }
         }
         self.finish()
@@ -211,6 +246,31 @@ impl Recorder {
 
     fn at(&mut self, t_us: u64) -> &mut Bucket {
         self.bucket((t_us / 1_000_000) as usize)
+    }
+
+    /// µs since the start of the stop, once it fired.
+    fn stop_us(&self) -> Option<u64> {
+        self.stop.at().map(|at| self.clock.us_at(at))
+    }
+
+    /// After the stop: what is outstanding and when the last delivery came.
+    fn publish_drain_view(&self) {
+        if !self.stop.is_stopped() {
+            return;
+        }
+        // A part of a split run receives other parts' messages and its own go
+        // to other parts' organizers: it cannot know what is outstanding.
+        let outstanding = (!self.part.is_split()).then(|| {
+            self.totals.sent.saturating_sub(self.totals.delivered)
+                + self.replies.sent.saturating_sub(self.replies.received)
+        });
+        let p99_us = if self.message.is_empty() {
+            0
+        } else {
+            self.message.value_at_quantile(0.99)
+        };
+        self.drain
+            .publish(outstanding, p99_us, self.clock.elapsed_us());
     }
 
     fn ledger(&mut self, participant: u32) -> &mut Ledger {
@@ -267,11 +327,17 @@ impl Recorder {
                 sent_us,
             } => {
                 self.one_way.record(self.part, participant, sent_us, t_us);
-                if self.ledger(participant).mark(seq) {
+                let ledger = self.ledger(participant);
+                if ledger.mark(seq) {
+                    if ledger.overtaken(seq) {
+                        self.out_of_order += 1;
+                    }
                     self.totals.delivered += 1;
                     self.at(t_us).delivered += 1;
                     let latency_us = t_us.saturating_sub(sent_us);
                     let _ = self.message.record(latency_us.max(1));
+                    let stop_us = self.stop_us();
+                    self.drain.delivered(t_us, stop_us);
                 } else {
                     self.duplicated += 1;
                 }
@@ -284,7 +350,12 @@ impl Recorder {
                 self.replies.sent += 1;
                 self.at(t_us).replies += 1;
             }
-            Event::ReplyReceived { latency_us } => self.replies.record_received(latency_us),
+            Event::ReplyReceived { latency_us } => {
+                self.replies.record_received(latency_us);
+                // A reply is a delivery too: the drain is not quiet while they come.
+                let now = self.clock.elapsed_us();
+                self.drain.delivered(now, None);
+            }
             Event::Connection { t_us, delta } => {
                 self.open_connections += i64::from(delta);
                 self.at(t_us).connections += i64::from(delta);
@@ -371,6 +442,7 @@ impl Recorder {
     fn finish(self) -> Recording {
         let (mut participants, mut chats, mut connections) = (0u64, 0u64, 0i64);
         let (mut signed_up, mut connected) = (0u64, 0u64);
+        let stop_us = self.stop_us();
         let timeline = self
             .buckets
             .iter()
@@ -394,11 +466,18 @@ impl Recorder {
                     replies: b.replies,
                     signed_up,
                     connected,
+                    // A second is drain when most of it came after the stop.
+                    phase: match stop_us {
+                        Some(stop) if t as u64 * 1_000_000 + 500_000 >= stop => Phase::Drain,
+                        _ => Phase::Run,
+                    },
                 }
             })
             .collect();
         let sent: u64 = self.ledgers.iter().map(|l| u64::from(l.sent)).sum();
         let lost = sent.saturating_sub(self.totals.delivered);
+        let late = self.drain.late();
+        let on_time = self.totals.delivered.saturating_sub(late);
         Recording {
             timeline,
             first_error: self.first_error,
@@ -425,6 +504,10 @@ impl Recorder {
                 ..self.stages
             },
             started_span_us: self.started_span_us,
+            delivered_late: late,
+            backlog_at_stop: sent.saturating_sub(on_time),
+            last_delivery_us: self.drain.last_delivery_us(),
+            out_of_order: self.out_of_order,
         }
     }
 }

@@ -138,3 +138,42 @@ fn budget_ignores_early_errors_and_fires_past_the_fraction() {
     r.check_budget();
     assert_eq!(stop.reason(), Some(StopReason::ErrorBudget));
 }
+
+#[test]
+fn deliveries_after_the_stop_are_late_and_their_seconds_are_drain() {
+    let (mut r, stop) = recorder(OnError::Never);
+    // A run that started 1.6 s ago: the stop below falls in its second second.
+    r.clock.start -= Duration::from_millis(1600);
+    for seq in 0..5 {
+        r.record(Event::Sent {
+            t_us: 10,
+            participant: 2,
+            seq,
+            late_us: 0,
+        });
+    }
+    let deliver = |r: &mut Recorder, seq, t_us| {
+        r.record(Event::Delivered {
+            t_us,
+            participant: 2,
+            seq,
+            sent_us: 10,
+        })
+    };
+    deliver(&mut r, 0, 100);
+    deliver(&mut r, 1, 200);
+    stop.stop(StopReason::MaxDuration);
+    // Out of order, and one twice: still exact.
+    deliver(&mut r, 3, 1_700_000);
+    deliver(&mut r, 2, 2_500_000);
+    deliver(&mut r, 3, 2_600_000);
+    let rec = r.finish();
+    assert_eq!((rec.delivered, rec.duplicated, rec.lost), (4, 1, 1));
+    assert_eq!((rec.backlog_at_stop, rec.delivered_late), (3, 2));
+    assert_eq!(rec.last_delivery_us, Some(2_500_000));
+    let phases: Vec<Phase> = rec.timeline.iter().map(|s| s.phase).collect();
+    // Second 1 is [1.0, 2.0): mostly before the stop at 1.6 s.
+    assert_eq!(phases, [Phase::Run, Phase::Run, Phase::Drain]);
+    assert_eq!(rec.message.count, 4, "late latencies are in the histogram");
+    assert_eq!(rec.out_of_order, 1, "seq 2 came after seq 3");
+}

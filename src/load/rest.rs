@@ -160,12 +160,16 @@ impl Call {
     }
 
     fn transport(&self, e: reqwest::Error) -> RestError {
+        // Anything else on the way (a reset, a connection closed mid-answer)
+        // is the connection failing, not a protocol the server broke.
         let kind = if e.is_timeout() {
             ErrorKind::Timeout
         } else if e.is_connect() {
             ErrorKind::ConnectRefused
-        } else {
+        } else if e.is_decode() || e.is_builder() {
             ErrorKind::Protocol
+        } else {
+            ErrorKind::ConnectionClosed
         };
         RestError {
             kind,

@@ -2,6 +2,7 @@
 //! first reason that fired (a later reason never overwrites it).
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +43,8 @@ impl StopReason {
 pub struct StopSignal {
     token: CancellationToken,
     reason: OnceLock<StopReason>,
+    /// When the first reason fired: the instant late deliveries count from.
+    at: OnceLock<Instant>,
 }
 
 impl StopSignal {
@@ -52,8 +55,15 @@ impl StopSignal {
 
     /// Fires with `reason` unless it already fired.
     pub fn stop(&self, reason: StopReason) {
+        // The instant first, so whoever sees the reason (or the token) sees it too.
+        self.at.get_or_init(Instant::now);
         let _ = self.reason.set(reason);
         self.token.cancel();
+    }
+
+    /// When the signal fired.
+    pub fn at(&self) -> Option<Instant> {
+        self.at.get().copied()
     }
 
     /// True once fired.

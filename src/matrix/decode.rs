@@ -74,13 +74,13 @@ pub(crate) fn expected_value(key: &str) -> &'static str {
             "a list of mappings such as `- { sci: 5ms, cpi: 20ms, smi: 50ms }`"
         }
         "repetitions" | "organizers" | "split" => "a whole number of at least 1, such as `3`",
-        "max_participants" | "max_messages_per_second" | "max_connections" | "send_queue" => {
-            "a whole number such as `5000`"
-        }
+        "max_participants" | "max_messages_per_second" | "max_connections" | "send_queue"
+        | "drop_one_in" => "a whole number such as `5000`",
         "max_duration"
         | "handshake_timeout"
         | "drain"
         | "handshake_delay_per_connection"
+        | "reorder_up_to"
         | "period"
         | "wait_for_data" => {
             "a duration such as `30s` (a number and a unit)"

@@ -180,8 +180,9 @@ pub struct StopRules {
     pub on_error: OnError,
     /// Limit on TCP connect + WebSocket upgrade of one connection.
     pub handshake_timeout: Duration,
-    /// How long to keep reading after the stop, so in-flight messages count as
-    /// delivered rather than lost.
+    /// The longest the drain after the stop keeps reading, so in-flight
+    /// messages count as delivered late rather than lost (it ends earlier when
+    /// everything arrived or deliveries went quiet).
     pub drain: Duration,
 }
 

@@ -62,7 +62,7 @@ fn published_matrix_yaml_expands_to_nine_scenarios() {
             max_participants: None,
             on_error: OnError::First,
             handshake_timeout: Duration::from_secs(45),
-            drain: Duration::from_secs(1),
+            drain: Duration::from_secs(30),
         }
     );
     let reset = plan.hooks.before_each.as_ref().expect("the reset example");
@@ -117,7 +117,7 @@ fn defaults_apply_to_a_minimal_file() {
     assert_eq!(s.stop.max_participants, None);
     assert_eq!(s.stop.on_error, OnError::First);
     assert_eq!(s.stop.handshake_timeout, Duration::from_secs(45));
-    assert_eq!(s.stop.drain, Duration::from_secs(1));
+    assert_eq!(s.stop.drain, Duration::from_secs(30));
     assert_eq!(plan.gate, Gate::default());
     assert_eq!(plan.embedded, Capacity::default());
     assert!(plan.target.is_none());

@@ -20,8 +20,11 @@ use super::{Gate, OnError, OnHookFailure, Plan, ReplyPolicy, Secret, StopRules, 
 pub(crate) const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(30);
 /// Default `stop.handshake_timeout` (the original test's WebSocket limit).
 pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(45);
-/// Default `stop.drain`.
-pub(crate) const DEFAULT_DRAIN: Duration = Duration::from_secs(1);
+/// Default `stop.drain`: the longest the drain after the stop may read. It
+/// usually ends much sooner (everything delivered, or 2 s without a delivery,
+/// see `load::drain`); the bound only matters for an API that is still
+/// delivering a backlog.
+pub(crate) const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
 
 /// Most scenarios one plan may expand to (include entries add at most
 /// their own count on top).

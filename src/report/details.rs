@@ -59,6 +59,9 @@ pub fn block(report: &Report, s: &ScenarioReport) -> String {
         if let Some(line) = stages_line(r) {
             let _ = writeln!(notes, "- {rep} {line}");
         }
+        if let Some(end) = super::delivery::sentence(r) {
+            let _ = writeln!(notes, "- {rep} delivery: {end}");
+        }
         for w in &r.warnings {
             let _ = writeln!(notes, "- {rep} note: {}", cell(w, 200));
         }

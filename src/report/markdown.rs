@@ -41,7 +41,9 @@ pub fn render_within(report: &Report, budget: usize) -> String {
         .unwrap_or_default();
     let foot = footer(report);
     let split = split_section(report);
-    let fixed = chars(&head) + chars(&timeline) + chars(&foot) + chars(&split) + MARGIN;
+    let delivery = super::delivery::section(report);
+    let fixed =
+        chars(&head) + chars(&timeline) + chars(&foot) + chars(&split) + chars(&delivery) + MARGIN;
     let mut left = budget.saturating_sub(fixed);
 
     let prio: Vec<u8> = report.scenarios.iter().map(priority).collect();
@@ -86,6 +88,7 @@ pub fn render_within(report: &Report, budget: usize) -> String {
     out.push_str(&table);
     out.push_str(&legend(report));
     out.push_str(&missing(report, &label));
+    out.push_str(&delivery);
     out.push_str(&split);
     out.push_str(&timeline);
     out.push_str(&errors);

@@ -56,6 +56,9 @@ pub fn timeline_block(t: &TimelineSample) -> String {
     if let Some(e) = t.first_error_s {
         let _ = write!(caption, "; first error at {}", format::secs(e));
     }
+    if let Some(after) = &t.after_stop {
+        let _ = write!(caption, "; the chart ends at the stop: {after}");
+    }
     caption.push_str(".*\n");
     s.push_str(&caption);
     s
@@ -93,6 +96,7 @@ mod tests {
             delivered: vec![0.0, 1490.0, 4200.0],
             plateau_start_s: Some(4),
             first_error_s: Some(5.5),
+            after_stop: Some("all delivered within 5.7 s of drain".into()),
         };
         let b = timeline_block(&t);
         assert!(b.starts_with("```mermaid\n---\n"));
@@ -101,6 +105,7 @@ mod tests {
         assert!(b.contains("y-axis \"msg/s\" 0 --> 5000"));
         assert!(b.contains("line [0, 1500, 4210]"));
         assert!(b.contains("title \"Messages per second, smi 100 ms (r2)\""));
+        assert!(b.contains("; the chart ends at the stop: all delivered within 5.7 s of drain.*"));
         assert_eq!(nice_ceiling(4210.0), 5000.0);
         assert_eq!(nice_ceiling(1900.0), 2000.0);
         assert_eq!(nice_ceiling(2100.0), 2500.0);

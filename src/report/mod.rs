@@ -10,6 +10,7 @@
 pub mod baseline;
 pub mod charts;
 pub mod command;
+pub mod delivery;
 mod details;
 pub mod first_failure;
 pub mod format;

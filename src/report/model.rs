@@ -149,6 +149,10 @@ pub struct TimelineSample {
     pub plateau_start_s: Option<u32>,
     /// First error, seconds.
     pub first_error_s: Option<f64>,
+    /// What the drain after the stop (not drawn) showed, when there was
+    /// something queued or missing, e.g. `17,050 messages queued at stop; …`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_stop: Option<String>,
 }
 
 /// Builds the report (pure). `results` are the runs `analysis` was made from.
@@ -342,5 +346,6 @@ fn pick_timeline(
         delivered: avg(&|s| s.delivered),
         plateau_start_s: run.plateau.as_ref().map(|p| p.start_s),
         first_error_s: run.first_error.as_ref().map(|e| e.at_s),
+        after_stop: super::delivery::sentence(run),
     })
 }

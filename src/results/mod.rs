@@ -10,11 +10,13 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod drain;
 mod io;
 mod metrics;
 mod split;
 mod stage;
 
+pub use drain::{DrainEnd, DrainInfo, Phase};
 pub use io::{read_dir, ResultsError};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
@@ -78,6 +80,10 @@ pub struct RunResult {
     /// Planned and achieved participant creation rate (absent in older files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation: Option<CreationRate>,
+    /// How the drain after the stop went; null in files written before the
+    /// drain was recorded (their drain was a fixed wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainInfo>,
 }
 
 /// How fast participants were created: `arrival: sequential` falls behind
@@ -243,9 +249,13 @@ pub struct Totals {
     pub chats: u64,
     /// `send_message` frames written by participants.
     pub messages_sent: u64,
-    /// Distinct participant messages an organizer received.
+    /// Distinct participant messages an organizer received, during the run or
+    /// the drain after it (so `messages_delivered_late` is part of it).
     pub messages_delivered: u64,
-    /// Sent but never delivered (after the drain period).
+    /// Sent but never delivered: still missing when the drain ended because
+    /// deliveries had stopped (see [`DrainEnd::judges_loss`]). Messages still
+    /// outstanding when the drain bound cut the wait short are
+    /// `messages_undelivered_at_drain_end` instead.
     pub messages_lost: u64,
     /// Deliveries of a message an organizer had already received.
     #[serde(default)]
@@ -264,6 +274,21 @@ pub struct Totals {
     /// How many organizers and participants reached each stage.
     #[serde(flatten, default)]
     pub stages: StageCounts,
+    /// Messages sent but not yet delivered at the instant the stop rule held:
+    /// how far behind the API was.
+    #[serde(default)]
+    pub backlog_at_stop: u64,
+    /// Of `messages_delivered`, those that arrived after the stop (during the drain).
+    #[serde(default)]
+    pub messages_delivered_late: u64,
+    /// Still outstanding when the drain ended before deliveries had stopped
+    /// (its bound, or a signal): "still arriving", not counted as lost.
+    #[serde(default)]
+    pub messages_undelivered_at_drain_end: u64,
+    /// Distinct deliveries that came after a later message of the same
+    /// participant (the API processed them out of order; neither lost nor duplicated).
+    #[serde(default)]
+    pub messages_out_of_order: u64,
 }
 
 /// One wall-clock second of the run.
@@ -298,6 +323,9 @@ pub struct Second {
     /// Participants connected to the Messenger API so far (end of second).
     #[serde(default)]
     pub connected: u64,
+    /// `drain` for the seconds mostly after the stop (omitted for run seconds).
+    #[serde(default, skip_serializing_if = "Phase::is_run")]
+    pub phase: Phase,
 }
 
 /// Latency distributions of the run.
@@ -401,6 +429,7 @@ pub(crate) mod tests {
             split: None,
             start_failure: None,
             creation: None,
+            drain: None,
         }
     }
 

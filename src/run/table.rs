@@ -14,9 +14,11 @@ pub fn render(results: &[RunResult]) -> String {
         "peak delivered/s",
         "p99 ms",
         "lost",
+        "backlog at stop",
+        "drain",
         "first error",
     ];
-    let rows: Vec<[String; 9]> = results
+    let rows: Vec<[String; 11]> = results
         .iter()
         .map(|r| {
             let peak = |f: fn(&crate::results::Second) -> u64| {
@@ -40,6 +42,11 @@ pub fn render(results: &[RunResult]) -> String {
                     Some(_) => "-".to_string(),
                     None => r.totals.messages_lost.to_string(),
                 },
+                match part {
+                    Some(_) => "-".to_string(),
+                    None => r.totals.backlog_at_stop.to_string(),
+                },
+                drain_cell(r),
                 match (&r.skipped_reason, &r.first_error) {
                     (Some(why), _) => format!("skipped: {}", short(why)),
                     (None, Some(e)) => format!("{} at {:.1}s", e.kind.as_str(), e.at_s),
@@ -51,7 +58,7 @@ pub fn render(results: &[RunResult]) -> String {
     let mut table = vec![header.map(String::from)];
     table.extend(rows);
     // Text columns left, numbers right.
-    let mut out = crate::report::format::aligned_table(&table, |i| (2..8).contains(&i));
+    let mut out = crate::report::format::aligned_table(&table, |i| (2..9).contains(&i));
     if results
         .iter()
         .any(|r| r.split.as_ref().is_some_and(|s| s.part > 0))
@@ -59,6 +66,20 @@ pub fn render(results: &[RunResult]) -> String {
         out.push_str("split parts: loss and the whole run's rates come from `msgperf report` over every part's results\n");
     }
     out
+}
+
+/// How long the drain took and why it ended, e.g. `5.7s all_delivered`, with
+/// what was still arriving when the bound ended it.
+fn drain_cell(r: &RunResult) -> String {
+    let Some(d) = &r.drain else {
+        return "-".to_string();
+    };
+    let mut cell = format!("{:.1}s {}", d.drain_s, d.end.as_str());
+    let left = r.totals.messages_undelivered_at_drain_end;
+    if left > 0 {
+        cell.push_str(&format!(" ({left} still arriving)"));
+    }
+    cell
 }
 
 /// The first line of `text`, at most 60 characters.
@@ -114,5 +135,33 @@ mod tests {
         let end = |l: &str| l.find("peak sent/s").map(|i| i + "peak sent/s".len());
         let header_end = end(lines[0]).unwrap();
         assert_eq!(&lines[1][header_end - 4..header_end], "1234", "{text}");
+    }
+
+    #[test]
+    fn backlog_and_drain_are_shown_and_still_arriving_is_not_loss() {
+        let mut r = crate::results::tests::sample();
+        r.totals.backlog_at_stop = 17050;
+        r.totals.messages_undelivered_at_drain_end = 420;
+        r.drain = Some(crate::results::DrainInfo {
+            end: crate::results::DrainEnd::Bound,
+            drain_s: 30.02,
+            bound_s: 30.0,
+            quiet_s: 2.0,
+            last_delivery_s: Some(30.0),
+        });
+        let text = render(&[r]);
+        let cells: Vec<&str> = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(
+            cells[7..10],
+            ["0", "17050", "30.0s bound (420 still arriving)"],
+            "{text}"
+        );
     }
 }

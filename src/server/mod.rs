@@ -8,6 +8,7 @@
 mod accounts;
 mod capacity;
 mod chats;
+mod faults;
 mod frames;
 mod ids;
 mod rest;
@@ -50,6 +51,17 @@ pub struct Capacity {
     /// does not take (default 1024).
     #[serde(default)]
     pub send_queue: Option<usize>,
+    /// Test knob: silently forget one `send_message` in this many (20 = 5%):
+    /// no store, no delivery, no error, the way a lossy API behaves.
+    #[doc(hidden)]
+    #[serde(default)]
+    pub drop_one_in: Option<u32>,
+    /// Test knob: process each `send_message` after a delay of up to this
+    /// (spread over the messages), so the frames of one connection are
+    /// handled out of order, as the real messenger-api does (PROTOCOL.md §4).
+    #[doc(hidden)]
+    #[serde(default, with = "humantime_serde")]
+    pub reorder_up_to: Option<Duration>,
 }
 
 /// How to start the server.

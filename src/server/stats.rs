@@ -66,6 +66,10 @@ counters! {
     handshakes_waited,
     /// Calls of reset.
     resets,
+    /// `send_message` frames forgotten by the `drop_one_in` test knob.
+    messages_discarded,
+    /// `send_message` frames processed late by the `reorder_up_to` test knob.
+    messages_delayed,
 }
 
 /// Adds one to a counter.

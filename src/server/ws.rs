@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::capacity::Admission;
 use super::chats::{AttachError, ChatError};
+use super::faults::{self, Post};
 use super::frames::{chat_error, encode, reply, Envelope, Out};
 use super::ids;
 use super::rest::api_error;
@@ -169,7 +170,7 @@ async fn write_frames(
 
 /// The reading side of one connection.
 struct Conn<'a> {
-    app: &'a App,
+    app: &'a Arc<App>,
     id: u64,
     tx: mpsc::Sender<Out>,
     stream: SplitStream<WebSocket>,
@@ -381,8 +382,13 @@ impl Conn<'_> {
             content: wire.content.into_boxed_str(),
             location,
         };
-        if let Err(e) = self.app.hub.post_message(me.id(), &chat, stored, &frame) {
-            self.reply(chat_error(&e, &wire.chat_id));
-        }
+        let post = Post {
+            sender: me.id(),
+            chat,
+            chat_id: wire.chat_id,
+            message: stored,
+            frame,
+        };
+        faults::post(self.app, &self.tx, post);
     }
 }

@@ -232,5 +232,6 @@ pub fn build(spec: &Spec) -> RunResult {
         split: None,
         start_failure: None,
         creation: None,
+        drain: None,
     }
 }

@@ -1,7 +1,7 @@
 //! The rate timeline of a scenario, one panel per run like the published
 //! graphs: sent/s and delivered/s on the left axis, active chats on the right
-//! axis, the plateau shaded with its sustained rate, and the first error
-//! marked.
+//! axis, the plateau shaded with its sustained rate, the first error
+//! marked, and the drain after the stop shaded (sends end there by design).
 
 use super::{font, render, ChartError, ChartFile, PALETTE};
 use crate::analysis::run::usable_seconds;
@@ -23,6 +23,7 @@ const DELIVERED: RGBColor = PALETTE[2];
 const CHATS: RGBColor = PALETTE[4];
 const ERROR: RGBColor = PALETTE[1];
 const BAND: RGBAColor = RGBAColor(0, 0, 0, 0.07);
+const DRAIN: RGBAColor = RGBAColor(245, 158, 11, 0.16);
 
 /// One run's series.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,9 @@ pub struct RunSeries {
     pub plateau: Option<(u32, u32, f64)>,
     /// First error, seconds since start.
     pub first_error_s: Option<f64>,
+    /// The stop, seconds since start, when the drain after it is drawn
+    /// (shaded); `None` for files without a drain record, drawn to the stop.
+    pub drain_from_s: Option<f64>,
 }
 
 /// A scenario's timeline chart.
@@ -60,7 +64,12 @@ pub fn timeline_chart(report: &Report, s: &ScenarioReport, results: &[RunResult]
         .filter_map(|id| {
             let a = report.runs.iter().find(|r| &r.id == id)?;
             let r = results.iter().find(|r| &r.scenario.id == id)?;
-            let secs = usable_seconds(r);
+            // With a drain record the drain seconds are drawn (and shaded), so
+            // the sent line falling to zero reads as the stop, not a failure.
+            let (secs, drain_from_s) = match &r.drain {
+                Some(_) => (&r.timeline[..], Some(r.duration_s)),
+                None => (usable_seconds(r), None),
+            };
             let col = |f: &dyn Fn(&crate::results::Second) -> u64| -> Vec<f64> {
                 secs.iter().map(|x| f(x) as f64).collect()
             };
@@ -83,6 +92,7 @@ pub fn timeline_chart(report: &Report, s: &ScenarioReport, results: &[RunResult]
                     .zip(a.sustained_rate)
                     .map(|(p, v)| (p.start_s, p.end_s, v)),
                 first_error_s: a.first_error.as_ref().map(|e| e.at_s),
+                drain_from_s,
             })
         })
         .collect();
@@ -130,13 +140,14 @@ impl TimelineChart {
 fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let entries: [(&str, ShapeStyle, bool); 6] = [
+    let entries: [(&str, ShapeStyle, bool); 7] = [
         ("sent/s", SENT.stroke_width(3), false),
         ("delivered/s", DELIVERED.stroke_width(5), false),
         ("active chats (right axis)", CHATS.stroke_width(3), false),
         ("plateau", BAND.filled(), true),
         ("sustained rate (dashed)", BLACK.stroke_width(1), false),
         ("first error", ERROR.stroke_width(3), false),
+        ("drain", DRAIN.filled(), true),
     ];
     let mut x = 90;
     for (name, style, boxed) in entries {
@@ -146,7 +157,7 @@ fn legend<DB: DrawingBackend>(
             area.draw(&PathElement::new(vec![(x, 13), (x + 24, 13)], style))?;
         }
         area.draw(&Text::new(name, (x + 30, 5), font(14)))?;
-        x += 30 + 7 * name.chars().count() as i32 + 30;
+        x += 30 + 7 * name.chars().count() as i32 + 22;
     }
     Ok(())
 }
@@ -204,6 +215,12 @@ fn draw_panel<DB: DrawingBackend>(
             5,
             BLACK.stroke_width(1),
         ))?;
+    }
+    if let Some(from) = run.drain_from_s.filter(|&f| f < n) {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(from, 0.0), (n, y_max)],
+            DRAIN.filled(),
+        )))?;
     }
     let line = |xs: &[f64]| -> Vec<(f64, f64)> {
         xs.iter()
