@@ -45,7 +45,7 @@ pub async fn run(ctx: Arc<Ctx>, id: u32) {
         Err((kind, message)) => return ctx.error(kind, who(), message),
     };
     let local = wire::local_addr(&ws);
-    let mut frames = MessageFrames::new(&chat_id, &local, id);
+    let mut frames = MessageFrames::new(&chat_id, &local, ctx.run_key, id);
     let mut tick = tokio::time::interval(ctx.smi);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut seq: u32 = 0;
@@ -131,7 +131,7 @@ fn on_read(
         Some(Ok(Message::Text(text))) => {
             let bytes = text.as_bytes();
             if let Some(token) = wire::find_reply(bytes) {
-                if token.participant == id {
+                if token.run == ctx.run_key && token.participant == id {
                     let now_us = ctx.clock.elapsed_us();
                     ctx.emit(Event::ReplyReceived {
                         latency_us: now_us.saturating_sub(token.sent_us),
@@ -158,7 +158,7 @@ type Failure = (ErrorKind, String);
 
 /// Sign-up, chat request, connect, authorize, find the chat.
 async fn setup(ctx: &Ctx, id: u32) -> Result<(Guarded, String), Failure> {
-    let email = format!("mp-{}-{id}@load.msgperf.test", ctx.run_tag);
+    let email = ctx.identity.email(id);
     let t = Instant::now();
     let token = super::rest::sign_up(&ctx.http, &ctx.participant_api_url, &email)
         .await
@@ -166,7 +166,7 @@ async fn setup(ctx: &Ctx, id: u32) -> Result<(Guarded, String), Failure> {
     ctx.latency(Latency::SignUp, t);
 
     let t = Instant::now();
-    let description = format!("msgperf load test {} participant {id}", ctx.run_tag);
+    let description = ctx.identity.description(id);
     super::rest::request_chat(
         &ctx.http,
         &ctx.participant_api_url,

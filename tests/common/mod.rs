@@ -5,5 +5,6 @@
 
 pub mod builder;
 pub mod fixtures;
+pub mod serve;
 
 use msgperf::results;

@@ -1,0 +1,182 @@
+//! Scale-out end to end without a workflow runner: `msgperf expand` plans
+//! 2 shards × split 2, and its four jobs run as four `msgperf run` processes
+//! at once against one `msgperf serve`, as four GitHub runners would against
+//! one staging target. Every shard's first slot starts at the same instant,
+//! so this is where participant identities once collided (`400 email already
+//! in use`). Then `msgperf report` merges the parts: totals add up, to the
+//! parts and to the server's own counters.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::serve::Serve;
+use msgperf::report::command::read_results;
+use msgperf::results::{Outcome, RunResult};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_msgperf");
+
+/// Two scenarios of equal length (one per shard), each split over two parts.
+fn matrix(serve: &Serve) -> String {
+    serve.target_yaml("SCALE_TEST_PASSWORD")
+        + "matrix:\n  sci: [5ms]\n  cpi: [25ms]\n  smi: [100ms, 200ms]\norganizers: 2\nsplit: 2\nstop:\n  max_duration: 4s\n  drain: 1s\ncooldown: 0s\n"
+}
+
+fn ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `msgperf expand --format github` for `shards` × `split`: the matrix entries.
+fn expand(matrix: &Path) -> Vec<Value> {
+    let o = Command::new(BIN)
+        .env_remove("SCALE_TEST_PASSWORD")
+        .args([
+            "expand",
+            "--shards",
+            "2",
+            "--split",
+            "2",
+            "--start-in",
+            "6s",
+        ])
+        .args(["--format", "github", "--matrix"])
+        .arg(matrix)
+        .output()
+        .unwrap();
+    ok(&o, "expand (without the password: it plans only)");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["include"].as_array().unwrap().clone()
+}
+
+/// One job of the matrix as its own process, like a runner's `mode: run`.
+fn run_job(job: &Value, matrix: &Path, out: &Path, password: &str) -> Output {
+    let arg = |k: &str| job[k].as_str().unwrap().to_string();
+    Command::new(BIN)
+        .env("CI", "true")
+        .env_remove("GITHUB_ACTIONS")
+        .env("SCALE_TEST_PASSWORD", password)
+        .args(["run", "--shard", &arg("shard"), "--part", &arg("part")])
+        .args(["--split", &arg("split"), "--start-at", &arg("start_at")])
+        .args(["--plan-id", &arg("plan_id"), "--matrix"])
+        .arg(matrix)
+        .arg("--out")
+        .arg(out)
+        .arg("--report-dir")
+        .arg(out.join("report"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn two_shards_of_two_parts_share_one_server_without_collisions() {
+    let serve = Serve::start(BIN);
+    let password = serve.get("organizer_password").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let matrix_path = dir.path().join("matrix.yaml");
+    std::fs::write(&matrix_path, matrix(&serve)).unwrap();
+    let jobs = expand(&matrix_path);
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    let plan_id = jobs[0]["plan_id"].as_str().unwrap();
+    assert!(jobs.iter().all(|j| j["plan_id"] == plan_id));
+
+    let begun = Instant::now();
+    let dirs: Vec<PathBuf> = jobs
+        .iter()
+        .map(|j| {
+            dir.path()
+                .join(format!("msgperf-job-{}", j["key"].as_str().unwrap()))
+        })
+        .collect();
+    let outputs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .zip(&dirs)
+            .map(|(j, d)| s.spawn(|| run_job(j, &matrix_path, d, &password)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (o, j) in outputs.iter().zip(&jobs) {
+        ok(o, j["name"].as_str().unwrap());
+        let text = String::from_utf8_lossy(&o.stdout) + String::from_utf8_lossy(&o.stderr);
+        assert!(!text.contains("400"), "{}: {text}", j["name"]);
+    }
+    assert!(begun.elapsed() < Duration::from_secs(60));
+
+    let mut parts: Vec<RunResult> = Vec::new();
+    for d in &dirs {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                parts.push(RunResult::read(&path).unwrap());
+            }
+        }
+    }
+    assert_eq!(parts.len(), 4, "one part file per job");
+    for p in &parts {
+        let who = format!(
+            "{} part {:?}",
+            p.scenario.id,
+            p.split.as_ref().map(|s| s.part)
+        );
+        assert_eq!(p.outcome, Outcome::Completed, "{who}: {:?}", p.first_error);
+        assert!(p.first_error.is_none(), "{who}: {:?}", p.first_error);
+        assert_eq!(p.totals.errors, 0, "{who}");
+        assert!(p.totals.messages_sent > 20, "{who}: {:?}", p.totals);
+        assert!(
+            p.duration_s > 3.0,
+            "{who} ran its whole 4 s: {}",
+            p.duration_s
+        );
+    }
+
+    let merged = read_results(&dirs).unwrap();
+    assert_eq!(
+        merged.len(),
+        2,
+        "two scenarios, each merged from its two parts"
+    );
+    let sum = |id: &str, f: fn(&RunResult) -> u64| -> u64 {
+        parts.iter().filter(|p| p.scenario.id == id).map(f).sum()
+    };
+    for m in &merged {
+        let id = m.scenario.id.as_str();
+        assert_eq!(m.split.as_ref().unwrap().merged_parts, [1, 2], "{id}");
+        assert_eq!(m.totals.messages_sent, sum(id, |p| p.totals.messages_sent));
+        assert_eq!(m.totals.participants, sum(id, |p| p.totals.participants));
+        assert_eq!(
+            m.totals.messages_delivered,
+            sum(id, |p| p.totals.messages_delivered)
+        );
+        assert!(
+            m.totals.messages_delivered * 100 >= m.totals.messages_sent * 95,
+            "{id}: an unloaded server delivers nearly all: {:?}",
+            m.totals
+        );
+        assert!(
+            m.totals.messages_lost * 20 <= m.totals.messages_sent,
+            "{id}"
+        );
+        // The other shard's messages reach our organizer accounts too: its
+        // run key keeps them out of this run's counts.
+        assert_eq!(m.totals.messages_duplicated, 0, "{id}: {:?}", m.totals);
+        assert!(
+            m.totals.messages_delivered <= m.totals.messages_sent,
+            "{id}"
+        );
+    }
+    // The server saw exactly the load of the four parts (it also stores each
+    // chat's problem description as a message), and every sign-up succeeded.
+    let sent: u64 = parts.iter().map(|p| p.totals.messages_sent).sum();
+    let participants: u64 = parts.iter().map(|p| p.totals.participants).sum();
+    let stats = serve.stop();
+    assert_eq!(stats["messages_stored"] - stats["chats_started"], sent);
+    assert!(participants - stats["participants"] <= 4, "{stats:?}");
+}
