@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod act;
 pub mod builder;
 pub mod fixtures;
 pub mod serve;

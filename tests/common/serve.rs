@@ -17,9 +17,15 @@ pub struct Serve {
 impl Serve {
     /// Starts `msgperf serve` (the binary `bin`) on free ports and reads its banner.
     pub fn start(bin: &str) -> Serve {
+        Serve::start_with(bin, &[])
+    }
+
+    /// Like [`Serve::start`], with more `serve` options (capacity limits).
+    pub fn start_with(bin: &str, args: &[&str]) -> Serve {
         let mut child = Command::new(bin)
             .args(["serve", "--organizer-port", "0", "--participant-port", "0"])
             .args(["--messenger-port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
