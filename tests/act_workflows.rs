@@ -353,3 +353,68 @@ async fn the_action_on_a_pull_request_and_on_the_schedule_in_act() {
     assert!(nightly.summary.contains("sci10ms-cpi20ms-smi100ms"));
     assert_eq!(nightly.uploaded_results, 1, "the baseline of later PRs");
 }
+
+/// The artifact stand-in behaves as the workflows need GitHub's to: stores
+/// by name, refuses a second upload of a name, and fetches by `pattern` into
+/// one directory with `merge-multiple` (or one directory per artifact).
+#[test]
+fn the_artifact_stand_in_keeps_names_unique_and_merges_patterns() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let script = act::root().join("tests/act/artifact.sh");
+    let sh = |args: &[(&str, &str)], cmd: &str| {
+        std::process::Command::new("bash")
+            .arg(&script)
+            .arg(cmd)
+            .current_dir(work.path())
+            .env("MSGPERF_ACT_ARTIFACTS", &store)
+            .envs(args.iter().copied())
+            .output()
+            .unwrap()
+    };
+    for (job, file) in [("s1-p1", "a.json"), ("s1-p2", "b.json")] {
+        let dir = work.path().join(job);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), job).unwrap();
+        let name = format!("msgperf-job-{job}");
+        let up = sh(&[("NAME", &name), ("PATHS", job)], "upload");
+        assert!(
+            up.status.success(),
+            "{}",
+            String::from_utf8_lossy(&up.stdout)
+        );
+    }
+    let again = sh(
+        &[("NAME", "msgperf-job-s1-p1"), ("PATHS", "s1-p2")],
+        "upload",
+    );
+    assert!(!again.status.success(), "a second upload of a name fails");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already exists"));
+    let none = sh(
+        &[
+            ("NAME", "x"),
+            ("PATHS", "missing"),
+            ("IF_NO_FILES", "error"),
+        ],
+        "upload",
+    );
+    assert!(!none.status.success());
+
+    let merged = [
+        ("PATTERN", "msgperf-job-*"),
+        ("DEST", "merged"),
+        ("MERGE", "true"),
+    ];
+    assert!(sh(&merged, "download").status.success());
+    let mut files: Vec<String> = std::fs::read_dir(work.path().join("merged"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["a.json", "b.json"]);
+    let apart = [("PATTERN", "msgperf-job-*"), ("DEST", "apart")];
+    assert!(sh(&apart, "download").status.success());
+    assert!(work.path().join("apart/msgperf-job-s1-p2/b.json").exists());
+    let missing = sh(&[("NAME", "msgperf-binary"), ("DEST", "bin")], "download");
+    assert!(!missing.status.success(), "a missing name fails");
+}

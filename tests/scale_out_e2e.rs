@@ -179,4 +179,72 @@ fn two_shards_of_two_parts_share_one_server_without_collisions() {
     let stats = serve.stop();
     assert_eq!(stats["messages_stored"] - stats["chats_started"], sent);
     assert!(participants - stats["participants"] <= 4, "{stats:?}");
+
+    // A run job that failed uploads nothing, and the report job still runs
+    // (`if: !cancelled()`; act cannot show this path): the report covers the
+    // parts that exist, says which is missing, and comments once.
+    std::fs::remove_dir_all(&dirs[3]).unwrap();
+    report_job_after_a_failed_part(dir.path(), &matrix_path);
+}
+
+/// The workflow's report job (`mode: report`) over the jobs' artifacts in
+/// `dir`, without the target's password: it only reads the plan's gate.
+fn report_job_after_a_failed_part(dir: &Path, matrix: &Path) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let comments = "/repos/octo/app/issues/7/comments";
+    let api =
+        rt.block_on(async {
+            let api = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path(comments))
+                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+                .mount(&api)
+                .await;
+            Mock::given(method("POST"))
+                .and(path(comments))
+                .respond_with(ResponseTemplate::new(201).set_body_json(
+                    serde_json::json!({"id": 3, "html_url": "https://github.test/c/3"}),
+                ))
+                .expect(1)
+                .mount(&api)
+                .await;
+            api
+        });
+    std::fs::write(
+        dir.join("event.json"),
+        r#"{"number":7,"pull_request":{"number":7}}"#,
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .arg("action")
+        .current_dir(dir)
+        .env_remove("SCALE_TEST_PASSWORD")
+        .env_remove("GITHUB_TOKEN")
+        .env("INPUT_MODE", "report")
+        .env("INPUT_MATRIX", matrix)
+        .env("INPUT_RESULTS", "msgperf-job-*")
+        .env("INPUT_REPORT-DIR", "merged")
+        .env("INPUT_GITHUB-TOKEN", "ghs_scale_test_token")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", dir.join("event.json"))
+        .env("GITHUB_REPOSITORY", "octo/app")
+        .env("GITHUB_API_URL", api.uri())
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
+        .env("RUNNER_TEMP", dir)
+        .output()
+        .unwrap();
+    ok(&o, "the report job");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("merged/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["runs"].as_array().unwrap().len(), 2, "{report}");
+    let notes = report["split_notes"].to_string();
+    assert!(notes.contains("part(s) 2 of 2 missing"), "{notes}");
+    assert!(std::fs::read_to_string(dir.join("summary.md"))
+        .unwrap()
+        .contains("missing"));
+    drop(api);
 }
