@@ -148,35 +148,8 @@ async fn perf_workflow_scales_out_two_shards_of_two_parts_in_act() {
     // Throttled, so that the runs reach a plateau: a capacity to report.
     let serve = Serve::start_with(BIN, &["--max-messages-per-second", "600"]);
     let api = github(1).await;
-    let repo = tempfile::tempdir().unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let (base, head) = act::repo(repo.path(), SPLIT_MATRIX, &[]);
-    let (mut vars, secrets) = target(&serve);
-    vars.extend([
-        ("MSGPERF_SHARDS", "2".to_string()),
-        ("MSGPERF_SPLIT", "2".to_string()),
-        ("MSGPERF_START_IN", "15s".to_string()),
-    ]);
-    let run = act::run(
-        &Act {
-            exe: &exe,
-            repo: repo.path(),
-            scratch: scratch.path(),
-            event: "pull_request",
-            payload: pull_request(&base, &head),
-            workflow: ".github/workflows/perf.yml",
-            api: &api.uri(),
-            vars,
-            secrets,
-            timeout: ACT_TIMEOUT,
-        },
-        BIN,
-    )
-    .await;
-    println!("act took {:?}", run.took);
-    if std::env::var_os("MSGPERF_ACT_LOG").is_some() {
-        println!("{}", run.log);
-    }
+    let run = perf_in_act(&exe, &serve, &api.uri(), scratch.path()).await;
     assert_ok(&run);
     assert!(!run.log.contains("400 Bad Request"), "{}", run.log);
     let password = serve.get("organizer_password").to_string();
@@ -188,8 +161,10 @@ async fn perf_workflow_scales_out_two_shards_of_two_parts_in_act() {
     // Four run jobs, each one part of one scenario, none failed.
     let mut parts = Vec::new();
     for key in ["s1-p1", "s1-p2", "s2-p1", "s2-p2"] {
-        let dir = act::artifact(scratch.path(), &format!("msgperf-job-{key}"));
-        let files = json_files(&dir);
+        let files = json_files(&act::artifact(
+            scratch.path(),
+            &format!("msgperf-job-{key}"),
+        ));
         assert_eq!(files.len(), 1, "{key}: {}", run.log);
         parts.extend(files);
     }
@@ -203,7 +178,50 @@ async fn perf_workflow_scales_out_two_shards_of_two_parts_in_act() {
         assert!(p.errors_by_kind.is_empty(), "{:?}", p.errors_by_kind);
         assert!(p.totals.messages_sent > 20, "{:?}", p.totals);
     }
-    let report = merged_report(scratch.path());
+    check_merged(&merged_report(scratch.path()), &parts);
+    // Every participant of the four parts signed up (none refused as taken).
+    let stats = serve.stop();
+    let participants: u64 = parts.iter().map(|p| p.totals.participants).sum();
+    assert!(participants - stats["participants"] <= 4, "{stats:?}");
+    assert_eq!(stats["auth_failures"], 0, "{stats:?}");
+    // Exactly one PR comment (wiremock checks `expect(1)` on drop).
+    drop(api);
+}
+
+/// perf.yml on a pull request, 2 shards × split 2 (repository variables),
+/// against `serve`.
+async fn perf_in_act(exe: &Path, serve: &Serve, api: &str, scratch: &Path) -> act::ActRun {
+    let repo = tempfile::tempdir().unwrap();
+    let (base, head) = act::repo(repo.path(), SPLIT_MATRIX, &[]);
+    let (mut vars, secrets) = target(serve);
+    vars.extend([
+        ("MSGPERF_SHARDS", "2".to_string()),
+        ("MSGPERF_SPLIT", "2".to_string()),
+        ("MSGPERF_START_IN", "15s".to_string()),
+    ]);
+    let act = Act {
+        exe,
+        repo: repo.path(),
+        scratch,
+        event: "pull_request",
+        payload: pull_request(&base, &head),
+        workflow: ".github/workflows/perf.yml",
+        api,
+        vars,
+        secrets,
+        timeout: ACT_TIMEOUT,
+    };
+    let run = act::run(&act, BIN).await;
+    println!("act took {:?}", run.took);
+    if std::env::var_os("MSGPERF_ACT_LOG").is_some() {
+        println!("{}", run.log);
+    }
+    run
+}
+
+/// The merged report: one run per scenario whose totals are its parts' sums,
+/// a capacity headline, and both parts merged.
+fn check_merged(report: &Value, parts: &[RunResult]) {
     println!("merged report headline: {}", report["headline"]);
     let runs = report["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2, "{report}");
@@ -212,10 +230,8 @@ async fn perf_workflow_scales_out_two_shards_of_two_parts_in_act() {
         let of = |f: fn(&RunResult) -> u64| -> u64 {
             parts.iter().filter(|p| p.scenario.id == id).map(f).sum()
         };
-        let (sent, delivered) = (
-            of(|p| p.totals.messages_sent),
-            of(|p| p.totals.messages_delivered),
-        );
+        let sent = of(|p| p.totals.messages_sent);
+        let delivered = of(|p| p.totals.messages_delivered);
         println!(
             "{id}: merged sent {} delivered {} lost {}; parts' sums sent {sent} delivered {delivered}",
             r["messages_sent"], r["messages_delivered"], r["messages_lost"]
@@ -231,13 +247,6 @@ async fn perf_workflow_scales_out_two_shards_of_two_parts_in_act() {
     assert!(headline.starts_with("Capacity: "), "{headline}");
     let notes = report["split_notes"].to_string();
     assert!(notes.contains("merged from 2 of 2 runners"), "{notes}");
-    // Every participant of the four parts signed up (none refused as taken).
-    let stats = serve.stop();
-    let participants: u64 = parts.iter().map(|p| p.totals.participants).sum();
-    assert!(participants - stats["participants"] <= 4, "{stats:?}");
-    assert_eq!(stats["auth_failures"], 0, "{stats:?}");
-    // Exactly one PR comment (wiremock checks `expect(1)` on drop).
-    drop(api);
 }
 
 /// report.json of the report job's kept artifact.

@@ -87,7 +87,6 @@ fn two_shards_of_two_parts_share_one_server_without_collisions() {
     let plan_id = jobs[0]["plan_id"].as_str().unwrap();
     assert!(jobs.iter().all(|j| j["plan_id"] == plan_id));
 
-    let begun = Instant::now();
     let dirs: Vec<PathBuf> = jobs
         .iter()
         .map(|j| {
@@ -95,23 +94,55 @@ fn two_shards_of_two_parts_share_one_server_without_collisions() {
                 .join(format!("msgperf-job-{}", j["key"].as_str().unwrap()))
         })
         .collect();
+    run_all(&jobs, &dirs, &matrix_path, &password);
+    let parts = read_parts(&dirs);
+    let merged = read_results(&dirs).unwrap();
+    assert_eq!(
+        merged.len(),
+        2,
+        "two scenarios, each merged from its two parts"
+    );
+    for m in &merged {
+        check_merged(m, &parts);
+    }
+    // The server saw exactly the load of the four parts (it also stores each
+    // chat's problem description as a message), and every sign-up succeeded.
+    let sent: u64 = parts.iter().map(|p| p.totals.messages_sent).sum();
+    let participants: u64 = parts.iter().map(|p| p.totals.participants).sum();
+    let stats = serve.stop();
+    assert_eq!(stats["messages_stored"] - stats["chats_started"], sent);
+    assert!(participants - stats["participants"] <= 4, "{stats:?}");
+
+    // A run job that failed uploads nothing, and the report job still runs
+    // (`if: !cancelled()`; act cannot show this path): the report covers the
+    // parts that exist, says which is missing, and comments once.
+    std::fs::remove_dir_all(&dirs[3]).unwrap();
+    report_job_after_a_failed_part(dir.path(), &matrix_path);
+}
+
+/// The four jobs at once, each into its directory; none fails or sees a 400.
+fn run_all(jobs: &[Value], dirs: &[PathBuf], matrix: &Path, password: &str) {
+    let begun = Instant::now();
     let outputs: Vec<Output> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
-            .zip(&dirs)
-            .map(|(j, d)| s.spawn(|| run_job(j, &matrix_path, d, &password)))
+            .zip(dirs)
+            .map(|(j, d)| s.spawn(|| run_job(j, matrix, d, password)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    for (o, j) in outputs.iter().zip(&jobs) {
+    for (o, j) in outputs.iter().zip(jobs) {
         ok(o, j["name"].as_str().unwrap());
         let text = String::from_utf8_lossy(&o.stdout) + String::from_utf8_lossy(&o.stderr);
         assert!(!text.contains("400"), "{}: {text}", j["name"]);
     }
     assert!(begun.elapsed() < Duration::from_secs(60));
+}
 
+/// Every job's part file, each a whole clean run.
+fn read_parts(dirs: &[PathBuf]) -> Vec<RunResult> {
     let mut parts: Vec<RunResult> = Vec::new();
-    for d in &dirs {
+    for d in dirs {
         for entry in std::fs::read_dir(d).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "json") {
@@ -136,82 +167,46 @@ fn two_shards_of_two_parts_share_one_server_without_collisions() {
             p.duration_s
         );
     }
+    parts
+}
 
-    let merged = read_results(&dirs).unwrap();
-    assert_eq!(
-        merged.len(),
-        2,
-        "two scenarios, each merged from its two parts"
-    );
-    let sum = |id: &str, f: fn(&RunResult) -> u64| -> u64 {
+/// A merged run: both parts, totals their sums, nearly nothing lost, and no
+/// message of the other shard counted.
+fn check_merged(m: &RunResult, parts: &[RunResult]) {
+    let id = m.scenario.id.as_str();
+    let sum = |f: fn(&RunResult) -> u64| -> u64 {
         parts.iter().filter(|p| p.scenario.id == id).map(f).sum()
     };
-    for m in &merged {
-        let id = m.scenario.id.as_str();
-        assert_eq!(m.split.as_ref().unwrap().merged_parts, [1, 2], "{id}");
-        assert_eq!(m.totals.messages_sent, sum(id, |p| p.totals.messages_sent));
-        assert_eq!(m.totals.participants, sum(id, |p| p.totals.participants));
-        assert_eq!(
-            m.totals.messages_delivered,
-            sum(id, |p| p.totals.messages_delivered)
-        );
-        assert!(
-            m.totals.messages_delivered * 100 >= m.totals.messages_sent * 95,
-            "{id}: an unloaded server delivers nearly all: {:?}",
-            m.totals
-        );
-        assert!(
-            m.totals.messages_lost * 20 <= m.totals.messages_sent,
-            "{id}"
-        );
-        // The other shard's messages reach our organizer accounts too: its
-        // run key keeps them out of this run's counts.
-        assert_eq!(m.totals.messages_duplicated, 0, "{id}: {:?}", m.totals);
-        assert!(
-            m.totals.messages_delivered <= m.totals.messages_sent,
-            "{id}"
-        );
-    }
-    // The server saw exactly the load of the four parts (it also stores each
-    // chat's problem description as a message), and every sign-up succeeded.
-    let sent: u64 = parts.iter().map(|p| p.totals.messages_sent).sum();
-    let participants: u64 = parts.iter().map(|p| p.totals.participants).sum();
-    let stats = serve.stop();
-    assert_eq!(stats["messages_stored"] - stats["chats_started"], sent);
-    assert!(participants - stats["participants"] <= 4, "{stats:?}");
-
-    // A run job that failed uploads nothing, and the report job still runs
-    // (`if: !cancelled()`; act cannot show this path): the report covers the
-    // parts that exist, says which is missing, and comments once.
-    std::fs::remove_dir_all(&dirs[3]).unwrap();
-    report_job_after_a_failed_part(dir.path(), &matrix_path);
+    assert_eq!(m.split.as_ref().unwrap().merged_parts, [1, 2], "{id}");
+    assert_eq!(m.totals.messages_sent, sum(|p| p.totals.messages_sent));
+    assert_eq!(m.totals.participants, sum(|p| p.totals.participants));
+    assert_eq!(
+        m.totals.messages_delivered,
+        sum(|p| p.totals.messages_delivered)
+    );
+    assert!(
+        m.totals.messages_delivered * 100 >= m.totals.messages_sent * 95,
+        "{id}: an unloaded server delivers nearly all: {:?}",
+        m.totals
+    );
+    assert!(
+        m.totals.messages_lost * 20 <= m.totals.messages_sent,
+        "{id}"
+    );
+    // The other shard's messages reach our organizer accounts too: its run
+    // key keeps them out of this run's counts.
+    assert_eq!(m.totals.messages_duplicated, 0, "{id}: {:?}", m.totals);
+    assert!(
+        m.totals.messages_delivered <= m.totals.messages_sent,
+        "{id}"
+    );
 }
 
 /// The workflow's report job (`mode: report`) over the jobs' artifacts in
 /// `dir`, without the target's password: it only reads the plan's gate.
 fn report_job_after_a_failed_part(dir: &Path, matrix: &Path) {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let comments = "/repos/octo/app/issues/7/comments";
-    let api =
-        rt.block_on(async {
-            let api = MockServer::start().await;
-            Mock::given(method("GET"))
-                .and(path(comments))
-                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
-                .mount(&api)
-                .await;
-            Mock::given(method("POST"))
-                .and(path(comments))
-                .respond_with(ResponseTemplate::new(201).set_body_json(
-                    serde_json::json!({"id": 3, "html_url": "https://github.test/c/3"}),
-                ))
-                .expect(1)
-                .mount(&api)
-                .await;
-            api
-        });
+    let api = rt.block_on(github_expecting_one_comment());
     std::fs::write(
         dir.join("event.json"),
         r#"{"number":7,"pull_request":{"number":7}}"#,
@@ -247,4 +242,28 @@ fn report_job_after_a_failed_part(dir: &Path, matrix: &Path) {
         .unwrap()
         .contains("missing"));
     drop(api);
+}
+
+/// GitHub's API for PR 7 of octo/app, without a msgperf comment yet: one
+/// new comment expected (checked when dropped).
+async fn github_expecting_one_comment() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let comments = "/repos/octo/app/issues/7/comments";
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(comments))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(comments))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"id": 3, "html_url": "https://github.test/c/3"})),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    api
 }
