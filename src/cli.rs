@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// fresh one (a single runner).
     #[arg(long, env = "MSGPERF_PLAN_ID", default_value = "")]
     pub plan_id: String,
+    /// The workflow run attempt (GitHub sets GITHUB_RUN_ATTEMPT): a re-run
+    /// job keeps the plan id but signs up new participants.
+    #[arg(long, env = "GITHUB_RUN_ATTEMPT", default_value_t = 1)]
+    pub attempt: u32,
 }
 
 /// Options of `msgperf expand`.
@@ -201,6 +205,7 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
                 split: parse_split(&args.split)?,
                 start_at: parse_start_at(&args.start_at)?,
                 plan_id: parse_plan_id(&args.plan_id)?,
+                attempt: args.attempt,
             })
             .await?;
             print!("{}", run::table::render(&outcome.results));

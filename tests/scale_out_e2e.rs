@@ -56,13 +56,15 @@ fn expand(matrix: &Path) -> Vec<Value> {
     v["include"].as_array().unwrap().clone()
 }
 
-/// One job of the matrix as its own process, like a runner's `mode: run`.
-fn run_job(job: &Value, matrix: &Path, out: &Path, password: &str) -> Output {
+/// One job of the matrix as its own process, like a runner's `mode: run`,
+/// in workflow run attempt `attempt`.
+fn run_job(job: &Value, matrix: &Path, out: &Path, password: &str, attempt: &str) -> Output {
     let arg = |k: &str| job[k].as_str().unwrap().to_string();
     Command::new(BIN)
         .env("CI", "true")
         .env_remove("GITHUB_ACTIONS")
         .env("SCALE_TEST_PASSWORD", password)
+        .env("GITHUB_RUN_ATTEMPT", attempt)
         .args(["run", "--shard", &arg("shard"), "--part", &arg("part")])
         .args(["--split", &arg("split"), "--start-at", &arg("start_at")])
         .args(["--plan-id", &arg("plan_id"), "--matrix"])
@@ -105,13 +107,24 @@ fn two_shards_of_two_parts_share_one_server_without_collisions() {
     for m in &merged {
         check_merged(m, &parts);
     }
-    // The server saw exactly the load of the four parts (it also stores each
+    // "Re-run failed jobs" keeps expand's plan id: the job's second attempt
+    // (starting at once, its start instant past) signs up new participants.
+    let rerun_dir = dir.path().join("rerun");
+    let o = run_job(&jobs[0], &matrix_path, &rerun_dir, &password, "2");
+    ok(&o, "the re-run job");
+    let rerun: Vec<RunResult> = read_dir_json(&rerun_dir);
+    assert_eq!(rerun.len(), 1);
+    assert!(rerun[0].first_error.is_none(), "{:?}", rerun[0].first_error);
+    assert!(rerun[0].totals.messages_sent > 20, "{:?}", rerun[0].totals);
+
+    // The server saw exactly the load of the five runs (it also stores each
     // chat's problem description as a message), and every sign-up succeeded.
-    let sent: u64 = parts.iter().map(|p| p.totals.messages_sent).sum();
-    let participants: u64 = parts.iter().map(|p| p.totals.participants).sum();
+    let all = parts.iter().chain(&rerun);
+    let sent: u64 = all.clone().map(|p| p.totals.messages_sent).sum();
+    let participants: u64 = all.map(|p| p.totals.participants).sum();
     let stats = serve.stop();
     assert_eq!(stats["messages_stored"] - stats["chats_started"], sent);
-    assert!(participants - stats["participants"] <= 4, "{stats:?}");
+    assert!(participants - stats["participants"] <= 5, "{stats:?}");
 
     // A run job that failed uploads nothing, and the report job still runs
     // (`if: !cancelled()`; act cannot show this path): the report covers the
@@ -127,7 +140,7 @@ fn run_all(jobs: &[Value], dirs: &[PathBuf], matrix: &Path, password: &str) {
         let handles: Vec<_> = jobs
             .iter()
             .zip(dirs)
-            .map(|(j, d)| s.spawn(|| run_job(j, matrix, d, password)))
+            .map(|(j, d)| s.spawn(|| run_job(j, matrix, d, password, "1")))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -139,17 +152,19 @@ fn run_all(jobs: &[Value], dirs: &[PathBuf], matrix: &Path, password: &str) {
     assert!(begun.elapsed() < Duration::from_secs(60));
 }
 
+/// The result files in `dir`.
+fn read_dir_json(dir: &Path) -> Vec<RunResult> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| RunResult::read(&p).unwrap())
+        .collect()
+}
+
 /// Every job's part file, each a whole clean run.
 fn read_parts(dirs: &[PathBuf]) -> Vec<RunResult> {
-    let mut parts: Vec<RunResult> = Vec::new();
-    for d in dirs {
-        for entry in std::fs::read_dir(d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "json") {
-                parts.push(RunResult::read(&path).unwrap());
-            }
-        }
-    }
+    let parts: Vec<RunResult> = dirs.iter().flat_map(|d| read_dir_json(d)).collect();
     assert_eq!(parts.len(), 4, "one part file per job");
     for p in &parts {
         let who = format!(

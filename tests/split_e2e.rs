@@ -186,6 +186,7 @@ async fn skewed_parts() {
                 scenario: 0,
                 shard: Slice::WHOLE,
                 part: Slice { index, count: 2 },
+                attempt: 1,
             },
         }
     };

@@ -90,6 +90,7 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
                     split: cfg.split,
                     start_at: cfg.start_at,
                     plan_id: cfg.plan_id,
+                    attempt: ctx.run_attempt,
                     ..Default::default()
                 },
             )

@@ -96,6 +96,9 @@ pub struct Identity {
     pub shard: Slice,
     /// The runner's part of the scenario (1/1 when it is not split).
     pub part: Slice,
+    /// The workflow run attempt (`GITHUB_RUN_ATTEMPT`, 1 for the first): a
+    /// re-run job keeps its plan id but must not sign up the same e-mails.
+    pub attempt: u32,
 }
 
 impl Identity {
@@ -106,12 +109,13 @@ impl Identity {
             scenario: 0,
             shard: Slice::WHOLE,
             part: Slice::WHOLE,
+            attempt: 1,
         }
     }
 
-    /// The identity of scenario `id` of `plan` on shard `shard`, part `part`.
-    /// A scenario not in the plan (cannot happen for a slot of it) gets the
-    /// index past the last one.
+    /// The identity of scenario `id` of `plan` on shard `shard`, part `part`,
+    /// in the first attempt (see [`Identity::attempt`]). A scenario not in
+    /// the plan (cannot happen for a slot of it) gets the index past the last.
     pub fn of(plan_id: PlanId, plan: &Plan, id: &str, shard: Slice, part: Slice) -> Identity {
         let index = plan
             .scenarios
@@ -123,6 +127,7 @@ impl Identity {
             scenario: index as u32,
             shard,
             part,
+            attempt: 1,
         }
     }
 
@@ -132,12 +137,18 @@ impl Identity {
         (u64::from(self.plan.0) << 32) | u64::from(self.scenario)
     }
 
-    /// The short tag in e-mails and chat descriptions, e.g. `1a2b3c4d-5-s2-p1`.
+    /// The short tag in e-mails and chat descriptions, e.g. `1a2b3c4d-5-s2-p1`
+    /// (`-a2` appended in a re-run's second attempt).
     pub fn tag(&self) -> String {
-        format!(
+        let tag = format!(
             "{}-{}-s{}-p{}",
             self.plan, self.scenario, self.shard.index, self.part.index
-        )
+        );
+        if self.attempt > 1 {
+            format!("{tag}-a{}", self.attempt)
+        } else {
+            tag
+        }
     }
 
     /// The sign-up e-mail of participant `participant` (a global id of the run).

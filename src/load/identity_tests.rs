@@ -120,8 +120,17 @@ fn plan_ids_parse_print_and_explain_bad_input() {
         scenario: 5,
         shard: Slice { index: 2, count: 2 },
         part: Slice { index: 1, count: 2 },
+        attempt: 1,
     };
     assert_eq!(a.email(17), "mp-00c0ffee-5-s2-p1-17@load.msgperf.test");
+    // A re-run job (same plan id) signs up new participants, and still
+    // shares the run key with the parts of the first attempt.
+    let rerun = Identity { attempt: 2, ..a };
+    assert_eq!(
+        rerun.email(17),
+        "mp-00c0ffee-5-s2-p1-a2-17@load.msgperf.test"
+    );
+    assert_eq!(rerun.run_key(), a.run_key());
     assert!(a
         .description(17)
         .contains("00c0ffee-5-s2-p1 participant 17"));

@@ -47,6 +47,9 @@ pub struct RunOptions {
     /// job of a scaled-out run; `None` derives one from `start_at` (parts
     /// started by hand share it), or makes a fresh one for a single runner.
     pub plan_id: Option<PlanId>,
+    /// The workflow run attempt (`GITHUB_RUN_ATTEMPT`; 1 outside Actions): a
+    /// re-run job signs up new participants.
+    pub attempt: u32,
 }
 
 impl Default for RunOptions {
@@ -60,6 +63,7 @@ impl Default for RunOptions {
             split: None,
             start_at: None,
             plan_id: None,
+            attempt: 1,
         }
     }
 }
@@ -188,7 +192,10 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
             None => {
                 ran_before = true;
                 let part = slot.part.unwrap_or(Slice::WHOLE);
-                let identity = Identity::of(plan_id, plan, &scenario.id, opts.shard, part);
+                let identity = Identity {
+                    attempt: opts.attempt.max(1),
+                    ..Identity::of(plan_id, plan, &scenario.id, opts.shard, part)
+                };
                 run_one(
                     slot,
                     identity,
