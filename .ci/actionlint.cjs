@@ -17,9 +17,11 @@ const known = (e) =>
 
 (async () => {
   const files = process.argv.slice(2);
-  const lint = await createLinter();
   let problems = 0;
   for (const file of files) {
+    // One linter per file: reusing one for many files can trap the
+    // WebAssembly module ("RuntimeError: unreachable"), depending on order.
+    const lint = await createLinter();
     for (const e of lint(readFileSync(file, "utf8"), file).filter((e) => !known(e))) {
       console.log(`${file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
       problems += 1;

@@ -5,7 +5,8 @@
 # commit, a platform without an asset, a failed download or checksum) builds
 # the binary from the action's own source with `cargo install --locked`.
 # A binary already in $RUNNER_TEMP/msgperf/bin (a scaled-out workflow's jobs
-# download the one its expand job built) is used as it is.
+# download the one its expand job built) is used as it is, and so is the one
+# MSGPERF_BINARY names (a self-hosted runner's own build; the act tests').
 set -euo pipefail
 
 action_path="${MSGPERF_ACTION_PATH:?set by action.yml}"
@@ -14,6 +15,14 @@ repo="${MSGPERF_ACTION_REPOSITORY:-}"
 server="${GITHUB_SERVER_URL:-https://github.com}"
 root="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/msgperf"
 mkdir -p "$root/bin"
+
+if [[ -n "${MSGPERF_BINARY:-}" ]]; then
+  if [[ ! -f "$MSGPERF_BINARY" ]]; then
+    echo "::error title=msgperf install::MSGPERF_BINARY=$MSGPERF_BINARY is not a file; unset it to download or build msgperf"
+    exit 1
+  fi
+  cp "$MSGPERF_BINARY" "$root/bin/msgperf"
+fi
 
 if [[ -f "$root/bin/msgperf" ]]; then
   # Artifacts do not keep the executable bit.

@@ -73,6 +73,16 @@ pub struct RunArgs {
     /// (from `msgperf expand`); empty when nothing is split.
     #[arg(long, env = "MSGPERF_START_AT", default_value = "")]
     pub start_at: String,
+    /// The plan's nonce (8 hex digits) from `msgperf expand`, the same for
+    /// every job of one plan: it makes participant e-mails and message tokens
+    /// unique across runners. Empty derives one from --start-at, or makes a
+    /// fresh one (a single runner).
+    #[arg(long, env = "MSGPERF_PLAN_ID", default_value = "")]
+    pub plan_id: String,
+    /// The workflow run attempt (GitHub sets GITHUB_RUN_ATTEMPT): a re-run
+    /// job keeps the plan id but signs up new participants.
+    #[arg(long, env = "GITHUB_RUN_ATTEMPT", default_value_t = 1)]
+    pub attempt: u32,
 }
 
 /// Options of `msgperf expand`.
@@ -95,6 +105,9 @@ pub struct ExpandArgs {
     /// enough for every runner to start and install msgperf.
     #[arg(long, env = "MSGPERF_START_IN", default_value = "5m", value_parser = humantime::parse_duration)]
     pub start_in: Duration,
+    /// The plan's nonce to print (8 hex digits); default a fresh one.
+    #[arg(long, env = "MSGPERF_PLAN_ID", default_value = "")]
+    pub plan_id: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::expand::Format,
@@ -191,6 +204,8 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
                 part: Slice::parse(&args.part, "--part").map_err(CommandError::Config)?,
                 split: parse_split(&args.split)?,
                 start_at: parse_start_at(&args.start_at)?,
+                plan_id: parse_plan_id(&args.plan_id)?,
+                attempt: args.attempt,
             })
             .await?;
             print!("{}", run::table::render(&outcome.results));
@@ -233,7 +248,9 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
         }
         Command::Serve(args) => serve(args).await,
         Command::Expand(args) => {
-            let plan = matrix::load_file(&args.matrix).map_err(CommandError::config)?;
+            // Only the plan is needed: `${VAR}` target values stay unresolved,
+            // so the expand job needs no secrets.
+            let plan = matrix::load_plan_only(&args.matrix).map_err(CommandError::config)?;
             if !(1..=matrix::shard::MAX_SPLIT).contains(&args.shards) {
                 return Err(CommandError::Config(format!(
                     "--shards {}: give 1 to {} shards (GitHub runs at most that many jobs per matrix)",
@@ -247,6 +264,7 @@ pub async fn execute(cli: Cli) -> Result<i32, CommandError> {
                 parse_split(&args.split)?,
                 parse_start_at(&args.start_at)?,
                 args.start_in,
+                parse_plan_id(&args.plan_id)?.unwrap_or_else(crate::load::PlanId::fresh),
             );
             if e.start_at.is_some() && plan.target.is_none() {
                 eprintln!("warning: {} has no `target:`: split parts need a shared target (pass it to `run` through the action's target inputs), or they fail at start", args.matrix.display());
@@ -286,6 +304,11 @@ fn parse_split(text: &str) -> Result<Option<u32>, CommandError> {
 /// `--start-at` (empty: none), as a configuration error.
 fn parse_start_at(text: &str) -> Result<Option<SystemTime>, CommandError> {
     matrix::shard::parse_start_at(text).map_err(|e| CommandError::Config(format!("--{e}")))
+}
+
+/// `--plan-id` (empty: none), as a configuration error.
+fn parse_plan_id(text: &str) -> Result<Option<crate::load::PlanId>, CommandError> {
+    crate::load::PlanId::parse_optional(text).map_err(|e| CommandError::Config(format!("--{e}")))
 }
 
 /// Writes the report, prints its summary, and returns the gate's exit code.

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::load::PlanId;
 use crate::matrix::shard::Job;
 use crate::matrix::Plan;
 
@@ -35,17 +36,20 @@ pub struct Expansion {
     pub split: Option<u32>,
     /// The common start of split parts; `None` when nothing is split.
     pub start_at: Option<SystemTime>,
+    /// The plan's nonce, passed to every job's `run --plan-id`.
+    pub plan_id: PlanId,
 }
 
 /// Builds the expansion: jobs of `plan` (with `split` applied) and, when any
 /// job is a part of a split shard, the start instant (`start_at`, or now plus
-/// `lead`, to the second).
+/// `lead`, to the second); every job gets `plan_id`.
 pub fn expansion(
     plan: &Plan,
     shards: u32,
     split: Option<u32>,
     start_at: Option<SystemTime>,
     lead: Duration,
+    plan_id: PlanId,
 ) -> Expansion {
     let mut plan = plan.clone();
     if let Some(k) = split {
@@ -67,6 +71,7 @@ pub fn expansion(
         shards,
         split,
         start_at,
+        plan_id,
     }
 }
 
@@ -76,6 +81,9 @@ pub fn expansion(
 struct JobEntry<'a> {
     /// Job name for the Actions UI.
     name: String,
+    /// A name-safe key unique per job (`s1-p2`): artifact names use it
+    /// (GitHub's `strategy.job-index` is not available everywhere, e.g. act).
+    key: String,
     /// `--shard` value.
     shard: String,
     /// `--part` value.
@@ -84,6 +92,8 @@ struct JobEntry<'a> {
     split: String,
     /// `--start-at` value, empty when nothing is split.
     start_at: String,
+    /// `--plan-id` value: the same for every job of the plan.
+    plan_id: String,
     /// How many runs the job does.
     runs: String,
     /// Upper bound of the job's running time, seconds.
@@ -106,10 +116,12 @@ fn entries(e: &Expansion, with_ids: bool) -> Vec<JobEntry<'_>> {
             } else {
                 format!("shard {}", j.shard)
             },
+            key: format!("s{}-p{}", j.shard.index, j.part.index),
             shard: j.shard.to_string(),
             part: j.part.to_string(),
             split: e.split.map(|k| k.to_string()).unwrap_or_default(),
             start_at: start_at.clone(),
+            plan_id: e.plan_id.to_string(),
             runs: j.scenarios.len().to_string(),
             expected_s: j.expected.as_secs().to_string(),
             scenarios: with_ids.then_some(j.scenarios.as_slice()),
@@ -134,6 +146,7 @@ pub fn render(e: &Expansion, format: Format) -> Result<String, String> {
             let v = serde_json::json!({
                 "shards": e.shards,
                 "start_at": e.start_at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                "plan_id": e.plan_id.to_string(),
                 "jobs": entries(e, true),
             });
             Ok(serde_json::to_string_pretty(&v).expect("plain data serializes") + "\n")
@@ -163,7 +176,11 @@ fn table(e: &Expansion) -> String {
     }
     let mut out = crate::report::format::aligned_table(&rows, |i| i == 0 || i == 3);
     let runs: usize = e.jobs.iter().map(|j| j.scenarios.len()).sum();
-    out.push_str(&format!("{} job(s), {runs} run(s)", e.jobs.len()));
+    out.push_str(&format!(
+        "{} job(s), {runs} run(s), plan {}",
+        e.jobs.len(),
+        e.plan_id
+    ));
     if let Some(t) = e.start_at {
         out.push_str(&format!(
             "; split parts start together at {}",

@@ -405,7 +405,7 @@ fn scale_out_options_are_checked_before_any_load() {
         "targeted.yaml",
         "target:\n  messenger_ws_url: ws://127.0.0.1:9\n  organizer_api_url: http://127.0.0.1:9\n  participant_api_url: http://127.0.0.1:9\n  event_id: 1\n  organizer_email: o{n}@x\n  organizer_password: pw\nmatrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nsplit: 2\n",
     );
-    let cases: [(&Path, &[&str], &str); 7] = [
+    let cases: [(&Path, &[&str], &str); 9] = [
         (&matrix, &["run", "--shard", "3/2"], "--shard \"3/2\""),
         (
             &matrix,
@@ -425,6 +425,16 @@ fn scale_out_options_are_checked_before_any_load() {
         ),
         (&matrix, &["expand", "--shards", "0"], "--shards 0"),
         (&matrix, &["expand", "--split", "x"], "--split \"x\""),
+        (
+            &matrix,
+            &["run", "--plan-id", "12345"],
+            "--plan-id \"12345\"",
+        ),
+        (
+            &matrix,
+            &["expand", "--plan-id", "nothex00"],
+            "8 hex digits",
+        ),
     ];
     for (m, args, expected) in cases {
         let out = msgperf()
@@ -442,4 +452,44 @@ fn scale_out_options_are_checked_before_any_load() {
             "{args:?} ran something"
         );
     }
+}
+
+/// `expand` only plans: a target whose secrets are not in this job's
+/// environment still expands (the run jobs resolve them), and every job of
+/// the plan gets the same plan id.
+#[test]
+fn expand_plans_without_the_targets_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = write(
+        dir.path(),
+        "matrix.yaml",
+        "target:\n  messenger_ws_url: ${NO_SUCH_WS_URL}\n  organizer_api_url: http://127.0.0.1:9\n  participant_api_url: http://127.0.0.1:9\n  event_id: ${NO_SUCH_EVENT}\n  organizer_email: o{n}@x\n  organizer_password: ${NO_SUCH_PASSWORD}\nmatrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms, 1s]\nsplit: 2\n",
+    );
+    let out = msgperf()
+        .args(["expand", "--shards", "2", "--format", "github", "--matrix"])
+        .arg(&matrix)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("warning"), "the plan has a target: {err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let jobs = v["include"].as_array().unwrap();
+    assert_eq!(jobs.len(), 4);
+    let id = jobs[0]["plan_id"].as_str().unwrap();
+    assert_eq!(id.len(), 8);
+    assert!(jobs.iter().all(|j| j["plan_id"] == id));
+    let keys: std::collections::HashSet<&str> =
+        jobs.iter().map(|j| j["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 4, "artifact keys are unique: {keys:?}");
+    // `run` still needs them: it resolves the target.
+    let out = msgperf()
+        .args(["run", "--part", "1/2", "--start-at", "2030-01-01T00:00:00Z"])
+        .arg("--matrix")
+        .arg(&matrix)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("NO_SUCH_WS_URL"), "{err}");
 }

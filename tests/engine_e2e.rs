@@ -131,6 +131,7 @@ async fn an_interrupt_ends_the_run_at_once_with_an_interrupted_result() {
         embedded: true,
         part: load::Part::WHOLE,
         start: None,
+        identity: load::Identity::standalone(),
     };
     let cancel = async {
         // Wait for real traffic, then interrupt.

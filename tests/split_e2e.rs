@@ -181,6 +181,13 @@ async fn skewed_parts() {
                 start,
                 started_at: wall,
             }),
+            identity: load::Identity {
+                plan: load::PlanId(0x5b117),
+                scenario: 0,
+                shard: Slice::WHOLE,
+                part: Slice { index, count: 2 },
+                attempt: 1,
+            },
         }
     };
     let (a, b) = tokio::join!(

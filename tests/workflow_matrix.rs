@@ -133,6 +133,11 @@ fn the_workflow_consumes_what_expand_generates() {
                 cfg.start_at.is_some(),
                 !entry["start_at"].as_str().unwrap().is_empty()
             );
+            assert_eq!(
+                cfg.plan_id.map(|p| p.to_string()).as_deref(),
+                entry["plan_id"].as_str(),
+                "every job gets the plan's id"
+            );
         }
     }
     // The split plan: 2 shards × 3 parts, one common start.
@@ -159,5 +164,113 @@ fn perf_and_nightly_run_the_scaled_out_workflow() {
             .filter_map(|j| j["uses"].as_str())
             .collect();
         assert_eq!(uses, ["./.github/workflows/scale-out.yml"], "{path}");
+    }
+}
+
+/// The action step of `job` in scale-out.yml: its `with:` block.
+fn action_with(wf: &Value, job: &str) -> serde_json::Map<String, Value> {
+    wf["jobs"][job]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["uses"] == "./")
+        .unwrap_or_else(|| panic!("the {job} job uses the action"))["with"]
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+/// The target reaches every job that runs load: scale-out.yml declares the
+/// target inputs and the password secret, hands them to the run jobs'
+/// action, and every input it declares is used; its callers pass them.
+#[test]
+fn the_target_and_its_secret_reach_every_run_job() {
+    const TARGET: [&str; 5] = [
+        "messenger-ws-url",
+        "organizer-api-url",
+        "participant-api-url",
+        "event-id",
+        "organizer-email",
+    ];
+    let wf = yaml(".github/workflows/scale-out.yml");
+    let call = &wf["on"]["workflow_call"];
+    let declared: BTreeSet<String> = call["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let text = std::fs::read_to_string(root().join(".github/workflows/scale-out.yml")).unwrap();
+    for input in &declared {
+        assert!(
+            text.contains(&format!("inputs.{input} }}}}")),
+            "input {input} is declared but never used"
+        );
+    }
+    assert!(call["secrets"]["organizer-password"].is_object());
+    let run = action_with(&wf, "run");
+    for input in TARGET.iter().chain(&["matrix", "cloudwatch", "aws-region"]) {
+        assert!(
+            declared.contains(*input),
+            "scale-out.yml lacks input {input}"
+        );
+        assert_eq!(
+            run[*input],
+            format!("${{{{ inputs.{input} }}}}"),
+            "run job: {input}"
+        );
+    }
+    assert_eq!(
+        run["organizer-password"],
+        "${{ secrets.organizer-password }}"
+    );
+    assert_eq!(run["plan-id"], "${{ matrix.plan_id }}");
+    let report = action_with(&wf, "report");
+    for input in [
+        "matrix",
+        "comment",
+        "baseline",
+        "fail-on-regression",
+        "artifact-name",
+    ] {
+        assert_eq!(
+            report[input],
+            format!("${{{{ inputs.{input} }}}}"),
+            "report job: {input}"
+        );
+    }
+    // act has no strategy.job-index; matrix.key names the artifacts instead.
+    assert!(!text.contains("strategy.job-index }}"));
+    // After a failed part the report still runs on what the others uploaded
+    // (act cannot show this: it does not start a job whose needs failed).
+    let report_if = wf["jobs"]["report"]["if"].as_str().unwrap();
+    assert!(report_if.contains("!cancelled()") && !report_if.contains("success()"));
+    let upload = wf["jobs"]["run"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Upload this job's results")
+        .unwrap();
+    assert_eq!(upload["if"], "${{ !cancelled() }}");
+
+    for path in [
+        ".github/workflows/perf.yml",
+        ".github/workflows/nightly.yml",
+    ] {
+        let caller = &yaml(path)["jobs"]["perf"];
+        for input in TARGET {
+            assert!(
+                caller["with"][input]
+                    .as_str()
+                    .is_some_and(|v| v.contains("vars.")),
+                "{path} does not pass {input}"
+            );
+        }
+        assert!(
+            caller["secrets"]["organizer-password"]
+                .as_str()
+                .is_some_and(|v| v.contains("secrets.")),
+            "{path} does not pass the password"
+        );
     }
 }

@@ -169,6 +169,7 @@ async fn engine(target: &Target, smi: Duration) -> Sample {
         embedded: false,
         part: load::Part::WHOLE,
         start: None,
+        identity: load::Identity::standalone(),
     };
     let r = load::run_scenario(&scenario(smi), target, control).await;
     let _ = watcher.await;

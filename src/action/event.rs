@@ -30,6 +30,8 @@ pub struct Context {
     pub job: String,
     /// `GITHUB_SHA`.
     pub sha: Option<String>,
+    /// `GITHUB_RUN_ATTEMPT` (1 when unset or not a number).
+    pub run_attempt: u32,
 }
 
 /// Why the event could not be read.
@@ -93,6 +95,9 @@ pub fn detect(env: &dyn Fn(&str) -> Option<String>) -> Result<Context, EventErro
         workflow: var("GITHUB_WORKFLOW").unwrap_or_else(|| "msgperf".into()),
         job: var("GITHUB_JOB").unwrap_or_else(|| "perf".into()),
         sha: var("GITHUB_SHA"),
+        run_attempt: var("GITHUB_RUN_ATTEMPT")
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or(1),
     })
 }
 

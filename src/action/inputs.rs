@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::load::PlanId;
 use crate::matrix::shard::{parse_split, parse_start_at};
 use crate::matrix::{Secret, Slice, TargetOverrides};
 
@@ -47,6 +48,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("part", "1/1"),
     input("split", ""),
     input("start-at", ""),
+    input("plan-id", ""),
     input("results", ""),
     secret("github-token", "${{ github.token }}"),
     input("comment", "on-pr"),
@@ -119,6 +121,8 @@ pub struct ActionConfig {
     pub split: Option<u32>,
     /// The common start of split parts.
     pub start_at: Option<SystemTime>,
+    /// The plan's nonce from `msgperf expand`; `None` makes a fresh one.
+    pub plan_id: Option<PlanId>,
     /// Result directories, files or globs to report on (`mode: report`);
     /// empty means `results_dir`.
     pub results: Vec<PathBuf>,
@@ -228,6 +232,14 @@ impl ActionConfig {
             value: i.get("start-at"),
             expected: "an RFC 3339 instant such as 2026-11-28T06:00:00Z (from `msgperf expand`), or empty",
         })?;
+        let plan_id = match i.optional("plan-id") {
+            None => None,
+            Some(v) => Some(PlanId::parse(&v).map_err(|_| InputError {
+                input: "plan-id",
+                value: v,
+                expected: "8 hex digits, the `plan_id` of `msgperf expand`'s matrix entry (the same for every job), or empty",
+            })?),
+        };
         let results = i
             .get("results")
             .split(['\n', ','])
@@ -283,6 +295,7 @@ impl ActionConfig {
             part,
             split,
             start_at,
+            plan_id,
             results,
             token: Secret::new(token),
             comment,

@@ -62,7 +62,12 @@ pub async fn run_with_env(env: &dyn Fn(&str) -> Option<String>) -> Result<i32, C
 }
 
 async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<i32, CommandError> {
-    let mut plan = matrix::load_file(&cfg.matrix).map_err(config)?;
+    // A report needs only the plan's gate: no target secrets to resolve.
+    let mut plan = match cfg.mode {
+        Mode::Report => matrix::load_plan_only(&cfg.matrix),
+        Mode::All | Mode::Run => matrix::load_file(&cfg.matrix),
+    }
+    .map_err(config)?;
     matrix::apply_overrides(&mut plan, &cfg.target).map_err(config)?;
     plan.gate.fail_on_regression = cfg.fail_on_regression;
     apply_cloudwatch(&cfg, &mut plan)?;
@@ -84,6 +89,8 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
                     part: cfg.part,
                     split: cfg.split,
                     start_at: cfg.start_at,
+                    plan_id: cfg.plan_id,
+                    attempt: ctx.run_attempt,
                     ..Default::default()
                 },
             )

@@ -12,6 +12,7 @@ mod cpu;
 mod drain;
 mod event;
 mod failure;
+pub mod identity;
 mod info;
 mod organizer;
 mod participant;
@@ -39,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 pub use clock::Clock;
 pub use connection::ConnectionGuard;
 pub use cpu::SERVER_THREAD_NAME;
+pub use identity::{Identity, PlanId};
 pub use info::{scenario_info, skipped_result, target_info};
 pub use recorder::Progress;
 pub use split::Part;
@@ -70,6 +72,9 @@ pub struct RunControl {
     /// `start.started_at` as its start (the common instant of split parts).
     /// `None` starts now.
     pub start: Option<Clock>,
+    /// Who this run is on the target: its e-mails and token key, unique
+    /// across every runner of the plan.
+    pub identity: Identity,
 }
 
 /// What every worker of a run shares.
@@ -84,7 +89,9 @@ pub(crate) struct Ctx {
     smi: Duration,
     reply: ReplyPolicy,
     handshake_timeout: Duration,
-    run_tag: String,
+    identity: Identity,
+    /// `identity.run_key()`, read on every message.
+    run_key: u64,
     http: reqwest::Client,
     tls: Option<Connector>,
     events: mpsc::UnboundedSender<Event>,
@@ -243,7 +250,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         smi: scenario.smi,
         reply: scenario.reply,
         handshake_timeout: scenario.stop.handshake_timeout,
-        run_tag: run_tag(&clock, part),
+        identity: control.identity,
+        run_key: control.identity.run_key(),
         http: rest::client(scenario.stop.handshake_timeout),
         events,
         stop: stop.clone(),
@@ -505,22 +513,6 @@ fn lateness_us(scheduled: tokio::time::Instant, ready_at: Instant, now: Instant)
     now.saturating_duration_since(from).as_micros() as u64
 }
 
-/// A short tag unique per run, so participant e-mails never collide across
-/// runs. Parts of a split run share it (from the common start instant) and
-/// tell their participants apart by id.
-fn run_tag(clock: &Clock, part: Part) -> String {
-    let millis = clock
-        .started_at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    if part.is_split() {
-        format!("{millis:x}s{}", part.0.count)
-    } else {
-        format!("{millis:x}{:04x}", std::process::id() & 0xffff)
-    }
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -548,7 +540,8 @@ pub(crate) mod tests {
             smi: ms,
             reply: ReplyPolicy::None,
             handshake_timeout: ms,
-            run_tag: String::new(),
+            identity: Identity::standalone(),
+            run_key: 0,
             http: reqwest::Client::new(),
             tls: None,
             events,

@@ -145,6 +145,11 @@ fn on_frame(
 ) -> Option<Message> {
     let now = Instant::now();
     if let Some(token) = find_token(frame) {
+        // Another run's message, in a chat of an organizer account it shares
+        // with us (another shard): neither counted nor answered here.
+        if token.run != ctx.run_key {
+            return None;
+        }
         let t_us = ctx.clock.us_at(now);
         ctx.emit(Event::Delivered {
             t_us,

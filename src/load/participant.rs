@@ -95,7 +95,7 @@ fn who(id: u32) -> String {
 /// would lose them.
 async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Failure> {
     let local = wire::local_addr(ws);
-    let mut frames = MessageFrames::new(chat_id, &local, id);
+    let mut frames = MessageFrames::new(chat_id, &local, ctx.run_key, id);
     let mut tick = tokio::time::interval(ctx.smi);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut seq: u32 = 0;
@@ -170,7 +170,7 @@ fn on_read(frame: Option<Result<Message, WsError>>, ctx: &Ctx, id: u32) -> Resul
         Some(Ok(Message::Text(text))) => {
             let bytes = text.as_bytes();
             if let Some(token) = wire::find_reply(bytes) {
-                if token.participant == id {
+                if token.run == ctx.run_key && token.participant == id {
                     let now_us = ctx.clock.elapsed_us();
                     ctx.emit(Event::ReplyReceived {
                         latency_us: now_us.saturating_sub(token.sent_us),
@@ -198,14 +198,14 @@ fn on_read(frame: Option<Result<Message, WsError>>, ctx: &Ctx, id: u32) -> Resul
 
 /// Sign-up and chat request: the Participant API's part of a participant.
 async fn sign_up_and_request(ctx: &Ctx, id: u32) -> Result<String, Failure> {
-    let email = format!("mp-{}-{id}@load.msgperf.test", ctx.run_tag);
+    let email = ctx.identity.email(id);
     let t = Instant::now();
     let token = super::rest::sign_up(&ctx.http, &ctx.participant_api_url, &email).await?;
     ctx.latency(Latency::SignUp, t);
     ctx.stage(Stage::SignedUp);
 
     let t = Instant::now();
-    let description = format!("msgperf load test {} participant {id}", ctx.run_tag);
+    let description = ctx.identity.description(id);
     super::rest::request_chat(
         &ctx.http,
         &ctx.participant_api_url,

@@ -4,7 +4,7 @@
 //! Real support answers participants, and every answer is one more message the
 //! API stores and fans out, so `organizer.reply` makes the load realistic and
 //! gives the participant a round trip to time. The reply carries the original
-//! token under its own marker (` [re:p:seq:sent_us]`), so the participant can
+//! token under its own marker (` [re:run:p:seq:sent_us]`), so the participant can
 //! match it and the organizer never mistakes the echo of its own reply for a
 //! participant message. Building a reply copies the chat id out of the received
 //! frame into one reusable buffer: no allocation per reply.
@@ -60,6 +60,8 @@ impl ReplyFrames {
         self.buf.put_slice(br#"","message":"re: message number "#);
         self.buf.put_slice(int.format(token.seq).as_bytes());
         self.buf.put_slice(REPLY_OPEN);
+        self.buf.put_slice(int.format(token.run).as_bytes());
+        self.buf.put_u8(b':');
         self.buf.put_slice(int.format(token.participant).as_bytes());
         self.buf.put_u8(b':');
         self.buf.put_slice(int.format(token.seq).as_bytes());
@@ -144,6 +146,7 @@ mod tests {
     #[test]
     fn a_written_reply_leaves_its_buffer_for_the_next() {
         let token = Token {
+            run: u64::MAX,
             participant: 1,
             seq: 2,
             sent_us: 3,
@@ -167,6 +170,7 @@ mod tests {
     #[test]
     fn replies_are_valid_protocol_carry_the_token_and_are_not_participant_messages() {
         let token = Token {
+            run: 0xc0ff_ee00_0000_0003,
             participant: 7,
             seq: 42,
             sent_us: 123_456,

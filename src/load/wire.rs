@@ -191,13 +191,15 @@ pub fn local_addr(ws: &Ws) -> String {
 pub struct MessageFrames {
     prefix: Bytes,
     buf: BytesMut,
+    run: u64,
     participant: u32,
 }
 
 impl MessageFrames {
-    /// Frames for messages from `participant` into `chat_id`, sent over the
+    /// Frames for messages from `participant` of the run with key `run` (see
+    /// [`super::identity::Identity::run_key`]) into `chat_id`, sent over the
     /// connection whose local address is `local`.
-    pub fn new(chat_id: &str, local: &str, participant: u32) -> Self {
+    pub fn new(chat_id: &str, local: &str, run: u64, participant: u32) -> Self {
         let mut prefix = Vec::with_capacity(128);
         prefix.extend_from_slice(br#"{"type":"send_message","payload":{"chatId":"#);
         serde_json::to_writer(&mut prefix, chat_id).expect("writing to a Vec cannot fail");
@@ -208,6 +210,7 @@ impl MessageFrames {
         MessageFrames {
             buf: BytesMut::with_capacity(prefix.len() + 64),
             prefix: prefix.into(),
+            run,
             participant,
         }
     }
@@ -220,6 +223,8 @@ impl MessageFrames {
         self.buf.put_slice(&self.prefix);
         self.buf.put_slice(int.format(seq).as_bytes());
         self.buf.put_slice(TOKEN_OPEN);
+        self.buf.put_slice(int.format(self.run).as_bytes());
+        self.buf.put_u8(b':');
         self.buf.put_slice(int.format(self.participant).as_bytes());
         self.buf.put_u8(b':');
         self.buf.put_slice(int.format(seq).as_bytes());
@@ -235,6 +240,9 @@ impl MessageFrames {
 /// A participant message recognised in a frame an organizer received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
+    /// The run's key: messages of other runs (another shard's participants in
+    /// chats of a shared organizer account) carry another.
+    pub run: u64,
     /// Participant number.
     pub participant: u32,
     /// Message number within that participant.
@@ -259,10 +267,12 @@ pub fn find_reply(frame: &[u8]) -> Option<Token> {
 fn find_marked(frame: &[u8], marker: &[u8]) -> Option<Token> {
     let start = memmem::find(frame, marker)? + marker.len();
     let mut rest = &frame[start..];
+    let run = take_int(&mut rest, b':')?;
     let participant = take_int(&mut rest, b':')?;
     let seq = take_int(&mut rest, b':')?;
     let sent_us = take_int(&mut rest, b']')?;
     Some(Token {
+        run,
         participant: u32::try_from(participant).ok()?,
         seq: u32::try_from(seq).ok()?,
         sent_us,
@@ -291,7 +301,8 @@ mod tests {
 
     #[test]
     fn message_frames_are_valid_protocol_and_carry_the_token() {
-        let mut frames = MessageFrames::new("65a1b2c3d4e5f60718293a4b", "127.0.0.1:50001", 42);
+        let mut frames =
+            MessageFrames::new("65a1b2c3d4e5f60718293a4b", "127.0.0.1:50001", u64::MAX, 42);
         for seq in [0u32, 7, 123_456] {
             let Message::Text(text) = frames.frame(seq, 9_876_543) else {
                 panic!("text frame expected")
@@ -307,6 +318,7 @@ mod tests {
             assert_eq!(
                 token,
                 Token {
+                    run: u64::MAX,
                     participant: 42,
                     seq,
                     sent_us: 9_876_543
@@ -317,7 +329,7 @@ mod tests {
 
     #[test]
     fn chat_ids_are_json_escaped() {
-        let mut frames = MessageFrames::new("we\"ird", "[::1]:1", 1);
+        let mut frames = MessageFrames::new("we\"ird", "[::1]:1", 7, 1);
         let Message::Text(text) = frames.frame(1, 1) else {
             panic!()
         };
@@ -333,9 +345,10 @@ mod tests {
             find_token(br#"{"content":"Problem description: help"}"#),
             None
         );
-        assert_eq!(find_token(b" [mp:1:2]"), None);
-        assert_eq!(find_token(b" [mp:1:x:3]"), None);
-        assert_eq!(find_token(b" [mp::2:3]"), None);
-        assert_eq!(find_token(b" [mp:99999999999:2:3]"), None);
+        assert_eq!(find_token(b" [mp:1:2:3]"), None, "no run key");
+        assert_eq!(find_token(b" [mp:9:1:x:3]"), None);
+        assert_eq!(find_token(b" [mp:9::2:3]"), None);
+        assert_eq!(find_token(b" [mp:9:99999999999:2:3]"), None);
+        assert_eq!(find_token(b" [mp:99999999999999999999:1:2:3]"), None);
     }
 }

@@ -59,7 +59,29 @@ pub fn parse(
         text,
     };
     let raw: raw::RawFile = decode::decode(src)?;
-    validate::build(src, raw, env)
+    validate::build(src, raw, Some(env))
+}
+
+/// Like [`parse`] for planning only (`msgperf expand`, the gate of a report):
+/// the `target:` block's `${VAR}`s are not resolved, so no secret is needed,
+/// and its values are kept as written. Everything else is checked as usual.
+/// Never run the plan it returns: its target is not usable.
+pub fn parse_plan_only(source_name: &str, text: &str) -> Result<Plan, MatrixError> {
+    let src = error::Source {
+        name: source_name,
+        text,
+    };
+    let raw: raw::RawFile = decode::decode(src)?;
+    validate::build(src, raw, None)
+}
+
+/// Reads `path` and [`parse_plan_only`]s it.
+pub fn load_plan_only(path: &Path) -> Result<Plan, MatrixError> {
+    let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_plan_only(&path.display().to_string(), &text)
 }
 
 /// Reads `path` and [`parse`]s it with the process environment.

@@ -35,15 +35,17 @@ fn at(loc: &Location) -> (u64, u64, u64) {
     (loc.line(), loc.column(), loc.span().len())
 }
 
+/// Looks up an environment variable for `${VAR}`.
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Turns the deserialized file into a plan, or the first problem found.
-pub(crate) fn build(
-    src: Source,
-    raw: RawFile,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Plan, MatrixError> {
-    let target = match raw.target {
-        Some(t) => Some(target(src, t.value, env)?),
-        None => None,
+/// `env` resolves the target's `${VAR}`s; `None` plans only: the target is
+/// kept unresolved and unchecked (see [`super::load_plan_only`]).
+pub(crate) fn build(src: Source, raw: RawFile, env: Option<Env<'_>>) -> Result<Plan, MatrixError> {
+    let target = match (raw.target, env) {
+        (Some(t), Some(env)) => Some(target(src, t.value, env)?),
+        (Some(t), None) => Some(unresolved(t.value)),
+        (None, _) => None,
     };
     let matrix_at = at(&raw.matrix.referenced);
     let m = raw.matrix.value;
@@ -320,6 +322,22 @@ fn url(
         ),
         format!("write a URL such as `{a}://staging.example:{port}`"),
     )))
+}
+
+/// The `target:` block as written, for planning: its values are not
+/// interpolated (no secret is read), and the password is left out.
+fn unresolved(t: RawTarget) -> Target {
+    Target {
+        messenger_ws_url: t.messenger_ws_url.value,
+        organizer_api_url: t.organizer_api_url.value,
+        participant_api_url: t.participant_api_url.value,
+        event_id: match t.event_id.value {
+            IntOrText::Int(n) => n,
+            IntOrText::Text(_) => 0,
+        },
+        organizer_email: t.organizer_email.value,
+        organizer_password: Secret::new(""),
+    }
 }
 
 /// The `target:` block, interpolated and checked in file order.

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::CommandError;
-use crate::load::{self, Progress, RunControl};
+use crate::load::{self, Identity, PlanId, Progress, RunControl};
 use crate::matrix::shard::{self as sharding, Slot};
 use crate::matrix::{self, Gate, Hooks, OnHookFailure, Plan, Scenario, Secret, Slice, Target};
 use crate::results::{HookRecord, RunResult};
@@ -43,6 +43,13 @@ pub struct RunOptions {
     pub split: Option<u32>,
     /// The common start of split parts (`--start-at`).
     pub start_at: Option<SystemTime>,
+    /// The plan's nonce from `msgperf expand` (`--plan-id`), shared by every
+    /// job of a scaled-out run; `None` derives one from `start_at` (parts
+    /// started by hand share it), or makes a fresh one for a single runner.
+    pub plan_id: Option<PlanId>,
+    /// The workflow run attempt (`GITHUB_RUN_ATTEMPT`; 1 outside Actions): a
+    /// re-run job signs up new participants.
+    pub attempt: u32,
 }
 
 impl Default for RunOptions {
@@ -55,6 +62,8 @@ impl Default for RunOptions {
             part: Slice::WHOLE,
             split: None,
             start_at: None,
+            plan_id: None,
+            attempt: 1,
         }
     }
 }
@@ -91,6 +100,9 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
 /// Action's target overrides and shard); `opts.matrix` is not read.
 pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, CommandError> {
     let slots = slots(plan, opts)?;
+    let plan_id = opts
+        .plan_id
+        .unwrap_or_else(|| opts.start_at.map_or_else(PlanId::fresh, PlanId::of_start));
     let scenarios: Vec<&Scenario> = slots.iter().map(|s| &s.scenario).collect();
     // Hooks prepare the shared target once: on part 1 of a split shard.
     let hooks_here = opts.part.index == 1;
@@ -179,14 +191,19 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
             Some(reason) => load::skipped_result(scenario, &target, embedded.is_some(), reason),
             None => {
                 ran_before = true;
+                let part = slot.part.unwrap_or(Slice::WHOLE);
+                let identity = Identity {
+                    attempt: opts.attempt.max(1),
+                    ..Identity::of(plan_id, plan, &scenario.id, opts.shard, part)
+                };
                 run_one(
                     slot,
+                    identity,
                     &target,
                     embedded.as_ref(),
                     &signals,
                     style,
-                    i,
-                    scenarios.len(),
+                    (i, scenarios.len()),
                 )
                 .await
             }
@@ -274,14 +291,15 @@ fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
 }
 
 /// One real run: reset the embedded server, run the load, attach its counters.
+/// `position` is the slot's index and the number of slots, for the progress.
 async fn run_one(
     slot: &Slot,
+    identity: Identity,
     target: &Target,
     embedded: Option<&RunningServer>,
     signals: &signals::Signals,
     style: progress::Style,
-    i: usize,
-    count: usize,
+    (i, count): (usize, usize),
 ) -> RunResult {
     let scenario = &slot.scenario;
     let start = match slot.start_at {
@@ -306,6 +324,7 @@ async fn run_one(
         embedded: embedded.is_some(),
         part: slot.part.map_or(load::Part::WHOLE, load::Part),
         start,
+        identity,
     };
     let (mut result, ()) = tokio::join!(
         load::run_scenario(scenario, target, control),

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod act;
 pub mod builder;
 pub mod fixtures;
+pub mod serve;
 
 use msgperf::results;
