@@ -249,6 +249,7 @@ fn control() -> RunControl {
         embedded: false,
         part: load::Part::WHOLE,
         start: None,
+        identity: load::Identity::standalone(),
     }
 }
 
