@@ -123,6 +123,8 @@ impl Api {
             .json(&ChatRequestBody {
                 event_id: event,
                 description: desc.into(),
+                lat: None,
+                lng: None,
             });
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -145,8 +147,8 @@ impl Api {
 pub fn sign_up(email: &str) -> serde_json::Value {
     serde_json::json!({
         "email": email,
-        "password": "secret",
-        "confirmPassword": "secret",
+        "password": "secret-pw",
+        "confirmPassword": "secret-pw",
         "phoneNumber": "+49 30 1234567",
     })
 }
