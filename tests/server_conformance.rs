@@ -17,6 +17,8 @@ mod replay;
 mod rest;
 #[path = "server_conformance/shape.rs"]
 mod shape;
+#[path = "server_conformance/sign_up_cost.rs"]
+mod sign_up_cost;
 #[path = "server_conformance/support.rs"]
 mod support;
 #[path = "server_conformance/transcripts.rs"]
