@@ -16,7 +16,8 @@ use super::chats::ChatError;
 use super::state::ConnSlot;
 use super::stats::{bump, Counters};
 use crate::protocol::{
-    no_access_message, Notice, ServerFrame, INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
+    no_access_message, Notice, ServerFrame, INVALID_MESSAGE_PAYLOAD, INVALID_MESSAGE_TYPE,
+    MALFORMED_MESSAGE, NO_NEW_CHATS,
 };
 
 /// A frame for one connection's writer.
@@ -100,8 +101,6 @@ pub(crate) fn chat_error(e: &ChatError, chat_id: &str) -> Utf8Bytes {
     }
 }
 
-/// `error` text for a payload of the wrong shape.
-pub(crate) const INVALID_MESSAGE_PAYLOAD: &str = "invalid message payload";
 /// `error` text before an idle connection is closed.
 pub(crate) const IDLE_TIMEOUT_MESSAGE: &str = "timeout";
 

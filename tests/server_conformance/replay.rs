@@ -238,3 +238,50 @@ async fn read(ws: &mut Ws, limit: Duration) -> Option<Got> {
         });
     }
 }
+
+/// How a refused connection looks on the wire: the upgrade answer's first
+/// line, the bytes after it and whether TCP ended with a FIN (`Ok`) or a
+/// reset. Replays `ws-errors.json`'s raw view over a plain TCP socket.
+pub async fn raw_refusal(ws_url: &str, frame: &str) -> (String, Vec<u8>, std::io::Result<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = ws_url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/connect");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let upgrade = format!(
+        "GET /connect HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            tcp.read(&mut byte).await.unwrap(),
+            1,
+            "the upgrade answer ended early"
+        );
+        head.push(byte[0]);
+    }
+    // One masked text frame (RFC 6455 §5.2); the mask is arbitrary.
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let payload = frame.as_bytes();
+    let mut out = vec![
+        0x81,
+        0x80 | u8::try_from(payload.len()).expect("a short frame"),
+    ];
+    out.extend(mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    tcp.write_all(&out).await.unwrap();
+    let mut after = Vec::new();
+    let ended = tokio::time::timeout(WAIT, tcp.read_to_end(&mut after))
+        .await
+        .expect("the server ends the connection")
+        .map(drop);
+    let status = String::from_utf8_lossy(&head)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    (status, after, ended)
+}

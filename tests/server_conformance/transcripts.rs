@@ -19,7 +19,7 @@ use crate::support::server;
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/esme-transcripts");
 
 /// Steps not replayed: (file, step, why).
-pub const SKIPPED: [(&str, &str, &str); 14] = [
+pub const SKIPPED: [(&str, &str, &str); 13] = [
     (
         "rest-organizer.json",
         "sign-out (super admin) at the start of a second",
@@ -79,11 +79,6 @@ pub const SKIPPED: [(&str, &str, &str); 14] = [
         "ws-errors.json",
         "participant drops the TCP connection with FIN, no close frame",
         "the real server's log lines after a FIN",
-    ),
-    (
-        "ws-errors.json",
-        "raw TCP view: rejected Authorization frame",
-        "raw bytes of a refusal: the refusals above are replayed (1006, nothing received)",
     ),
     (
         "ws-errors.json",

@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use msgperf::protocol::{
     no_access_message, Chat, ChatRef, ClientFrame, Message, Notice, SendMessage, ServerFrame,
-    INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
+    INVALID_MESSAGE_PAYLOAD, INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
 };
 
-/// `error` text for a payload of the wrong shape.
-const INVALID_MESSAGE_PAYLOAD: &str = "invalid message payload";
 use futures_util::SinkExt;
 use msgperf::server::{ServerConfig, VIEWER_EMAIL};
 use reqwest::StatusCode;

@@ -10,7 +10,7 @@ use msgperf::server::{ESME_ADMIN_EMAIL, ESME_OWNER_EMAIL};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::replay::{Got, Replayer, Tokens};
+use crate::replay::{raw_refusal, Got, Replayer, Tokens};
 use crate::support::{server, Ws};
 use crate::transcripts::{check_frames, load, name, skipped, with_overrides};
 
@@ -152,6 +152,8 @@ impl Session {
         let request = &step["request"];
         if request["method"].is_string() {
             self.http_step(&step, &label).await;
+        } else if request["raw_upgrade_response_head"].is_string() {
+            self.raw_step(&step, &label).await;
         } else {
             self.frame_step(&step, &label).await;
         }
@@ -178,6 +180,23 @@ impl Session {
         if let Err(e) = self.r.check_rest(&step["response"], &ours) {
             panic!("{label}: {e}");
         }
+    }
+
+    /// The raw TCP view of a refusal: `101`, then not one byte, then a FIN.
+    async fn raw_step(&mut self, step: &Value, label: &str) {
+        let (request, response) = (&step["request"], &step["response"]);
+        let recorded_status = request["raw_upgrade_response_head"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .next();
+        let (status, after, ended) =
+            raw_refusal(&self.r.api.ws, request["sent"].as_str().unwrap()).await;
+        assert_eq!(Some(status.as_str()), recorded_status, "{label}");
+        assert_eq!(response["bytes_received_after_upgrade"], "", "{label}");
+        assert!(after.is_empty(), "{label}: received {after:?}");
+        assert_eq!(response["ended_by"], "EOF (TCP FIN)", "{label}");
+        assert!(ended.is_ok(), "{label}: not a FIN: {ended:?}");
     }
 
     /// Frames sent on a connection (opened first if the step needs a fresh
@@ -358,5 +377,5 @@ async fn websocket_session_transcripts() {
     }
     assert_eq!(session.replayed[ORG], 18);
     assert_eq!(session.replayed[PART], 18);
-    assert_eq!(session.replayed[ERR], 41);
+    assert_eq!(session.replayed[ERR], 42);
 }
