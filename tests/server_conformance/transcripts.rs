@@ -68,7 +68,7 @@ pub const SKIPPED: [(&str, &str, &str); 13] = [
     (
         "ws-participant.json",
         "get_chat_history: shape with messages (FROM THE SOURCE, NOT RECORDED)",
-        "not a recording",
+        "not a recording: its message is the shape ws_session.rs expects where the recorded histories are empty",
     ),
     (
         "ws-errors.json",
