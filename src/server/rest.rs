@@ -143,9 +143,15 @@ async fn go_method_not_allowed() -> Response {
     go_text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n")
 }
 
-/// Gorilla's answer to a `GET /connect` that is not a WebSocket upgrade.
+/// Gorilla's answer to a `GET /connect` that is not a WebSocket upgrade
+/// (it names the version it speaks).
 pub(crate) fn not_an_upgrade() -> Response {
-    go_text(StatusCode::BAD_REQUEST, "Bad Request\n")
+    let mut resp = go_text(StatusCode::BAD_REQUEST, "Bad Request\n");
+    resp.headers_mut().insert(
+        header::SEC_WEBSOCKET_VERSION,
+        header::HeaderValue::from_static("13"),
+    );
+    resp
 }
 
 /// Routes of the Organizer API (served with the peer address as connect info).

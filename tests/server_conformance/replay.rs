@@ -19,6 +19,9 @@ use crate::support::{Api, Ws, WAIT};
 /// The replacement of `<wrong-password>`: long enough that the real API
 /// checked it against the account (it answered "invalid email or password").
 const WRONG_PASSWORD: &str = "not-the-password-at-all";
+/// Response headers compared when recorded (the others are dates, CORS,
+/// caching and Express's: not part of the contract).
+const COMPARED_HEADERS: [&str; 2] = ["content-type", "sec-websocket-version"];
 /// How long a step waits for frames nobody expects (the real system sent none).
 const SETTLE: Duration = Duration::from_millis(60);
 
@@ -37,6 +40,10 @@ pub struct Tokens {
 pub fn jwt(token: &str) -> &str {
     token.split_once(':').map_or(token, |(_, j)| j)
 }
+
+/// Our answer to a REST step: status, [`COMPARED_HEADERS`], body (JSON, or
+/// the text).
+pub type Ours = (u16, Vec<Option<String>>, Value);
 
 /// What one connection received in a step.
 #[derive(Debug)]
@@ -89,8 +96,8 @@ impl Replayer {
         self.ids.apply(&text)
     }
 
-    /// Replays a REST step; returns our response as `{status, content-type, body}`.
-    pub async fn rest(&self, request: &Value, tokens: &Tokens) -> (u16, Option<String>, Value) {
+    /// Replays a REST step; returns our status, [`COMPARED_HEADERS`] and body.
+    pub async fn rest(&self, request: &Value, tokens: &Tokens) -> Ours {
         let method: reqwest::Method = request["method"].as_str().unwrap().parse().unwrap();
         let url = self.fill(request["url"].as_str().unwrap(), tokens);
         let mut req = self.api.http.request(method, url);
@@ -111,33 +118,33 @@ impl Replayer {
             .expect("an answer in time")
             .expect("an HTTP answer");
         let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string());
+        let headers = COMPARED_HEADERS
+            .iter()
+            .map(|h| {
+                resp.headers()
+                    .get(*h)
+                    .map(|v| v.to_str().unwrap().to_string())
+            })
+            .collect();
         let text = resp.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, content_type, body)
+        (status, headers, body)
     }
 
     /// Compares our REST answer with the recorded response.
-    pub fn check_rest(
-        &self,
-        recorded: &Value,
-        ours: &(u16, Option<String>, Value),
-    ) -> Result<(), String> {
-        let (status, content_type, body) = ours;
+    pub fn check_rest(&self, recorded: &Value, ours: &Ours) -> Result<(), String> {
+        let (status, headers, body) = ours;
         if recorded["status"] != *status {
             return Err(format!(
                 "status {} recorded, {status} ours ({body})",
                 recorded["status"]
             ));
         }
-        let recorded_type = recorded["headers"]["content-type"].as_str();
-        if recorded_type.is_some() && recorded_type != content_type.as_deref() {
-            return Err(format!(
-                "content-type {recorded_type:?} recorded, {content_type:?} ours"
-            ));
+        for (name, ours) in COMPARED_HEADERS.iter().zip(headers) {
+            let theirs = recorded["headers"][*name].as_str();
+            if theirs.is_some() && theirs != ours.as_deref() {
+                return Err(format!("{name} {theirs:?} recorded, {ours:?} ours"));
+            }
         }
         let rb = &recorded["body"];
         let exact = rb.is_string() || rb.get("statusCode").is_some();
