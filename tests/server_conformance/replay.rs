@@ -58,8 +58,11 @@ pub enum Got {
 
 /// One transcript replay against one server.
 pub struct Replayer {
+    /// REST and WebSocket addresses of the server.
     pub api: Api,
+    /// Recorded chat ids bound to ours.
     pub ids: IdMap,
+    /// Open connections by their recorded name (`organizer`, `participant1`, ...).
     pub conns: HashMap<String, Ws>,
     messenger_http: String,
 }

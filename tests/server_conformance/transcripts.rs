@@ -87,16 +87,19 @@ pub const SKIPPED: [(&str, &str, &str); 13] = [
     ),
 ];
 
+/// The steps of one transcript file.
 pub fn load(file: &str) -> Vec<Value> {
     let path = format!("{DIR}/{file}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
 
+/// A step's name.
 pub fn name(step: &Value) -> &str {
     step["step"].as_str().unwrap()
 }
 
+/// Whether a step is in [`SKIPPED`].
 pub fn skipped(file: &str, step: &Value) -> bool {
     SKIPPED
         .iter()
