@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// Delay each handshake by this much per open connection, e.g. `1ms`.
     #[arg(long, env = "MSGPERF_HANDSHAKE_DELAY_PER_CONNECTION", value_parser = humantime::parse_duration)]
     pub handshake_delay_per_connection: Option<Duration>,
+    /// Time each participant sign-up spends on one of the machine's cores,
+    /// e.g. `250ms` (the real API's bcrypt); past 3 s a sign-up answers 500.
+    #[arg(long, env = "MSGPERF_SIGN_UP_COST", value_parser = humantime::parse_duration)]
+    pub sign_up_cost: Option<Duration>,
 }
 
 /// A command's failure, classified for its exit code.
@@ -341,6 +345,7 @@ async fn serve(args: ServeArgs) -> Result<i32, CommandError> {
             max_connections: args.max_connections,
             handshake_delay_per_connection: args.handshake_delay_per_connection,
             send_queue: None,
+            sign_up_cost: args.sign_up_cost,
             ..Capacity::default()
         },
         ..ServerConfig::default()

@@ -36,6 +36,8 @@ pub const NO_NEW_CHATS: &str = "no new chats";
 pub const INVALID_MESSAGE_TYPE: &str = "invalid message type";
 /// `error` payload text for a frame that is not JSON.
 pub const MALFORMED_MESSAGE: &str = "malformed message";
+/// `error` payload text for a payload of the wrong shape (e.g. `""` for `send_message`).
+pub const INVALID_MESSAGE_PAYLOAD: &str = "invalid message payload";
 /// Prefix of the first `user_message` of a chat, carrying the request's description.
 pub const PROBLEM_DESCRIPTION_PREFIX: &str = "Problem description: ";
 

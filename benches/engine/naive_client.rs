@@ -80,8 +80,9 @@ async fn join(
         ))
         .json(&SignUpRequest {
             email,
-            password: "pw".into(),
-            confirm_password: "pw".into(),
+            // The Participant API wants at least 8 characters.
+            password: "naive-pw".into(),
+            confirm_password: "naive-pw".into(),
             phone_number: "+1555".into(),
         })
         .send()

@@ -2,19 +2,23 @@
 //! sign-in, participant sign-up, profiles, chat requests, and the sign-up
 //! validation rules.
 //!
-//! Validation happens before the lock is taken; the lock is held only for the
-//! map look-ups and inserts.
+//! Bodies are validated (`validate.rs`) before the lock is taken; the lock is
+//! held only for the map look-ups and inserts.
 
 use super::ids;
 use super::state::{ChatRequest, Hub, Organizer, Participant, Principal};
 use super::stats::bump;
+use super::validate;
 use crate::protocol::{
-    ChatRequestBody, OrganizerProfile, OrganizerUser, ParticipantProfile, ParticipantUser,
-    SignUpRequest, ORGANIZER_TOKEN_PREFIX, PARTICIPANT_TOKEN_PREFIX,
+    OrganizerProfile, OrganizerUser, ParticipantProfile, ParticipantUser, ORGANIZER_TOKEN_PREFIX,
+    PARTICIPANT_TOKEN_PREFIX,
 };
 
 /// Why sign-up refused a body (all are 400).
 pub(crate) type SignUpError = &'static str;
+
+/// The Participant API's answer to a second sign-up with one e-mail.
+pub(crate) const EMAIL_EXISTS: &str = "email already exists";
 
 /// What organizer sign-in decided.
 pub(crate) enum SignIn {
@@ -80,27 +84,24 @@ impl Hub {
         inner.organizers.get(&id).map(|o| organizer_user(id, o))
     }
 
-    /// Participant sign-up. `Ok(None)` when no token could be made.
+    /// Whether a participant already signed up with this e-mail (any case).
+    pub(crate) fn email_taken(&self, email: &str) -> bool {
+        self.lock()
+            .participant_emails
+            .contains(&email.to_ascii_lowercase())
+    }
+
+    /// Stores a validated sign-up. `Ok(None)` when no token could be made.
+    /// The e-mail is checked again: a concurrent sign-up may have taken it
+    /// since [`Hub::email_taken`].
     pub(crate) fn sign_up(
         &self,
-        req: SignUpRequest,
+        req: validate::SignUp,
     ) -> Result<Option<(ParticipantUser, String)>, SignUpError> {
-        if !valid_email(&req.email) {
-            return Err("email must be an email");
-        }
-        if req.password.is_empty() {
-            return Err("password should not be empty");
-        }
-        if req.password != req.confirm_password {
-            return Err("password and confirmPassword do not match");
-        }
-        if req.phone_number.trim().is_empty() {
-            return Err("phoneNumber should not be empty");
-        }
         let key = req.email.to_ascii_lowercase();
         let mut inner = self.lock();
         if inner.participant_emails.contains(&key) {
-            return Err("email already in use");
+            return Err(EMAIL_EXISTS);
         }
         let id = inner.next_user_id;
         let Some(token) = ids::new_token(PARTICIPANT_TOKEN_PREFIX, "participant", id) else {
@@ -154,7 +155,7 @@ impl Hub {
     pub(crate) fn request_chat(
         &self,
         participant: i64,
-        body: ChatRequestBody,
+        body: validate::ChatRequest,
     ) -> Result<(), RequestError> {
         let mut inner = self.lock();
         let agency = *inner
@@ -172,6 +173,7 @@ impl Hub {
                 participant,
                 event: body.event_id,
                 description: body.description.into_boxed_str(),
+                position: (body.lat, body.lng),
             });
         drop(inner);
         bump(&self.stats.chat_requests);

@@ -1,9 +1,13 @@
 //! The optional capacity knobs of [`Capacity`]: a message-rate limit, a cap on
-//! open connections and a handshake delay that grows with the open connections.
+//! open connections, a handshake delay that grows with the open connections,
+//! and a cost of each participant sign-up.
 //!
-//! They exist so a user can watch saturation happen on one machine: each knob
-//! makes clients *wait* (latency grows, handshakes time out on the client), the
-//! way an overloaded real API behaves, rather than failing requests outright.
+//! They exist so a user can watch saturation happen on one machine: the first
+//! three make clients *wait* (latency grows, handshakes time out on the
+//! client), the way an overloaded Messenger API behaves. The sign-up cost
+//! mirrors the real Participant API, which *fails* under overload: its bcrypt
+//! hash runs inside a 3 s database timeout, so a sign-up that waited too long
+//! for a core answers `500 database error` (PROTOCOL.md §4).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -18,6 +22,10 @@ use super::Capacity;
 
 /// Default per-connection send queue, in frames.
 pub const DEFAULT_SEND_QUEUE: usize = 1024;
+
+/// The Participant API's database timeout around a sign-up's hash and
+/// insert: a sign-up that takes longer fails and stores nothing.
+pub const SIGN_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Burst the message-rate limit lets through after an idle spell, as a share
 /// of one second: small, so the cap shows within a fraction of a second.
@@ -135,6 +143,36 @@ impl Gate {
     }
 }
 
+/// The sign-up "hash" workers: `workers` permits, each held for the cost of
+/// one sign-up, so concurrent sign-ups queue for a core as bcrypt's do.
+#[derive(Debug)]
+pub(crate) struct SignUpPool {
+    cost: Duration,
+    workers: Arc<Semaphore>,
+}
+
+impl SignUpPool {
+    /// A pool of `workers` (at least one) spending `cost` per sign-up; `None`
+    /// without a cost (sign-ups are free).
+    pub(crate) fn new(cost: Option<Duration>, workers: usize) -> Option<Self> {
+        let cost = cost.filter(|c| !c.is_zero())?;
+        Some(SignUpPool {
+            cost,
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+        })
+    }
+
+    /// Waits for a worker and spends the cost on it. The cost is spent even
+    /// when the caller's deadline has passed meanwhile: the real hash does not
+    /// look at its context either, which is why overload spreads to every
+    /// sign-up queued behind.
+    pub(crate) async fn spend(&self) {
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _worker = self.workers.acquire().await;
+        tokio::time::sleep(self.cost).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +203,31 @@ mod tests {
         let later = t0 + Duration::from_secs(10);
         let immediate = (0..200).filter(|_| l.reserve(later) <= later).count();
         assert!((50..=51).contains(&immediate), "{immediate}");
+    }
+
+    #[tokio::test]
+    async fn sign_up_pool_queues_for_its_workers() {
+        assert!(SignUpPool::new(None, 2).is_none());
+        assert!(SignUpPool::new(Some(Duration::ZERO), 2).is_none());
+        let pool = Arc::new(SignUpPool::new(Some(Duration::from_millis(100)), 2).unwrap());
+        let t = Instant::now();
+        let mut done = Vec::new();
+        for _ in 0..5 {
+            let pool = Arc::clone(&pool);
+            done.push(tokio::spawn(async move {
+                pool.spend().await;
+                t.elapsed()
+            }));
+        }
+        let mut times = Vec::new();
+        for d in done {
+            times.push(d.await.unwrap());
+        }
+        times.sort();
+        // Two workers: 100, 100, 200, 200, 300 ms.
+        assert!(times[1] < Duration::from_millis(190), "{times:?}");
+        assert!(times[2] >= Duration::from_millis(200), "{times:?}");
+        assert!(times[4] >= Duration::from_millis(300), "{times:?}");
     }
 
     #[tokio::test]

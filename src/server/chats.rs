@@ -10,12 +10,22 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::frames::{deliver, encode, Envelope};
 use super::ids::{self, ObjectId};
-use super::state::{ChatRecord, ConnSlot, Hub, Principal, StoredMessage};
+use super::state::{ChatRecord, ConnSlot, Hub, Inner, Principal, StoredMessage};
 use super::stats::{add, bump};
 use crate::protocol::{
-    Chat, ChatHistory, ChatList, ChatRef, Message, ServerFrame, CHAT_ROLES,
+    Chat, ChatHistory, ChatList, ChatParticipant, ChatRef, Message, ServerFrame, CHAT_ROLES,
     PROBLEM_DESCRIPTION_PREFIX,
 };
+
+/// The participant object of a chat; `None` if the participant is gone (a
+/// reset), as the real API leaves it out when its look-up fails.
+fn participant_object(inner: &Inner, id: i64) -> Option<ChatParticipant> {
+    inner.participants.get(&id).map(|p| ChatParticipant {
+        id,
+        email: p.email.clone(),
+        phone_number: p.phone_number.clone(),
+    })
+}
 
 /// `timeEnd` of every chat, open or closed, as the real API sends it.
 pub(crate) const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -29,19 +39,19 @@ pub(crate) enum AttachError {
     WrongRole,
 }
 
-/// Why a chat operation was refused; each becomes an `error` frame.
+/// Why a chat operation was refused; it becomes the `error` frame
+/// "you have no access to chat <id>".
 #[derive(Debug, PartialEq)]
 pub(crate) enum ChatError {
-    /// No such chat, or the caller is not in it.
+    /// No such chat, the caller is not in it, or it is closed: the real API
+    /// gives one answer for all three.
     NoAccess,
-    /// `send_message` into a chat that was closed.
-    Closed,
-    /// `close_chat` of a chat that was already closed.
-    AlreadyClosed,
 }
 
 impl ChatRecord {
-    fn to_wire(&self, id: &ObjectId) -> Chat {
+    /// The wire form; `participant` is the object organizers (and, in
+    /// `new_chat`, both sides) see.
+    fn to_wire(&self, id: &ObjectId, participant: Option<ChatParticipant>) -> Chat {
         Chat {
             id: ids::to_hex(id),
             agency_id: self.agency,
@@ -49,13 +59,17 @@ impl ChatRecord {
             organizer_id: self.organizer,
             participant_id: self.participant,
             ended: u8::from(self.time_end.is_some()),
-            lat_start: None,
-            lng_start: None,
+            lat_start: self.position.0,
+            lng_start: self.position.1,
             time_start: ids::rfc3339(self.time_start),
             // The real API never sets it: closing a chat only sets `ended`.
             time_end: ZERO_TIME.into(),
-            participant: None,
+            participant,
         }
+    }
+
+    fn is_open(&self) -> bool {
+        self.time_end.is_none()
     }
 
     fn has_member(&self, user: i64) -> bool {
@@ -108,8 +122,9 @@ impl Hub {
     }
 
     /// `start_chat` of an organizer: pops the agency's oldest request, creates
-    /// the chat, sends `new_chat` and the problem description to both sides.
-    /// `false` when the queue was empty.
+    /// the chat, sends `new_chat` (with the participant object) to both sides
+    /// and, when the request had a description, the participant's
+    /// "Problem description: ..." message. `false` when the queue was empty.
     pub(crate) fn start_chat(&self, organizer: i64, agency: i64) -> bool {
         let mut guard = self.lock();
         let inner = &mut *guard;
@@ -118,59 +133,74 @@ impl Hub {
         };
         let chat_id = self.ids.next();
         let now = ids::unix_millis();
-        let description = StoredMessage {
+        let mut chat = ChatRecord {
+            agency,
+            event: request.event,
+            organizer,
+            participant: request.participant,
+            time_start: now,
+            position: request.position,
+            time_end: None,
+            messages: Vec::new(),
+        };
+        let who = participant_object(inner, request.participant);
+        let new_chat = encode(&ServerFrame::NewChat(chat.to_wire(&chat_id, who)));
+        let first = (!request.description.is_empty()).then(|| StoredMessage {
             id: self.ids.next(),
             author: request.participant,
             from_organizer: false,
             time_sent: now,
             content: format!("{PROBLEM_DESCRIPTION_PREFIX}{}", request.description).into(),
             location: None,
-        };
-        let chat = ChatRecord {
-            agency,
-            event: request.event,
-            organizer,
-            participant: request.participant,
-            time_start: now,
-            time_end: None,
-            messages: Vec::new(),
-        };
-        let new_chat = encode(&ServerFrame::NewChat(chat.to_wire(&chat_id)));
-        let hex = ids::to_hex(&chat_id);
-        let first = encode(&Envelope {
-            kind: "user_message",
-            payload: &description.to_wire(&hex),
         });
-        let mut chat = chat;
-        chat.messages.push(description);
+        let first_frame = first.as_ref().map(|m| {
+            encode(&Envelope {
+                kind: "user_message",
+                payload: &m.to_wire(&ids::to_hex(&chat_id)),
+            })
+        });
+        chat.messages.extend(first);
         inner.chats.insert(chat_id, chat);
         for user in [organizer, request.participant] {
             inner.chats_by_user.entry(user).or_default().push(chat_id);
         }
-        for user in [organizer, request.participant] {
-            deliver(&inner.conns, &self.stats, user, &new_chat);
-        }
-        for user in [organizer, request.participant] {
-            deliver(&inner.conns, &self.stats, user, &first);
+        for frame in std::iter::once(&new_chat).chain(first_frame.as_ref()) {
+            deliver(&inner.conns, &self.stats, organizer, frame);
+            deliver(&inner.conns, &self.stats, request.participant, frame);
         }
         drop(guard);
         bump(&self.stats.chats_started);
-        bump(&self.stats.messages_stored);
+        if first_frame.is_some() {
+            bump(&self.stats.messages_stored);
+        }
         true
     }
 
-    /// `get_chats`: the caller's chats, oldest first.
-    pub(crate) fn chats_of(&self, user: i64) -> ChatList {
+    /// `get_chats`: the caller's open chats, newest first (chats started in
+    /// the same millisecond in the order they started); an organizer's carry
+    /// the participant object.
+    pub(crate) fn chats_of(&self, me: Principal) -> ChatList {
         let inner = self.lock();
-        let chats = inner
+        let organizer = matches!(me, Principal::Organizer { .. });
+        let mut open: Vec<(&ObjectId, &ChatRecord)> = inner
             .chats_by_user
-            .get(&user)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| inner.chats.get(id).map(|c| c.to_wire(id)))
-                    .collect()
+            .get(&me.id())
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.chats.get(id).map(|c| (id, c)))
+            .filter(|(_, c)| c.is_open())
+            .collect();
+        // Stable: equal start times keep their start order.
+        open.sort_by_key(|(_, c)| std::cmp::Reverse(c.time_start));
+        let chats = open
+            .into_iter()
+            .map(|(id, c)| {
+                let who = organizer
+                    .then(|| participant_object(&inner, c.participant))
+                    .flatten();
+                c.to_wire(id, who)
             })
-            .unwrap_or_default();
+            .collect();
         ChatList { chats }
     }
 
@@ -188,11 +218,8 @@ impl Hub {
         let record = inner
             .chats
             .get_mut(chat)
-            .filter(|c| c.has_member(sender))
+            .filter(|c| c.has_member(sender) && c.is_open())
             .ok_or(ChatError::NoAccess)?;
-        if record.time_end.is_some() {
-            return Err(ChatError::Closed);
-        }
         record.messages.push(message);
         let (organizer, participant) = (record.organizer, record.participant);
         deliver(&inner.conns, &self.stats, organizer, frame);
@@ -231,11 +258,8 @@ impl Hub {
         let record = inner
             .chats
             .get_mut(chat)
-            .filter(|c| c.organizer == organizer.id())
+            .filter(|c| c.organizer == organizer.id() && c.is_open())
             .ok_or(ChatError::NoAccess)?;
-        if record.time_end.is_some() {
-            return Err(ChatError::AlreadyClosed);
-        }
         record.time_end = Some(ids::unix_millis());
         let (participant, event) = (record.participant, record.event);
         inner.open_requests.remove(&(participant, event));

@@ -16,7 +16,8 @@ use super::chats::ChatError;
 use super::state::ConnSlot;
 use super::stats::{bump, Counters};
 use crate::protocol::{
-    no_access_message, Notice, ServerFrame, INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
+    no_access_message, Notice, ServerFrame, INVALID_MESSAGE_PAYLOAD, INVALID_MESSAGE_TYPE,
+    MALFORMED_MESSAGE, NO_NEW_CHATS,
 };
 
 /// A frame for one connection's writer.
@@ -26,6 +27,9 @@ pub(crate) enum Out {
     Text(Utf8Bytes),
     /// Send a close frame with this code and reason, then stop.
     Close(u16, &'static str),
+    /// Stop without a close frame: the socket is dropped, the client sees
+    /// the TCP connection end (1006), as with every close of the real server.
+    Drop,
 }
 
 /// An envelope that borrows its payload, so the hot `user_message` path can
@@ -37,15 +41,21 @@ pub(crate) struct Envelope<'a, T> {
     pub(crate) payload: &'a T,
 }
 
-/// Serializes a frame for the wire.
+/// Serializes a frame for the wire, with the newline Go's `WriteJSON` ends
+/// every frame with.
 pub(crate) fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
     match serde_json::to_string(frame) {
-        Ok(s) => Utf8Bytes::from(s),
+        Ok(mut s) => {
+            s.push('\n');
+            Utf8Bytes::from(s)
+        }
         // Unreachable with these types (no maps with non-string keys); say so
         // on the wire rather than panic.
         Err(e) => {
             tracing::error!("cannot serialize a frame: {e}");
-            Utf8Bytes::from_static(r#"{"type":"error","payload":{"message":"internal error"}}"#)
+            Utf8Bytes::from_static(
+                "{\"type\":\"error\",\"payload\":{\"message\":\"internal error\"}}\n",
+            )
         }
     }
 }
@@ -88,24 +98,20 @@ pub(crate) fn reply(slot_tx: &mpsc::Sender<Out>, stats: &Counters, frame: Utf8By
 pub(crate) fn chat_error(e: &ChatError, chat_id: &str) -> Utf8Bytes {
     match e {
         ChatError::NoAccess => error_frame(no_access_message(chat_id)),
-        ChatError::Closed => error_frame(format!("chat {chat_id} is closed")),
-        ChatError::AlreadyClosed => error_frame(format!("chat {chat_id} is already closed")),
     }
 }
+
+/// `error` text before an idle connection is closed.
+pub(crate) const IDLE_TIMEOUT_MESSAGE: &str = "timeout";
 
 /// Frames with fixed content, serialized once per server.
 pub(crate) struct FixedFrames {
     pub(crate) malformed: Utf8Bytes,
     pub(crate) invalid_type: Utf8Bytes,
+    pub(crate) invalid_payload: Utf8Bytes,
     pub(crate) no_new_chats: Utf8Bytes,
-    pub(crate) only_organizers_start: Utf8Bytes,
-    pub(crate) only_organizers_close: Utf8Bytes,
+    pub(crate) timeout: Utf8Bytes,
 }
-
-/// `error` text when a participant sends `start_chat`.
-pub const ONLY_ORGANIZERS_START: &str = "only organizers can start chats";
-/// `error` text when a participant sends `close_chat`.
-pub const ONLY_ORGANIZERS_CLOSE: &str = "only organizers can close chats";
 
 impl FixedFrames {
     /// Serializes them.
@@ -113,11 +119,11 @@ impl FixedFrames {
         FixedFrames {
             malformed: error_frame(MALFORMED_MESSAGE),
             invalid_type: error_frame(INVALID_MESSAGE_TYPE),
+            invalid_payload: error_frame(INVALID_MESSAGE_PAYLOAD),
             no_new_chats: encode(&ServerFrame::Info(Notice {
                 message: NO_NEW_CHATS.into(),
             })),
-            only_organizers_start: error_frame(ONLY_ORGANIZERS_START),
-            only_organizers_close: error_frame(ONLY_ORGANIZERS_CLOSE),
+            timeout: error_frame(IDLE_TIMEOUT_MESSAGE),
         }
     }
 }
@@ -144,14 +150,14 @@ mod tests {
             payload: &m,
         });
         let theirs = serde_json::to_string(&ServerFrame::UserMessage(m)).unwrap();
-        assert_eq!(ours.as_str(), theirs);
+        assert_eq!(ours.as_str(), format!("{theirs}\n"));
     }
 
     #[test]
     fn error_frames_use_the_error_envelope() {
         assert_eq!(
             error_frame("x").as_str(),
-            r#"{"type":"error","payload":{"message":"x"}}"#
+            "{\"type\":\"error\",\"payload\":{\"message\":\"x\"}}\n"
         );
     }
 }

@@ -8,13 +8,16 @@
 mod accounts;
 mod capacity;
 mod chats;
+mod envelope;
 mod faults;
 mod frames;
+mod gojson;
 mod ids;
 mod rest;
 mod run;
 mod state;
 mod stats;
+mod validate;
 mod ws;
 
 use std::collections::BTreeMap;
@@ -24,11 +27,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use capacity::DEFAULT_SEND_QUEUE;
-pub use frames::{ONLY_ORGANIZERS_CLOSE, ONLY_ORGANIZERS_START};
+pub use capacity::{DEFAULT_SEND_QUEUE, SIGN_UP_TIMEOUT};
 pub use rest::{INVALID_CREDENTIALS, RESET_PATH, STATS_PATH};
 pub use run::{start, start_on_own_runtime, RunningServer};
-pub use state::{SEEDED_ORGANIZERS, SEED_EVENTS, VIEWER_EMAIL};
+pub use state::{ESME_ADMIN_EMAIL, ESME_OWNER_EMAIL, SEEDED_ORGANIZERS, SEED_EVENTS, VIEWER_EMAIL};
 
 use run::App;
 
@@ -51,6 +53,12 @@ pub struct Capacity {
     /// does not take (default 1024).
     #[serde(default)]
     pub send_queue: Option<usize>,
+    /// Time each participant sign-up spends on one of [`ServerConfig::sign_up_workers`]
+    /// (the real API's bcrypt, about `250ms`). A sign-up that, waiting for a
+    /// worker included, takes longer than 3 s answers `500 database error`
+    /// and stores nothing, as the real Participant API does.
+    #[serde(default, with = "humantime_serde")]
+    pub sign_up_cost: Option<Duration>,
     /// Test knob: silently forget one `send_message` in this many (20 = 5%):
     /// no store, no delivery, no error, the way a lossy API behaves.
     #[doc(hidden)]
@@ -73,10 +81,12 @@ pub struct ServerConfig {
     pub ports: [u16; 3],
     /// Capacity knobs.
     pub capacity: Capacity,
-    /// A participant connection silent this long is closed (PROTOCOL.md: 30 minutes).
+    /// A connection silent this long gets `error` "timeout" and is closed (PROTOCOL.md: 30 minutes).
     pub idle_timeout: Duration,
     /// How long the server waits for the authorization frame (PROTOCOL.md: one minute).
     pub auth_timeout: Duration,
+    /// Workers that spend [`Capacity::sign_up_cost`] (default: the machine's cores).
+    pub sign_up_workers: usize,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +98,7 @@ impl Default for ServerConfig {
             capacity: Capacity::default(),
             idle_timeout: IDLE_TIMEOUT,
             auth_timeout: AUTH_TIMEOUT,
+            sign_up_workers: cores(),
         }
     }
 }
@@ -109,15 +120,22 @@ pub struct ServerInfo {
     pub organizer_password: String,
 }
 
+/// The machine's cores (1 if unknown): the real hash runs on all of them.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Server-side counters, for the result file and `serve`'s log.
 pub type ServerStats = BTreeMap<String, u64>;
 
-/// Idle limit of a participant connection (PROTOCOL.md §2).
+/// Idle limit of a connection (PROTOCOL.md §2).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Time allowed for the authorization frame (PROTOCOL.md §2).
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Password of every seeded organizer: a throwaway for a local staging server.
-pub const SEED_PASSWORD: &str = "msgperf-staging";
+/// At least 16 characters: the real Organizer API refuses shorter ones
+/// before it looks at the account.
+pub const SEED_PASSWORD: &str = "msgperf-staging-pw";
 /// E-mail pattern of the seeded organizers; `{n}` is 1 to [`SEEDED_ORGANIZERS`].
 pub const ORGANIZER_EMAIL_PATTERN: &str = "organizer{n}@msgperf.local";
 /// Name of the threads of [`start_on_own_runtime`], so the load generator can

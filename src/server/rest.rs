@@ -4,8 +4,10 @@
 //! `POST /__msgperf/reset` and `GET /__msgperf/stats`.
 //!
 //! Bodies are parsed by hand from bytes (not axum's `Json` extractor) so that
-//! every bad body gets the API's `400` JSON error instead of axum's `415`/`422`
-//! plain text.
+//! every bad body gets the real API's `400` with its own text: the Organizer
+//! API is NestJS (Node's JSON errors, class-validator lists, `403` for any bad
+//! token), the Participant API is Go (Go's JSON errors, `401`), the Messenger
+//! API answers HTTP errors with Go's plain-text `http.Error`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -16,14 +18,17 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::time::Instant;
 
-use super::accounts::{RequestError, SignIn};
+use super::accounts::{RequestError, SignIn, EMAIL_EXISTS};
+use super::capacity::SIGN_UP_TIMEOUT;
 use super::state::Principal;
-use super::{ws, App};
+use super::stats::bump;
+use super::{gojson, validate, ws, App};
 use crate::protocol::{
-    ApiError, ChatRequestBody, ErrorMessage, SignInRequest, SignInResponse, SignUpRequest,
-    SignUpResponse, CHAT_REQUESTS, CONNECT, ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP, PROFILE,
+    ApiError, ErrorMessage, SignInResponse, SignUpResponse, CHAT_REQUESTS, CONNECT,
+    ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP, PROFILE,
 };
 
 /// Path of the loopback-only reset hook on the Organizer API.
@@ -33,18 +38,56 @@ pub const STATS_PATH: &str = "/__msgperf/stats";
 /// The sign-in error text of the real API.
 pub const INVALID_CREDENTIALS: &str = "invalid email or password";
 
-/// A JSON error body `{"statusCode", "message", "error"}` with that status.
-pub(crate) fn api_error(status: StatusCode, message: impl Into<String>) -> Response {
-    let body = ApiError {
-        status_code: status.as_u16(),
-        message: ErrorMessage::One(message.into()),
-        error: status.canonical_reason().unwrap_or("Error").to_string(),
-    };
-    (status, Json(body)).into_response()
+/// Content type of the Organizer API's JSON (Express adds the charset).
+const ORGANIZER_JSON: &str = "application/json; charset=utf-8";
+/// Content type of the Participant API's JSON.
+const PARTICIPANT_JSON: &str = "application/json";
+/// Content type of Go's `http.Error` texts (the Messenger API's HTTP errors).
+const GO_TEXT: &str = "text/plain; charset=utf-8";
+/// The Participant API's 500 when a sign-up outlived its database timeout.
+pub(crate) const DATABASE_ERROR: &str = "database error";
+
+/// A JSON body with this status and content type.
+fn json_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: &impl Serialize,
+) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
 }
 
-fn unauthorized() -> Response {
-    api_error(StatusCode::UNAUTHORIZED, "Unauthorized")
+/// An error body `{"statusCode", "message", "error"}` with that status.
+fn error_body(status: StatusCode, message: ErrorMessage) -> ApiError {
+    ApiError {
+        status_code: status.as_u16(),
+        message,
+        error: status.canonical_reason().unwrap_or("Error").to_string(),
+    }
+}
+
+/// A Participant API error (also used by the Messenger API's JSON answers).
+pub(crate) fn api_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = error_body(status, ErrorMessage::One(message.into()));
+    json_response(status, PARTICIPANT_JSON, &body)
+}
+
+/// An Organizer API error.
+fn organizer_error(status: StatusCode, message: ErrorMessage) -> Response {
+    json_response(status, ORGANIZER_JSON, &error_body(status, message))
+}
+
+/// The Organizer API's answer to a missing, unknown or foreign token.
+fn forbidden() -> Response {
+    organizer_error(
+        StatusCode::FORBIDDEN,
+        ErrorMessage::One("Forbidden resource".into()),
+    )
+}
+
+/// A Go `http.Error`: the status text and a newline, as plain text.
+fn go_text(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, GO_TEXT)], text).into_response()
 }
 
 fn no_token_made() -> Response {
@@ -64,9 +107,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Parses a JSON body, or says why it is not the expected one.
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))
+/// The participant behind a request's token, or the Participant API's 401
+/// message.
+fn participant_auth(app: &App, headers: &HeaderMap) -> Result<i64, &'static str> {
+    let token = bearer(headers).ok_or("invalid authorization header")?;
+    match app.hub.principal(token) {
+        Some(Principal::Participant { id }) => Ok(id),
+        _ => Err("invalid token"),
+    }
+}
+
+/// Whether Express's JSON body parser reads this request's body.
+fn typed_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .is_some_and(|t| t == "application/json" || t.ends_with("+json"))
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -75,6 +133,25 @@ async fn not_found(uri: Uri) -> Response {
 
 async fn method_not_allowed() -> Response {
     api_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+}
+
+async fn go_not_found() -> Response {
+    go_text(StatusCode::NOT_FOUND, "404 page not found\n")
+}
+
+async fn go_method_not_allowed() -> Response {
+    go_text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n")
+}
+
+/// Gorilla's answer to a `GET /connect` that is not a WebSocket upgrade
+/// (it names the version it speaks).
+pub(crate) fn not_an_upgrade() -> Response {
+    let mut resp = go_text(StatusCode::BAD_REQUEST, "Bad Request\n");
+    resp.headers_mut().insert(
+        header::SEC_WEBSOCKET_VERSION,
+        header::HeaderValue::from_static("13"),
+    );
+    resp
 }
 
 /// Routes of the Organizer API (served with the peer address as connect info).
@@ -104,70 +181,107 @@ pub(crate) fn participant_router(app: Arc<App>) -> Router {
 pub(crate) fn messenger_router(app: Arc<App>) -> Router {
     Router::new()
         .route(CONNECT, get(ws::connect))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(go_not_found)
+        .method_not_allowed_fallback(go_method_not_allowed)
         .with_state(app)
 }
 
-async fn sign_in(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    // A body without email or password is as wrong as a bad password.
-    let Ok(req) = serde_json::from_slice::<SignInRequest>(&body) else {
-        return api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS);
+async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    // Express parses only bodies typed JSON; the DTO sees anything else as {}.
+    let parsed = if typed_json(&headers) && !body.is_empty() {
+        match gojson::parse_node(&body) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                return organizer_error(StatusCode::BAD_REQUEST, ErrorMessage::One(message))
+            }
+        }
+    } else {
+        None
     };
-    match app.hub.sign_in(&req.email, &req.password) {
-        SignIn::BadCredentials => api_error(StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
+    let creds = match validate::sign_in(parsed.as_ref()) {
+        Ok(creds) => creds,
+        Err(list) => return organizer_error(StatusCode::BAD_REQUEST, ErrorMessage::Many(list)),
+    };
+    match app.hub.sign_in(&creds.email, &creds.password) {
+        SignIn::BadCredentials => organizer_error(
+            StatusCode::BAD_REQUEST,
+            ErrorMessage::One(INVALID_CREDENTIALS.into()),
+        ),
         SignIn::NoToken => no_token_made(),
-        SignIn::Ok(user, token) => Json(SignInResponse { user, token }).into_response(),
+        SignIn::Ok(user, token) => json_response(
+            StatusCode::OK,
+            ORGANIZER_JSON,
+            &SignInResponse { user, token },
+        ),
     }
 }
 
 async fn organizer_profile(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     match bearer(&headers).and_then(|t| app.hub.organizer_profile(t)) {
-        Some(profile) => Json(profile).into_response(),
-        None => unauthorized(),
+        Some(profile) => json_response(StatusCode::OK, ORGANIZER_JSON, &profile),
+        None => forbidden(),
     }
 }
 
 async fn sign_up(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let req: SignUpRequest = match parse_body(&body) {
+    let req = match gojson::parse_go(&body).and_then(|v| validate::sign_up(&v)) {
         Ok(req) => req,
         Err(message) => return api_error(StatusCode::BAD_REQUEST, message),
     };
+    // The real API opens its 3 s database context before the e-mail check
+    // and hashes inside it.
+    let deadline = Instant::now() + SIGN_UP_TIMEOUT;
+    if app.hub.email_taken(&req.email) {
+        return api_error(StatusCode::BAD_REQUEST, EMAIL_EXISTS);
+    }
+    if let Some(pool) = &app.sign_up {
+        pool.spend().await;
+        if Instant::now() > deadline {
+            bump(&app.hub.stats.sign_ups_timed_out);
+            return api_error(StatusCode::INTERNAL_SERVER_ERROR, DATABASE_ERROR);
+        }
+    }
     match app.hub.sign_up(req) {
         Err(message) => api_error(StatusCode::BAD_REQUEST, message),
         Ok(None) => no_token_made(),
-        Ok(Some((user, token))) => {
-            (StatusCode::CREATED, Json(SignUpResponse { user, token })).into_response()
-        }
+        Ok(Some((user, token))) => json_response(
+            StatusCode::CREATED,
+            PARTICIPANT_JSON,
+            &SignUpResponse { user, token },
+        ),
     }
 }
 
 async fn participant_profile(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(message) = participant_auth(&app, &headers) {
+        return api_error(StatusCode::UNAUTHORIZED, message);
+    }
     match bearer(&headers).and_then(|t| app.hub.participant_profile(t)) {
-        Some(profile) => Json(profile).into_response(),
-        None => unauthorized(),
+        Some(profile) => json_response(StatusCode::OK, PARTICIPANT_JSON, &profile),
+        None => api_error(StatusCode::UNAUTHORIZED, "invalid token"),
     }
 }
 
 async fn chat_request(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(Principal::Participant { id }) = bearer(&headers).and_then(|t| app.hub.principal(t))
-    else {
-        return unauthorized();
+    let id = match participant_auth(&app, &headers) {
+        Ok(id) => id,
+        Err(message) => return api_error(StatusCode::UNAUTHORIZED, message),
     };
-    let req: ChatRequestBody = match parse_body(&body) {
+    let req = match gojson::parse_go(&body).and_then(|v| validate::chat_request(&v)) {
         Ok(req) => req,
         Err(message) => return api_error(StatusCode::BAD_REQUEST, message),
     };
     let event = req.event_id;
     match app.hub.request_chat(id, req) {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(RequestError::UnknownEvent) => {
-            api_error(StatusCode::NOT_FOUND, format!("event {event} not found"))
-        }
-        Err(RequestError::AlreadyOpen) => api_error(
-            StatusCode::BAD_REQUEST,
-            format!("you already have an open chat request for event {event}"),
+        // An empty body, typed JSON all the same.
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, PARTICIPANT_JSON)]).into_response(),
+        Err(RequestError::UnknownEvent) => api_error(
+            StatusCode::NOT_FOUND,
+            format!("event with id {event} not found"),
         ),
+        Err(RequestError::AlreadyOpen) => {
+            api_error(StatusCode::BAD_REQUEST, "chat request already exists")
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::capacity::{Gate, RateLimiter};
+use super::capacity::{Gate, RateLimiter, SignUpPool};
 use super::frames::FixedFrames;
 use super::state::{Hub, SEED_EVENTS};
 use super::{
@@ -36,6 +36,8 @@ pub(crate) struct App {
     pub(crate) hub: Hub,
     pub(crate) gate: Gate,
     pub(crate) limiter: Option<RateLimiter>,
+    /// The sign-up cost's workers, if the knob is set.
+    pub(crate) sign_up: Option<SignUpPool>,
     pub(crate) send_queue: usize,
     pub(crate) faults: super::faults::Faults,
     pub(crate) idle_timeout: Duration,
@@ -125,6 +127,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         hub: Hub::new(ids, SEED_PASSWORD),
         gate: Gate::new(capacity),
         limiter: capacity.max_messages_per_second.map(RateLimiter::new),
+        sign_up: SignUpPool::new(capacity.sign_up_cost, config.sign_up_workers),
         send_queue: capacity.send_queue.unwrap_or(DEFAULT_SEND_QUEUE),
         faults: super::faults::Faults::new(capacity),
         idle_timeout: config.idle_timeout,

@@ -85,6 +85,8 @@ pub(crate) struct ChatRequest {
     pub(crate) participant: i64,
     pub(crate) event: i64,
     pub(crate) description: Box<str>,
+    /// Where the participant was, if the request said; the chat's start position.
+    pub(crate) position: (Option<f64>, Option<f64>),
 }
 
 /// A chat and its messages.
@@ -94,6 +96,8 @@ pub(crate) struct ChatRecord {
     pub(crate) organizer: i64,
     pub(crate) participant: i64,
     pub(crate) time_start: u64,
+    /// `latStart`, `lngStart`: the chat request's position.
+    pub(crate) position: (Option<f64>, Option<f64>),
     /// `Some` once closed.
     pub(crate) time_end: Option<u64>,
     pub(crate) messages: Vec<StoredMessage>,

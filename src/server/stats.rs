@@ -38,7 +38,7 @@ counters! {
     /// Connections closed because the authorization frame was missing, late,
     /// malformed, named an unknown token, or a role that may not chat.
     auth_failures,
-    /// Participant connections closed for being idle.
+    /// Connections closed for being idle.
     idle_closes,
     /// Text or binary frames received from clients after the upgrade.
     frames_in,
@@ -58,6 +58,9 @@ counters! {
     chat_requests,
     /// Participants signed up.
     participants,
+    /// Sign-ups that outlived the database timeout under `sign_up_cost`
+    /// (answered `500 database error`, nothing stored).
+    sign_ups_timed_out,
     /// Organizer sign-ins.
     sign_ins,
     /// Upgrades delayed by `handshake_delay_per_connection`.

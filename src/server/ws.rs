@@ -9,13 +9,14 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use serde::de::IgnoredAny;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -24,12 +25,12 @@ use super::capacity::Admission;
 use super::chats::{AttachError, ChatError};
 use super::faults::{self, Post};
 use super::frames::{chat_error, encode, reply, Envelope, Out};
-use super::ids;
-use super::rest::api_error;
+use super::rest::{api_error, not_an_upgrade};
 use super::state::{ConnSlot, Principal, StoredMessage};
 use super::stats::{add, bump, OpenConnection};
 use super::App;
-use crate::protocol::{AuthFrame, ChatRef, Message, RawEnvelope, SendMessage, ServerFrame};
+use super::{envelope, ids};
+use crate::protocol::{Message, ServerFrame};
 
 /// Socket read buffer per connection: frames are small, connections many.
 const READ_BUFFER: usize = 4 * 1024;
@@ -42,18 +43,24 @@ const WRITE_BATCH: u64 = 64;
 /// How long a closing connection's writer may take to send its close frame.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// How a connection ended, and the close frame it gets (if any).
+/// How a connection ended.
 enum End {
     /// The client closed, or the socket failed: nothing to say.
     Gone,
-    /// Authorization failed: policy violation.
+    /// Authorization failed: the real server closes TCP, no frame at all.
     Refused(&'static str),
-    /// A participant was idle too long.
+    /// Idle too long: an `error` "timeout", then TCP closes.
     Idle,
 }
 
 /// `GET /connect`: waits for admission, then upgrades.
-pub(crate) async fn connect(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -> Response {
+pub(crate) async fn connect(
+    State(app): State<Arc<App>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(ws) = ws else {
+        return not_an_upgrade();
+    };
     let permit = match app.gate.admit(&app.hub.stats, &app.cancel).await {
         Admission::Admitted(permit) => permit,
         Admission::ShuttingDown => {
@@ -97,25 +104,27 @@ async fn serve_connection(app: Arc<App>, socket: WebSocket) {
         app.hub.unregister(user, id);
     }
     drop(conn);
-    let frame = match end {
+    let last = match end {
         // Cancelled: either the whole server stops, or a reset removed this
-        // participant. Both are the server going away, for this client.
-        None if app.cancel.is_cancelled() => Some((1001, "server shutting down")),
-        None => Some((1001, "state reset")),
+        // participant. Both are the server going away, for this client: the
+        // test hooks say so with a close frame (the real server has neither).
+        None if app.cancel.is_cancelled() => Some(Out::Close(1001, "server shutting down")),
+        None => Some(Out::Close(1001, "state reset")),
         Some(End::Gone) => None,
         Some(End::Refused(reason)) => {
             bump(&app.hub.stats.auth_failures);
             tracing::debug!(conn = id, reason, "WebSocket authorization refused");
-            Some((1008, reason))
+            Some(Out::Drop)
         }
         Some(End::Idle) => {
             bump(&app.hub.stats.idle_closes);
-            Some((1000, "idle timeout"))
+            let _ = tx.try_send(Out::Text(app.frames.timeout.clone()));
+            Some(Out::Drop)
         }
     };
-    if let Some((code, reason)) = frame {
+    if let Some(out) = last {
         // If the queue is full the writer closes the socket once it is drained.
-        let _ = tx.try_send(Out::Close(code, reason));
+        let _ = tx.try_send(out);
     }
     drop(tx);
     if tokio::time::timeout(CLOSE_GRACE, &mut writer)
@@ -151,6 +160,12 @@ async fn write_frames(
                         reason: Utf8Bytes::from_static(reason),
                     };
                     let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    add(frames_out, sent);
+                    return;
+                }
+                Out::Drop => {
+                    // Dropping both halves closes the TCP connection.
+                    let _ = sink.flush().await;
                     add(frames_out, sent);
                     return;
                 }
@@ -194,27 +209,25 @@ impl Conn<'_> {
         self.serve(principal).await
     }
 
-    /// Waits for the authorization frame and registers the connection.
+    /// Waits for the authorization frame (text or binary) and registers the
+    /// connection.
     async fn authorize(&mut self) -> Result<Principal, End> {
         let deadline = Instant::now() + self.app.auth_timeout;
-        let text = loop {
+        let data = loop {
             let msg = match tokio::time::timeout_at(deadline, self.stream.next()).await {
                 Err(_) => return Err(End::Refused("authorization timeout")),
                 Ok(None | Some(Err(_))) => return Err(End::Gone),
                 Ok(Some(Ok(msg))) => msg,
             };
             match msg {
-                WsMessage::Text(text) => break text,
-                WsMessage::Binary(_) => return Err(End::Refused("malformed authorization")),
+                WsMessage::Text(text) => break Bytes::from(text),
+                WsMessage::Binary(data) => break data,
                 WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
                 WsMessage::Close(_) => return Err(End::Gone),
             }
         };
         bump(&self.app.hub.stats.frames_in);
-        let Ok(frame) = serde_json::from_str::<AuthFrame>(text.as_str()) else {
-            return Err(End::Refused("malformed authorization"));
-        };
-        let Some(token) = frame.authorization.strip_prefix("Bearer ") else {
+        let Some(token) = envelope::auth_token(&data) else {
             return Err(End::Refused("malformed authorization"));
         };
         let slot = ConnSlot {
@@ -222,23 +235,20 @@ impl Conn<'_> {
             tx: self.tx.clone(),
             close: self.close.clone(),
         };
-        match self.app.hub.attach(token.trim(), slot) {
+        match self.app.hub.attach(&token, slot) {
             Ok(p) => Ok(p),
             Err(AttachError::UnknownToken) => Err(End::Refused("unauthorized")),
             Err(AttachError::WrongRole) => Err(End::Refused("role may not chat")),
         }
     }
 
-    /// Reads envelopes until the client goes away or, for a participant,
-    /// stays silent for the idle timeout.
+    /// Reads envelopes until the client goes away or stays silent for the
+    /// idle timeout.
     async fn serve(&mut self, me: Principal) -> End {
-        let idle = match me {
-            Principal::Participant { .. } => Some(self.app.idle_timeout),
-            Principal::Organizer { .. } => None,
-        };
+        let idle = self.app.idle_timeout;
         let mut last = Instant::now();
         // One timer re-armed lazily from `last`, instead of one per frame.
-        let sleep = tokio::time::sleep_until(last + idle.unwrap_or_default());
+        let sleep = tokio::time::sleep_until(last + idle);
         tokio::pin!(sleep);
         loop {
             tokio::select! {
@@ -248,28 +258,20 @@ impl Conn<'_> {
                         None | Some(Err(_)) => return End::Gone,
                         Some(Ok(msg)) => msg,
                     };
-                    if idle.is_some() {
-                        last = Instant::now();
-                    }
+                    last = Instant::now();
                     match msg {
-                        WsMessage::Text(text) => {
-                            bump(&self.app.hub.stats.frames_in);
-                            self.handle(me, text.as_str()).await;
-                        }
-                        WsMessage::Binary(_) => {
-                            bump(&self.app.hub.stats.frames_in);
-                            self.reply(self.app.frames.malformed.clone());
-                        }
+                        // Gorilla reads binary frames like text.
+                        WsMessage::Text(text) => self.frame(me, text.as_bytes()).await,
+                        WsMessage::Binary(data) => self.frame(me, &data).await,
                         WsMessage::Ping(_) | WsMessage::Pong(_) => {}
                         WsMessage::Close(_) => return End::Gone,
                     }
                 }
-                () = &mut sleep, if idle.is_some() => {
-                    let limit = idle.unwrap_or_default();
-                    if last + limit <= Instant::now() {
+                () = &mut sleep => {
+                    if last + idle <= Instant::now() {
                         return End::Idle;
                     }
-                    sleep.as_mut().reset(last + limit);
+                    sleep.as_mut().reset(last + idle);
                 }
             }
         }
@@ -279,62 +281,56 @@ impl Conn<'_> {
         reply(&self.tx, &self.app.hub.stats, frame);
     }
 
-    /// Dispatches one text frame by its envelope type.
-    async fn handle(&self, me: Principal, text: &str) {
+    /// Counts and dispatches one data frame.
+    async fn frame(&self, me: Principal, data: &[u8]) {
+        bump(&self.app.hub.stats.frames_in);
+        match envelope::envelope(data) {
+            Some(env) => self.handle(me, &env.kind, env.payload.as_deref()).await,
+            None => self.reply(self.app.frames.malformed.clone()),
+        }
+    }
+
+    /// Dispatches one envelope by its type; what a role may not send is an
+    /// unknown type to it, as in the real server.
+    async fn handle(&self, me: Principal, kind: &str, payload: Option<&str>) {
         let frames = &self.app.frames;
-        let env: RawEnvelope = match serde_json::from_str(text) {
-            Ok(env) => env,
-            Err(_) => {
-                // JSON that is not an envelope has no valid type; text that is
-                // not JSON at all is malformed.
-                let is_json = serde_json::from_str::<IgnoredAny>(text).is_ok();
-                self.reply(if is_json {
-                    frames.invalid_type.clone()
-                } else {
-                    frames.malformed.clone()
-                });
-                return;
-            }
-        };
-        let payload = env.payload.map_or("\"\"", |p| p.get());
         let hub = &self.app.hub;
-        match &*env.kind {
-            "start_chat" => match me {
-                Principal::Organizer { id, agency, .. } => {
-                    if !hub.start_chat(id, agency) {
-                        self.reply(frames.no_new_chats.clone());
-                    }
+        let organizer = match me {
+            Principal::Organizer { id, agency, .. } => Some((id, agency)),
+            Principal::Participant { .. } => None,
+        };
+        match (kind, organizer) {
+            // Its payload is not read at all.
+            ("start_chat", Some((id, agency))) => {
+                if !hub.start_chat(id, agency) {
+                    self.reply(frames.no_new_chats.clone());
                 }
-                Principal::Participant { .. } => self.reply(frames.only_organizers_start.clone()),
-            },
-            "get_chats" => self.reply(encode(&ServerFrame::Chats(hub.chats_of(me.id())))),
-            "send_message" => self.send_message(me, payload).await,
-            "get_chat_history" => {
-                let Ok(r) = serde_json::from_str::<ChatRef>(payload) else {
-                    return self.reply(frames.malformed.clone());
+            }
+            ("get_chats", _) => self.reply(encode(&ServerFrame::Chats(hub.chats_of(me)))),
+            ("send_message", _) => self.send_message(me, payload).await,
+            ("get_chat_history", _) => {
+                let Some(chat_id) = envelope::chat_ref(payload) else {
+                    return self.reply(frames.invalid_payload.clone());
                 };
-                let result = match ids::parse_hex(&r.chat_id) {
+                let result = match ids::parse_hex(&chat_id) {
                     Some(chat) => hub.history(me.id(), &chat),
                     None => Err(ChatError::NoAccess),
                 };
                 match result {
                     Ok(h) => self.reply(encode(&ServerFrame::ChatHistory(h))),
-                    Err(e) => self.reply(chat_error(&e, &r.chat_id)),
+                    Err(e) => self.reply(chat_error(&e, &chat_id)),
                 }
             }
-            "close_chat" => {
-                let Ok(r) = serde_json::from_str::<ChatRef>(payload) else {
-                    return self.reply(frames.malformed.clone());
+            ("close_chat", Some(_)) => {
+                let Some(chat_id) = envelope::chat_ref(payload) else {
+                    return self.reply(frames.invalid_payload.clone());
                 };
-                if matches!(me, Principal::Participant { .. }) {
-                    return self.reply(frames.only_organizers_close.clone());
-                }
-                let result = match ids::parse_hex(&r.chat_id) {
+                let result = match ids::parse_hex(&chat_id) {
                     Some(chat) => hub.close_chat(me, &chat),
                     None => Err(ChatError::NoAccess),
                 };
                 if let Err(e) = result {
-                    self.reply(chat_error(&e, &r.chat_id));
+                    self.reply(chat_error(&e, &chat_id));
                 }
             }
             _ => self.reply(frames.invalid_type.clone()),
@@ -343,9 +339,9 @@ impl Conn<'_> {
 
     /// `send_message`: waits for the rate limit, serializes the `user_message`
     /// once, stores and delivers it.
-    async fn send_message(&self, me: Principal, payload: &str) {
-        let Ok(p) = serde_json::from_str::<SendMessage>(payload) else {
-            return self.reply(self.app.frames.malformed.clone());
+    async fn send_message(&self, me: Principal, payload: Option<&str>) {
+        let Some(p) = envelope::send_message(payload) else {
+            return self.reply(self.app.frames.invalid_payload.clone());
         };
         if let Some(limiter) = &self.app.limiter {
             if limiter.acquire().await {
@@ -358,6 +354,12 @@ impl Conn<'_> {
         let id = self.app.hub.ids.next();
         let now = ids::unix_millis();
         let from_organizer = matches!(me, Principal::Organizer { .. });
+        // The real server keeps a position for participants' messages only.
+        let (lat, lng) = if from_organizer {
+            (None, None)
+        } else {
+            (p.lat, p.lng)
+        };
         let wire = Message {
             id: ids::to_hex(&id),
             chat_id: p.chat_id,
@@ -365,15 +367,14 @@ impl Conn<'_> {
             from_organizer: u8::from(from_organizer),
             content: p.message,
             time_sent: ids::rfc3339(now),
-            lat: p.lat,
-            lng: p.lng,
+            lat,
+            lng,
         };
         let frame = encode(&Envelope {
             kind: "user_message",
             payload: &wire,
         });
-        let location =
-            (wire.lat.is_some() || wire.lng.is_some()).then(|| Box::new((wire.lat, wire.lng)));
+        let location = (lat.is_some() || lng.is_some()).then(|| Box::new((lat, lng)));
         let stored = StoredMessage {
             id,
             author: me.id(),

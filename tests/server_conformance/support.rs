@@ -106,6 +106,16 @@ impl Api {
         }
     }
 
+    /// Signs up a participant with this e-mail and phone number; its token.
+    pub async fn sign_up_as(&self, email: &str, phone: &str) -> String {
+        let mut body = sign_up(email);
+        body["phoneNumber"] = phone.into();
+        let resp = self.sign_up_raw(&body).await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "sign-up of {email}");
+        let body: SignUpResponse = resp.json().await.unwrap();
+        body.token
+    }
+
     pub async fn sign_up_raw(&self, body: &serde_json::Value) -> reqwest::Response {
         self.http
             .post(format!("{}{PARTICIPANT_SIGN_UP}", self.part))
@@ -123,6 +133,8 @@ impl Api {
             .json(&ChatRequestBody {
                 event_id: event,
                 description: desc.into(),
+                lat: None,
+                lng: None,
             });
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -145,8 +157,8 @@ impl Api {
 pub fn sign_up(email: &str) -> serde_json::Value {
     serde_json::json!({
         "email": email,
-        "password": "secret",
-        "confirmPassword": "secret",
+        "password": "secret-pw",
+        "confirmPassword": "secret-pw",
         "phoneNumber": "+49 30 1234567",
     })
 }

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use msgperf::protocol::{
     no_access_message, Chat, ChatRef, ClientFrame, Message, Notice, SendMessage, ServerFrame,
-    INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
+    INVALID_MESSAGE_PAYLOAD, INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
 };
-use msgperf::server::{ServerConfig, ONLY_ORGANIZERS_CLOSE, ONLY_ORGANIZERS_START, VIEWER_EMAIL};
+
+use futures_util::SinkExt;
+use msgperf::server::{ServerConfig, VIEWER_EMAIL};
 use reqwest::StatusCode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::support::{server, server_with, Api, Ws};
 
@@ -62,7 +65,8 @@ async fn bad_authorization_closes_the_connection() {
     for frame in &frames {
         let mut ws = Ws::connect(&api.ws).await;
         ws.text(frame).await;
-        assert_eq!(ws.closed().await, Some(1008), "{frame}");
+        // No error frame, no close frame: TCP just ends (the client sees 1006).
+        assert_eq!(ws.closed().await, None, "{frame}");
     }
     assert_eq!(s.stats()["auth_failures"], frames.len() as u64);
 }
@@ -77,7 +81,7 @@ async fn a_missing_authorization_frame_times_out() {
     let api = Api::new(&s);
     let mut ws = Ws::connect(&api.ws).await;
     let t = std::time::Instant::now();
-    assert_eq!(ws.closed().await, Some(1008));
+    assert_eq!(ws.closed().await, None);
     assert!(
         t.elapsed() >= Duration::from_millis(250),
         "{:?}",
@@ -119,11 +123,22 @@ async fn the_whole_chat_lifecycle() {
     assert_eq!((first.author_id, first.from_organizer), (p.id, 0));
     assert_eq!(first.chat_id, chat.id);
 
-    // get_chats, both sides.
-    for ws in [&mut org, &mut part] {
+    // new_chat carries the participant to both sides.
+    let who = chat.participant.clone().expect("the participant object");
+    assert_eq!(
+        (who.id, who.phone_number.as_str()),
+        (p.id, "+49 30 1234567")
+    );
+
+    // get_chats, both sides: only the organizer's chats carry the participant.
+    let plain = Chat {
+        participant: None,
+        ..chat.clone()
+    };
+    for (ws, expected) in [(&mut org, &chat), (&mut part, &plain)] {
         ws.send(&ClientFrame::GetChats(String::new())).await;
         match ws.next().await {
-            ServerFrame::Chats(list) => assert_eq!(list.chats, vec![chat.clone()]),
+            ServerFrame::Chats(list) => assert_eq!(&list.chats, &vec![expected.clone()]),
             other => panic!("{other:?}"),
         }
     }
@@ -146,6 +161,17 @@ async fn the_whole_chat_lifecycle() {
     let m2 = expect_message(org.next().await);
     assert_eq!(expect_message(part.next().await), m2);
     assert_eq!((m2.author_id, m2.from_organizer), (org_id, 1));
+    // An organizer's position is not kept.
+    org.send(&ClientFrame::SendMessage(SendMessage {
+        chat_id: chat.id.clone(),
+        message: "here".into(),
+        lat: Some(1.5),
+        lng: Some(2.5),
+    }))
+    .await;
+    let m3 = expect_message(org.next().await);
+    assert_eq!(expect_message(part.next().await), m3);
+    assert_eq!((m3.lat, m3.lng), (None, None));
 
     // Someone else's chat.
     let other = api.participant().await;
@@ -168,16 +194,16 @@ async fn the_whole_chat_lifecycle() {
     match part.next().await {
         ServerFrame::ChatHistory(h) => {
             assert_eq!(h.chat_id, chat.id);
-            assert_eq!(h.messages, vec![first, m1, m2]);
+            assert_eq!(h.messages, vec![first, m1, m2, m3]);
         }
         other => panic!("{other:?}"),
     }
 
-    // Participants may neither start nor close chats.
+    // Participants may neither start nor close chats: unknown types to them.
     part.send(&ClientFrame::StartChat(String::new())).await;
-    assert_eq!(part.next().await, error(ONLY_ORGANIZERS_START));
+    assert_eq!(part.next().await, error(INVALID_MESSAGE_TYPE));
     part.send(&ClientFrame::CloseChat(chat_ref(&chat.id))).await;
-    assert_eq!(part.next().await, error(ONLY_ORGANIZERS_CLOSE));
+    assert_eq!(part.next().await, error(INVALID_MESSAGE_TYPE));
 
     // While the chat is open, no second request for the event.
     let again = api.request(Some(&p.token), 1, "again").await;
@@ -187,16 +213,16 @@ async fn the_whole_chat_lifecycle() {
     let closed = ServerFrame::ClosedChat(chat_ref(&chat.id));
     assert_eq!(org.next().await, closed);
     assert_eq!(part.next().await, closed);
+    // A closed chat is gone from get_chats and refuses messages and closing.
     part.send(&ClientFrame::GetChats(String::new())).await;
     match part.next().await {
-        ServerFrame::Chats(list) => assert_eq!(list.chats[0].ended, 1),
+        ServerFrame::Chats(list) => assert!(list.chats.is_empty(), "{list:?}"),
         other => panic!("{other:?}"),
     }
     part.send(&send(&chat.id, "still there?")).await;
-    assert_eq!(
-        part.next().await,
-        error(&format!("chat {} is closed", chat.id))
-    );
+    assert_eq!(part.next().await, error(&no_access_message(&chat.id)));
+    org.send(&ClientFrame::CloseChat(chat_ref(&chat.id))).await;
+    assert_eq!(org.next().await, error(&no_access_message(&chat.id)));
 
     // Closed: the participant may ask for help again.
     let again = api.request(Some(&p.token), 1, "again").await;
@@ -204,7 +230,7 @@ async fn the_whole_chat_lifecycle() {
     let stats = s.stats();
     assert_eq!(stats["chats_started"], 1);
     assert_eq!(stats["chats_closed"], 1);
-    assert_eq!(stats["messages_stored"], 3);
+    assert_eq!(stats["messages_stored"], 4);
 }
 
 #[tokio::test]
@@ -219,9 +245,24 @@ async fn bad_frames_get_errors_and_the_connection_stays_usable() {
     assert_eq!(ws.next().await, error(INVALID_MESSAGE_TYPE));
     ws.text(r#"{"payload":""}"#).await;
     assert_eq!(ws.next().await, error(INVALID_MESSAGE_TYPE));
+    ws.text("[1, 2]").await;
+    assert_eq!(ws.next().await, error(MALFORMED_MESSAGE));
+    ws.text(r#"{"type":"send_message","payload":""}"#).await;
+    assert_eq!(ws.next().await, error(INVALID_MESSAGE_PAYLOAD));
+    ws.text(r#"{"type":"send_message"}"#).await;
+    assert_eq!(ws.next().await, error(INVALID_MESSAGE_PAYLOAD));
+    // Go's zero values: no chat id is a chat the sender has no access to.
     ws.text(r#"{"type":"send_message","payload":{"nope":1}}"#)
         .await;
-    assert_eq!(ws.next().await, error(MALFORMED_MESSAGE));
+    assert_eq!(ws.next().await, error(&no_access_message("")));
+    // Binary frames are read like text.
+    ws.inner
+        .send(WsMessage::binary(
+            r#"{"type":"get_chats","payload":""}"#.as_bytes().to_vec(),
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(ws.next().await, ServerFrame::Chats(_)));
     assert!(ws.answers_get_chats().await);
 }
 
@@ -241,7 +282,7 @@ async fn every_connection_of_a_user_gets_the_frames() {
 }
 
 #[tokio::test]
-async fn idle_participants_are_closed_organizers_are_not() {
+async fn idle_connections_get_a_timeout_error_and_are_closed() {
     let s = server_with(ServerConfig {
         idle_timeout: Duration::from_millis(400),
         ..ServerConfig::default()
@@ -253,15 +294,18 @@ async fn idle_participants_are_closed_organizers_are_not() {
     let mut org = Ws::authorized(&api.ws, &org_token).await;
     let mut busy = Ws::authorized(&api.ws, &api.participant().await.token).await;
     let mut idle = Ws::authorized(&api.ws, &p.token).await;
-    // Frames keep a participant alive past the timeout.
+    // Frames keep a connection alive past the timeout.
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert!(busy.answers_get_chats().await);
     }
-    assert_eq!(idle.closed().await, Some(1000));
+    // Either role: an error frame, then TCP ends without a close frame.
+    for ws in [&mut idle, &mut org] {
+        assert_eq!(ws.next().await, error("timeout"));
+        assert_eq!(ws.closed().await, None);
+    }
     assert!(busy.answers_get_chats().await);
-    assert!(org.answers_get_chats().await);
-    assert_eq!(s.stats()["idle_closes"], 1);
+    assert_eq!(s.stats()["idle_closes"], 2);
 }
 
 #[tokio::test]
@@ -299,7 +343,7 @@ async fn reset_empties_queues_and_chats_and_closes_participants() {
     let mut again = Ws::authorized(&api.ws, &token).await;
     assert!(again.answers_get_chats().await);
     let mut gone = Ws::authorized(&api.ws, &p.token).await;
-    assert_eq!(gone.closed().await, Some(1008));
+    assert_eq!(gone.closed().await, None);
 }
 
 /// What a `before_each` hook does: `curl -X POST $MSGPERF_ORGANIZER_API_URL/__msgperf/reset`.
