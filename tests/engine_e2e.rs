@@ -346,3 +346,39 @@ async fn a_server_that_stops_answering_mid_run_collapses() {
     assert_eq!(a.sustained_rate, None);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_arrival_creates_participants_one_after_another() {
+    let _serial = SERIAL.lock().await;
+    // Each sign-up costs 100 ms on the server: one after another, a
+    // participant every 20 ms + 100 ms + the chat request, about 8 per second.
+    let (_dir, results) = run_matrix(
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\narrival: sequential\n\
+         stop:\n  max_duration: 4s\n  on_error: never\n  drain: 2s\n\
+         embedded:\n  sign_up_cost: 100ms\n",
+    )
+    .await;
+    let r = &results[0];
+    assert_eq!(r.scenario.id, "sci10ms-cpi20ms-smi100ms-seq-r1");
+    let c = r.creation.as_ref().expect("creation rate recorded");
+    assert_eq!(c.arrival, matrix::Arrival::Sequential);
+    assert_eq!(c.planned_per_s, 50.0);
+    assert!((4.0..=10.0).contains(&c.achieved_per_s), "{c:?}");
+    let st = &r.totals.stages;
+    // Never more than one sign-up in flight: none fails, none times out.
+    assert_eq!(
+        r.errors_by_kind.get("http_status"),
+        None,
+        "{:?}",
+        r.errors_by_kind
+    );
+    assert!(st.signed_up + 1 >= st.participants_started, "{st:?}");
+    assert!((15..=40).contains(&st.participants_started), "{st:?}");
+    assert!(st.chatting + 2 >= st.signed_up, "{st:?}");
+    // The latency of each sign-up is the cost, not a queue behind others.
+    assert!(
+        r.latency_ms.sign_up.p99 < 200.0,
+        "{:?}",
+        r.latency_ms.sign_up
+    );
+}
