@@ -386,6 +386,9 @@ fn decide(
     if !findings.is_empty() {
         return (Verdict::GeneratorBound, findings);
     }
+    if let Some(why) = verdict::setup_bound(run) {
+        return (Verdict::SetupBound, vec![why]);
+    }
     if p.is_none() {
         return (Verdict::NoPlateau, vec![no_plateau_reason(rate)]);
     }

@@ -269,3 +269,38 @@ fn drain_seconds_stay_out_of_the_plateau_peaks_and_verdict() {
     );
     assert_eq!(after.plateau, before.plateau);
 }
+
+#[test]
+fn a_plateau_made_by_failing_sign_ups_is_setup_bound_not_a_capacity() {
+    use crate::results::{Service, StageCounts, Step};
+    let mut r = build(&Spec::new(100.0, 1, 3000.0));
+    let e = r.first_error.as_mut().unwrap();
+    e.step = Some(Step::SignUp);
+    e.service = Some(Service::ParticipantApi);
+    e.http_status = Some(500);
+    r.totals.stages = StageCounts {
+        participants_started: 1001,
+        signed_up: 27,
+        chat_requested: 27,
+        connected: 27,
+        chatting: 27,
+        organizers_signed_in: 1,
+        organizers_connected: 1,
+    };
+    let a = analyze_run(&r);
+    assert_eq!(a.verdict, Verdict::SetupBound, "{:?}", a.reasons);
+    assert!(a.reasons[0].contains("only 27 of 1001 participants reached the Messenger API"), "{:?}", a.reasons);
+    assert!(!a.verdict.measured_api());
+
+    // The same numbers with the Messenger API failing first are a finding.
+    let e = r.first_error.as_mut().unwrap();
+    e.step = Some(Step::Handshake);
+    e.service = Some(Service::MessengerApi);
+    assert_eq!(analyze_run(&r).verdict, Verdict::Valid);
+    // And a Participant API error with almost everyone connected does not bind.
+    let e = r.first_error.as_mut().unwrap();
+    e.step = Some(Step::SignUp);
+    e.service = Some(Service::ParticipantApi);
+    r.totals.stages.connected = 995;
+    assert_eq!(analyze_run(&r).verdict, Verdict::Valid);
+}

@@ -12,6 +12,7 @@
 //! | `inconclusive` | fewer than [`MIN_RUN_S`] usable seconds, or no message was sent |
 //! | `collapsed` | the rate fell to (near) zero for good while connections were refused, reset or timed out: the API went away (see [`super::collapse`]); its peak before the collapse is shown |
 //! | `generator-bound` | any generator rule below fired |
+//! | `setup-bound` | the first failure was the Organizer or Participant API and fewer than [`SETUP_CONNECTED_SHARE`] of the participants started reached the Messenger API: the load was limited by sign-up, not by the API under test ([`setup_bound`]) |
 //! | `no-plateau` | the rate was still rising (or collapsed without a plateau) when the run ended: its peak is a lower bound of the capacity |
 //! | `valid` | a plateau was found and the generator kept up |
 //!
@@ -28,7 +29,7 @@
 //! Send lateness is assumed to measure the generator's scheduler (when a tick
 //! fired versus when it was due), not the time a blocked socket write took.
 
-use crate::results::{RunResult, Second};
+use crate::results::{RunResult, Second, Service};
 use serde::{Deserialize, Serialize};
 
 /// Share of the generator's cores (`cores × 100%`) at or above which it is CPU-bound.
@@ -54,6 +55,9 @@ pub enum Verdict {
     Valid,
     /// The load generator fell behind its schedule: not the API's capacity.
     GeneratorBound,
+    /// Participants could not join (the Organizer or Participant API failed
+    /// first): the Messenger API never got the planned load.
+    SetupBound,
     /// The rate never stopped rising: the peak is a lower bound.
     NoPlateau,
     /// Too little data to say anything.
@@ -76,6 +80,7 @@ impl Verdict {
         match self {
             Verdict::Valid => "valid",
             Verdict::GeneratorBound => "generator-bound",
+            Verdict::SetupBound => "setup-bound",
             Verdict::NoPlateau => "no-plateau",
             Verdict::Inconclusive => "inconclusive",
             Verdict::Interrupted => "interrupted",
@@ -86,10 +91,11 @@ impl Verdict {
     }
 
     /// Every verdict, best first: the order reports list them in.
-    pub const ALL: [Verdict; 8] = [
+    pub const ALL: [Verdict; 9] = [
         Verdict::Valid,
         Verdict::Collapsed,
         Verdict::GeneratorBound,
+        Verdict::SetupBound,
         Verdict::NoPlateau,
         Verdict::Inconclusive,
         Verdict::Interrupted,
@@ -105,6 +111,38 @@ impl Verdict {
             Verdict::Valid | Verdict::NoPlateau | Verdict::Collapsed
         )
     }
+}
+
+/// Below this share of the started participants connected to the Messenger
+/// API, a run whose first failure was a set-up service is `setup-bound`.
+pub const SETUP_CONNECTED_SHARE: f64 = 0.9;
+
+/// Why the run's load was limited by the set-up services (sign-in, sign-up,
+/// chat requests) rather than by the Messenger API, or `None`.
+///
+/// Against the real system an open creation rate overloads the Participant
+/// API's bcrypt sign-up: most sign-ups fail, the few participants that got in
+/// make a flat rate, and that flat rate looks exactly like a plateau. It is
+/// not the Messenger API's capacity.
+pub fn setup_bound(run: &RunResult) -> Option<String> {
+    let e = run.first_error.as_ref()?;
+    let service = e.service.or(e.step.map(|s| s.service()))?;
+    if service == Service::MessengerApi {
+        return None;
+    }
+    let s = &run.totals.stages;
+    if s.participants_started == 0
+        || s.connected as f64 >= SETUP_CONNECTED_SHARE * s.participants_started as f64
+    {
+        return None;
+    }
+    Some(format!(
+        "only {} of {} participants reached the Messenger API: the {} failed first ({}), so the Messenger API never got the planned load",
+        s.connected,
+        s.participants_started,
+        service.label(),
+        e.step.map_or("an error", |st| st.label())
+    ))
 }
 
 /// The lateness above which a send counts as late for a scenario's smi.

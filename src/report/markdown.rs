@@ -330,6 +330,7 @@ pub fn verdict_icon(v: Verdict) -> &'static str {
         Verdict::Interrupted => "⏹️",
         Verdict::Skipped => "⏭️",
         Verdict::Failed => "🛑",
+        Verdict::SetupBound => "🚧",
         Verdict::Collapsed => "💥",
     }
 }
