@@ -26,8 +26,12 @@
 //!    where the median of the next `W` seconds rises above `(1 + BREAKOUT_RISE)`
 //!    of it (a breakout: it was a pause, not saturation — the search goes on
 //!    after it), or at the end of the data.
-//! 4. **Accept** a plateau of at least `W` seconds that did not
-//!    end in a breakout; its sustained rate is the median of its seconds.
+//! 4. **Accept** a plateau of at least `W` seconds, and longer than one send
+//!    interval (`1 / per-participant rate`), that did not end in a breakout;
+//!    its sustained rate is the median of its seconds. Within one smi the rate
+//!    of a steadily growing run rises in steps (every participant sends at
+//!    once, then again only one smi later: smi 10 s gives 50/s, then 100/s
+//!    from 10 s on), so a flat stretch shorter than smi says nothing.
 
 use super::stats::{mean, median};
 use serde::{Deserialize, Serialize};
@@ -135,7 +139,12 @@ pub fn find_plateau(rate: &[f64], participants: &[f64], per_participant: f64) ->
             t = end.max(t + 1);
             continue;
         }
-        if end - start >= MIN_PLATEAU_S * w / WINDOW_S {
+        let one_smi = if per_participant > 0.0 {
+            1.0 / per_participant
+        } else {
+            0.0
+        };
+        if end - start >= MIN_PLATEAU_S * w / WINDOW_S && (end - start) as f64 > one_smi {
             return Some(Plateau {
                 start_s: start as u32,
                 end_s: end as u32,
@@ -307,5 +316,22 @@ mod tests {
             .collect();
         let r: Vec<f64> = (0..100).map(|t| (500.0 * t as f64).min(5000.0)).collect();
         assert_eq!(find_plateau(&r, &p, 10.0), None);
+    }
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+
+    /// smi 10 s in a 15 s run: 50 participants/s each send at once, then
+    /// 10 s later. The rate is 50/s, then 100/s: a step, not saturation.
+    #[test]
+    fn a_flat_step_shorter_than_one_smi_is_no_plateau() {
+        let rate: Vec<f64> = (0..15).map(|t| if t < 10 { 50.0 } else { 100.0 }).collect();
+        let participants: Vec<f64> = (0..15).map(|t| 50.0 * (t + 1) as f64).collect();
+        assert_eq!(find_plateau(&rate, &participants, 0.1), None);
+        // The same shape at smi 1 s is a plateau: 5 s of it span five smi.
+        let p = find_plateau(&rate, &participants, 1.0).expect("a plateau");
+        assert!(p.end_s - p.start_s >= 3, "{p:?}");
     }
 }

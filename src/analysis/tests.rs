@@ -289,7 +289,11 @@ fn a_plateau_made_by_failing_sign_ups_is_setup_bound_not_a_capacity() {
     };
     let a = analyze_run(&r);
     assert_eq!(a.verdict, Verdict::SetupBound, "{:?}", a.reasons);
-    assert!(a.reasons[0].contains("only 27 of 1001 participants reached the Messenger API"), "{:?}", a.reasons);
+    assert!(
+        a.reasons[0].contains("only 27 of 1001 participants reached the Messenger API"),
+        "{:?}",
+        a.reasons
+    );
     assert!(!a.verdict.measured_api());
 
     // The same numbers with the Messenger API failing first are a finding.
