@@ -80,6 +80,7 @@ pub(crate) fn expected_value(key: &str) -> &'static str {
         | "handshake_timeout"
         | "drain"
         | "handshake_delay_per_connection"
+        | "sign_up_cost"
         | "reorder_up_to"
         | "period"
         | "wait_for_data" => {
