@@ -6,11 +6,14 @@
 //! function from a scenario to a result.
 
 mod cloudwatch;
+mod error;
 mod hook_env;
 pub mod hooks;
 pub mod progress;
 pub mod signals;
 pub mod table;
+
+pub use error::RunError;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,7 +22,6 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::CommandError;
 use crate::load::{self, Identity, PlanId, Progress, RunControl};
 use crate::matrix::shard::{self as sharding, Slot};
 use crate::matrix::{self, Gate, Hooks, OnHookFailure, Plan, Scenario, Secret, Slice, Target};
@@ -91,14 +93,14 @@ const MAX_START_AHEAD: Duration = Duration::from_secs(3600);
 const EMBEDDED_SERVER_THREADS: usize = 2;
 
 /// Runs the selected scenarios of the plan and writes one result file each.
-pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
-    let plan = matrix::load_file(&opts.matrix).map_err(CommandError::config)?;
+pub async fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let plan = matrix::load_file(&opts.matrix)?;
     run_plan(&plan, opts).await
 }
 
 /// Like [`run`] with a plan already loaded (and changed, e.g. by the GitHub
 /// Action's target overrides and shard); `opts.matrix` is not read.
-pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, CommandError> {
+pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let slots = slots(plan, opts)?;
     let plan_id = opts
         .plan_id
@@ -115,7 +117,7 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
         (None, Some(server)) => target_of(server.info()),
         (None, None) => unreachable!("an embedded server is started when there is no target"),
     };
-    let signals = signals::Signals::install().map_err(CommandError::tool)?;
+    let signals = signals::Signals::install().map_err(RunError::Signals)?;
     let style = progress::Style::detect();
     let mut outcome = RunOutcome {
         results: Vec::new(),
@@ -223,7 +225,7 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
             }
         }
         result.hooks = records;
-        let path = result.write_to_dir(&opts.out).map_err(CommandError::tool)?;
+        let path = result.write_to_dir(&opts.out)?;
         progress::finished(style, &result, &path);
         outcome.results.push(result);
         outcome.paths.push(path);
@@ -236,8 +238,7 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
         match (outcome.results.last_mut(), outcome.paths.last()) {
             (Some(last), Some(path)) => {
                 last.hooks.push(rec);
-                last.write_to_dir(path.parent().unwrap_or(&opts.out))
-                    .map_err(CommandError::tool)?;
+                last.write_to_dir(path.parent().unwrap_or(&opts.out))?;
             }
             _ => pending.push(rec),
         }
@@ -256,13 +257,12 @@ pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, Comm
 
 /// The slots this runner runs: the selected scenarios of its shard, with its
 /// part of each and their common start instants.
-fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
+fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, RunError> {
     let mut plan = plan.clone();
     if let Some(k) = opts.split {
         sharding::set_split(&mut plan, k);
     }
-    let selected: std::collections::HashSet<String> = matrix::select(&plan, &opts.scenarios)
-        .map_err(CommandError::config)?
+    let selected: std::collections::HashSet<String> = matrix::select(&plan, &opts.scenarios)?
         .into_iter()
         .map(|s| s.id)
         .collect();
@@ -272,22 +272,19 @@ fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
         .collect();
     let width = sharding::width(&shard);
     if width > 1 && plan.target.is_none() {
-        return Err(CommandError::config(format!(
-            "scenarios are split over {width} runners, but the matrix has no `target:`: every runner would load its own embedded server and the parts would not add up; set a shared target (matrix.yaml `target:` or the action's messenger-ws-url inputs), or drop `split`"
-        )));
+        return Err(RunError::SplitWithoutTarget { width });
     }
     if let Some(ahead) = opts
         .start_at
         .and_then(|t| t.duration_since(SystemTime::now()).ok())
         .filter(|ahead| width > 1 && *ahead > MAX_START_AHEAD)
     {
-        return Err(CommandError::config(format!(
-            "--start-at is {} in the future (more than {}): pass the instant `msgperf expand` printed for this workflow run",
-            humantime::format_duration(Duration::from_secs(ahead.as_secs())),
-            humantime::format_duration(MAX_START_AHEAD)
-        )));
+        return Err(RunError::StartTooFarAhead {
+            ahead: Duration::from_secs(ahead.as_secs()),
+            max: MAX_START_AHEAD,
+        });
     }
-    sharding::schedule(&plan, &shard, opts.part, opts.start_at).map_err(CommandError::config)
+    Ok(sharding::schedule(&plan, &shard, opts.part, opts.start_at)?)
 }
 
 /// One real run: reset the embedded server, run the load, attach its counters.
@@ -378,14 +375,17 @@ impl Around<'_> {
     }
 }
 
-fn start_embedded(capacity: &server::Capacity) -> Result<RunningServer, CommandError> {
+fn start_embedded(capacity: &server::Capacity) -> Result<RunningServer, RunError> {
     let config = ServerConfig {
         listen: std::net::Ipv4Addr::LOCALHOST.into(),
         ports: [0, 0, 0],
         capacity: capacity.clone(),
         ..ServerConfig::default()
     };
-    server::start_on_own_runtime(config, EMBEDDED_SERVER_THREADS).map_err(CommandError::tool)
+    Ok(server::start_on_own_runtime(
+        config,
+        EMBEDDED_SERVER_THREADS,
+    )?)
 }
 
 /// The embedded server as a target.
