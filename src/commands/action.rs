@@ -16,7 +16,7 @@ use crate::action::inputs::{self, ActionConfig, Baseline, CommentMode, Inputs, M
 use crate::action::publish;
 use crate::github::commands::{self, Level};
 use crate::github::{GitHub, Repo};
-use crate::matrix;
+use crate::matrix::{self, CloudWatchChoice, PlanOverrides};
 use crate::report::{self, ReportOptions};
 use crate::run::{self, RunOptions};
 
@@ -60,75 +60,110 @@ async fn configure_and_execute(env: &dyn Fn(&str) -> Option<String>) -> Result<C
 }
 
 async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<Code, Failure> {
-    // A report needs only the plan's gate: no target secrets to resolve.
-    let mut plan = match cfg.mode {
-        Mode::Report => matrix::load_plan_only(&cfg.matrix),
-        Mode::All | Mode::Run => matrix::load_file(&cfg.matrix),
-    }?;
-    matrix::apply_overrides(&mut plan, &cfg.target)?;
-    plan.gate.fail_on_regression = cfg.fail_on_regression;
-    apply_cloudwatch(&cfg, &mut plan)?;
-    let results = match cfg.mode {
+    let (results, gate) = match cfg.mode {
         Mode::Report => {
-            if cfg.results.is_empty() {
+            // A report needs only the plan's gate: no target secrets to resolve.
+            let plan = matrix::load_plan_only(&cfg.matrix)?;
+            let gate = overrides(&cfg).apply(plan, &cfg.matrix)?.gate;
+            let results = if cfg.results.is_empty() {
                 vec![cfg.results_dir.clone()]
             } else {
                 cfg.results.clone()
-            }
+            };
+            (results, gate)
         }
         Mode::All | Mode::Run => {
-            let outcome = run::run_plan(
-                &plan,
-                &RunOptions {
-                    matrix: cfg.matrix.clone(),
-                    out: cfg.results_dir.clone(),
-                    shard: cfg.shard,
-                    part: cfg.part,
-                    split: cfg.split,
-                    start_at: cfg.start_at,
-                    plan_id: cfg.plan_id,
-                    attempt: ctx.run_attempt,
-                    ..Default::default()
-                },
-            )
-            .await?;
+            let outcome = run::run(&run_options(&cfg, &ctx)).await?;
             if let Some(code) = outcome.interrupted {
                 return Ok(code);
             }
             if cfg.mode == Mode::Run {
-                print!("{}", run::table::render(&outcome.results));
-                if let Some(out) = &files.output {
-                    let dir = cfg.results_dir.display().to_string();
-                    commands::write_outputs(out, &[("results-dir", dir)])?;
-                }
-                let failures = outcome
-                    .results
-                    .iter()
-                    .filter_map(|r| r.start_failure.as_ref());
-                if let Some((code, message)) = crate::results::worst_start_failure(failures) {
-                    commands::emit_annotation(
-                        Level::Error,
-                        Some("msgperf: the test could not start"),
-                        message,
-                    );
-                    return Ok(code);
-                }
-                return Ok(i32::from(outcome.aborted.is_some()));
+                return finish_run_job(&cfg, &files, &outcome);
             }
             if outcome.paths.is_empty() {
                 commands::emit_annotation(Level::Warning, None, "no scenarios ran (empty shard?)");
                 return Ok(0);
             }
-            outcome.paths
+            (outcome.paths, outcome.gate)
         }
     };
-    let github = client(&cfg, &ctx)?;
-    let (baseline, baseline_label) = baseline(&cfg, github.as_ref(), &files).await;
+    report_and_publish(&cfg, &ctx, &files, results, gate).await
+}
+
+/// The action's inputs as the one raw invocation `msgperf run` also fills.
+fn run_options(cfg: &ActionConfig, ctx: &Context) -> RunOptions {
+    RunOptions {
+        matrix: cfg.matrix.clone(),
+        out: cfg.results_dir.clone(),
+        scenarios: Vec::new(),
+        shard: cfg.shard,
+        part: cfg.part,
+        split: cfg.split,
+        start_at: cfg.start_at,
+        plan_id: cfg.plan_id,
+        attempt: ctx.run_attempt,
+        overrides: overrides(cfg),
+    }
+}
+
+/// What the inputs change in the plan: the target, the gate, CloudWatch.
+fn overrides(cfg: &ActionConfig) -> PlanOverrides {
+    PlanOverrides {
+        target: cfg.target.clone(),
+        fail_on_regression: Some(cfg.fail_on_regression),
+        cloudwatch: if cfg.cloudwatch {
+            CloudWatchChoice::On {
+                region: cfg.aws_region.clone(),
+            }
+        } else {
+            CloudWatchChoice::Off
+        },
+    }
+}
+
+/// `mode: run`: the table, the `results-dir` output, and the exit code of
+/// the job (a failed start, then an aborted matrix).
+fn finish_run_job(
+    cfg: &ActionConfig,
+    files: &RunnerFiles,
+    outcome: &run::RunOutcome,
+) -> Result<Code, Failure> {
+    print!("{}", run::table::render(&outcome.results));
+    if let Some(out) = &files.output {
+        let dir = cfg.results_dir.display().to_string();
+        commands::write_outputs(out, &[("results-dir", dir)])?;
+    }
+    let failures = outcome
+        .results
+        .iter()
+        .filter_map(|r| r.start_failure.as_ref());
+    if let Some((code, message)) = crate::results::worst_start_failure(failures) {
+        commands::emit_annotation(
+            Level::Error,
+            Some("msgperf: the test could not start"),
+            message,
+        );
+        return Ok(code);
+    }
+    Ok(i32::from(outcome.aborted.is_some()))
+}
+
+/// The report of `results`, then GitHub's side: annotations, job summary,
+/// outputs and the PR comment; the exit code of the gate and the runs.
+async fn report_and_publish(
+    cfg: &ActionConfig,
+    ctx: &Context,
+    files: &RunnerFiles,
+    results: Vec<PathBuf>,
+    gate: matrix::Gate,
+) -> Result<Code, Failure> {
+    let github = client(cfg, ctx)?;
+    let (baseline, baseline_label) = baseline(cfg, github.as_ref(), files).await;
     let rep = report::run(&ReportOptions {
         results,
         baseline,
         out: cfg.report_dir.clone(),
-        gate: plan.gate.clone(),
+        gate,
         history: None,
         baseline_label,
     })?;
@@ -137,9 +172,9 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
 
     publish::annotate(&rep.report);
     let published =
-        publish::publish(&cfg, &ctx, github.as_ref(), &rep, files.summary.as_deref()).await;
+        publish::publish(cfg, ctx, github.as_ref(), &rep, files.summary.as_deref()).await;
     if let Some(out) = &files.output {
-        let outputs = publish::outputs(&cfg, &rep, published.comment_url.as_deref());
+        let outputs = publish::outputs(cfg, &rep, published.comment_url.as_deref());
         commands::write_outputs(out, &outputs)?;
     }
     if published.tool_failure {
@@ -212,23 +247,4 @@ async fn baseline(
             }
         }
     }
-}
-
-/// `cloudwatch: true` fetches the metrics of matrix.yaml's `cloudwatch:` block
-/// (in `aws-region` when given); `false` skips the fetch.
-fn apply_cloudwatch(cfg: &ActionConfig, plan: &mut matrix::Plan) -> Result<(), Failure> {
-    if !cfg.cloudwatch {
-        plan.cloudwatch = None;
-        return Ok(());
-    }
-    let Some(cw) = plan.cloudwatch.as_mut() else {
-        return Err(Failure::Config(anyhow::anyhow!(
-            "input `cloudwatch` is true but {} has no `cloudwatch:` block: add one listing the metrics to fetch, or set cloudwatch: false",
-            cfg.matrix.display()
-        )));
-    };
-    if let Some(region) = &cfg.aws_region {
-        cw.region = Some(region.clone());
-    }
-    Ok(())
 }

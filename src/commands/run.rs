@@ -18,6 +18,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Code, Failure> {
         start_at: args.start_at,
         plan_id: args.plan_id,
         attempt: args.attempt,
+        overrides: Default::default(),
     })
     .await?;
     print!("{}", run::table::render(&outcome.results));

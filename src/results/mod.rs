@@ -177,6 +177,19 @@ pub enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    /// The name in result files and `MSGPERF_OUTCOME`, e.g. `saturated`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Saturated => "saturated",
+            Outcome::Completed => "completed",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
 /// What went wrong, as a small closed set so runs can be compared.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::matrix::shard::PartError;
-use crate::matrix::MatrixError;
+use crate::matrix::{MatrixError, OverrideError};
 use crate::results::ResultsError;
 use crate::server::ServerError;
 
@@ -15,6 +15,9 @@ pub enum RunError {
     /// matrix.yaml is wrong, or a `--scenario` names nothing.
     #[error(transparent)]
     Matrix(#[from] MatrixError),
+    /// The target overrides or the `cloudwatch` switch do not fit the plan.
+    #[error(transparent)]
+    Override(#[from] OverrideError),
     /// `--part` does not fit the shard, or a split shard has no start.
     #[error(transparent)]
     Part(#[from] PartError),
@@ -52,6 +55,7 @@ impl RunError {
         matches!(
             self,
             RunError::Matrix(_)
+                | RunError::Override(_)
                 | RunError::Part(_)
                 | RunError::SplitWithoutTarget { .. }
                 | RunError::StartTooFarAhead { .. }
