@@ -38,7 +38,10 @@ fn every_result_fixture_round_trips_unchanged() {
         let original: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let written = RunResult::read(&f).unwrap().write_to_dir(dir.path()).unwrap();
+        let written = RunResult::read(&f)
+            .unwrap()
+            .write_to_dir(dir.path())
+            .unwrap();
         let once = std::fs::read_to_string(&written).unwrap();
         let rewritten: serde_json::Value = serde_json::from_str(&once).unwrap();
         if let Some(diff) = lost(&original, &rewritten, "") {
@@ -47,7 +50,11 @@ fn every_result_fixture_round_trips_unchanged() {
         let again = RunResult::read(&written).unwrap();
         let dir2 = tempfile::tempdir().unwrap();
         let twice = std::fs::read_to_string(again.write_to_dir(dir2.path()).unwrap()).unwrap();
-        assert!(once == twice, "{}: a second round trip changed the bytes", f.display());
+        assert!(
+            once == twice,
+            "{}: a second round trip changed the bytes",
+            f.display()
+        );
     }
 }
 

@@ -172,7 +172,7 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .zip(&offsets)
         .filter(|(r, _)| r.outcome == merged.outcome)
         .min_by(|a, b| (a.1 + a.0.duration_s).total_cmp(&(b.1 + b.0.duration_s)))
-        .map_or(merged.stop_reason.clone(), |(r, _)| r.stop_reason.clone());
+        .map_or(merged.stop_reason, |(r, _)| r.stop_reason);
     merged.first_error = ran
         .iter()
         .zip(&offsets)

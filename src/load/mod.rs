@@ -305,6 +305,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         StopReason::MaxDuration | StopReason::MaxParticipants => Outcome::Completed,
         StopReason::StartFailed => Outcome::Failed,
         StopReason::Signal => Outcome::Interrupted,
+        StopReason::Skipped => Outcome::Skipped,
     };
     let creation = creation_rate(scenario, &rec, stopped_at.duration_since(clock.start));
     let (lost, still_arriving) = drained.judge(rec.lost);
@@ -317,7 +318,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         ended_at: rfc3339(ended_at),
         duration_s: stopped_at.duration_since(clock.start).as_secs_f64(),
         outcome,
-        stop_reason: reason.as_str().to_string(),
+        stop_reason: reason,
         first_error: rec.first_error,
         errors_by_kind: rec.errors_by_kind,
         totals: Totals {

@@ -12,7 +12,7 @@
 
 use super::results::{
     ErrorKind, FirstError, Generator, Latencies, Outcome, Percentiles, RunResult, ScenarioInfo,
-    Second, TargetInfo, Totals, SCHEMA_VERSION,
+    Second, StopReason, TargetInfo, Totals, SCHEMA_VERSION,
 };
 use std::collections::BTreeMap;
 
@@ -191,11 +191,10 @@ pub fn build(spec: &Spec) -> RunResult {
             Outcome::Completed
         },
         stop_reason: if first_error {
-            "first_error"
+            StopReason::FirstError
         } else {
-            "max_duration"
-        }
-        .into(),
+            StopReason::MaxDuration
+        },
         first_error: first_error.then(|| FirstError {
             at_s: (end_s * 100.0).round() / 100.0,
             kind: ErrorKind::HandshakeTimeout,
