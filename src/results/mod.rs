@@ -100,10 +100,10 @@ pub struct CreationRate {
 }
 
 /// One hook as it ran: what, how it ended, and the end of its output.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HookRecord {
-    /// `before_all`, `before_each`, `after_each` or `after_all`.
-    pub phase: String,
+    /// Where it ran.
+    pub phase: crate::matrix::HookPhase,
     /// The command as written in matrix.yaml (secrets masked).
     pub command: String,
     /// True when the command exited 0 and the readiness probe (if any) answered.

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
-use crate::matrix::Hook;
+use crate::matrix::{Hook, HookPhase};
 use crate::results::HookRecord;
 
 /// Bytes of output kept per hook.
@@ -129,7 +129,7 @@ fn kill_group(pid: Option<u32>) {
 /// Runs `hook` with `env` added to the environment; never fails: what went
 /// wrong is in the record (`ok` false, `error` set). `interrupt` kills it.
 pub async fn run(
-    phase: &str,
+    phase: HookPhase,
     hook: &Hook,
     env: &[(String, String)],
     masker: &Masker,
@@ -138,9 +138,13 @@ pub async fn run(
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start) + hook.timeout;
     let mut record = HookRecord {
-        phase: phase.to_string(),
+        phase,
         command: masker.mask(&hook.run),
-        ..HookRecord::default()
+        ok: false,
+        exit_status: None,
+        duration_s: 0.0,
+        error: None,
+        output: String::new(),
     };
     let tail = Arc::new(Mutex::new(Tail::default()));
     let error = match command(hook, env, &tail, deadline, interrupt).await {

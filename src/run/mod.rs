@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::load::{self, Identity, Progress, RunControl};
 use crate::matrix::shard::Slot;
-use crate::matrix::{self, Gate, Hooks, OnHookFailure, Scenario, Secret, Target};
+use crate::matrix::{self, Gate, HookPhase, Hooks, OnHookFailure, Scenario, Secret, Target};
 use crate::results::{HookRecord, RunResult};
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
 
@@ -139,7 +139,11 @@ impl<'a> Session<'a> {
     /// A failed `before_all` either skips every run or aborts the matrix.
     async fn before_all(&mut self) {
         let token = self.signals.token();
-        let Some(rec) = self.around.run("before_all", None, None, &token).await else {
+        let Some(rec) = self
+            .around
+            .run(HookPhase::BeforeAll, None, None, &token)
+            .await
+        else {
             return;
         };
         if !rec.ok {
@@ -177,9 +181,9 @@ impl<'a> Session<'a> {
         if self.skip_all.is_none() && self.signals.interrupted().is_none() {
             let outcome = result.outcome.name();
             let token = self.signals.token();
-            let after = self
-                .around
-                .run("after_each", Some(scenario), Some(outcome), &token);
+            let after =
+                self.around
+                    .run(HookPhase::AfterEach, Some(scenario), Some(outcome), &token);
             records.extend(after.await);
         }
         result.hooks = records;
@@ -204,7 +208,7 @@ impl<'a> Session<'a> {
         let scenario = &planned.slot.scenario;
         let Some(rec) = self
             .around
-            .run("before_each", Some(scenario), None, &token)
+            .run(HookPhase::BeforeEach, Some(scenario), None, &token)
             .await
         else {
             return Some(None);
@@ -238,7 +242,11 @@ impl<'a> Session<'a> {
     /// signal still exits at once); its record goes into the last result.
     async fn after_all(&mut self) -> Result<(), RunError> {
         let token = CancellationToken::new();
-        let Some(rec) = self.around.run("after_all", None, None, &token).await else {
+        let Some(rec) = self
+            .around
+            .run(HookPhase::AfterAll, None, None, &token)
+            .await
+        else {
             return Ok(());
         };
         if let (Some(last), Some(path)) = (self.results.last_mut(), self.paths.last()) {
@@ -347,7 +355,7 @@ impl Around<'_> {
     /// Runs the hook of `phase` if the plan has one, and shows it.
     async fn run(
         &self,
-        phase: &'static str,
+        phase: HookPhase,
         scenario: Option<&Scenario>,
         outcome: Option<&str>,
         interrupt: &CancellationToken,
@@ -355,9 +363,9 @@ impl Around<'_> {
         if !self.enabled {
             return None;
         }
-        let hook = self.hooks.iter().find(|(p, _)| *p == phase)?.1;
+        let hook = self.hooks.get(phase)?;
         let mut env = self.base.clone();
-        env.push(("MSGPERF_HOOK".into(), phase.into()));
+        env.push(("MSGPERF_HOOK".into(), phase.as_str().into()));
         if let Some(s) = scenario {
             env.extend(hook_env::scenario(s));
         }
