@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::server::Capacity;
+use crate::staging::Capacity;
 
 pub mod cloudwatch;
 mod decode;

@@ -27,6 +27,7 @@ use crate::matrix::shard::Slot;
 use crate::matrix::{self, Gate, HookPhase, Hooks, OnHookFailure, Scenario, Secret, Target};
 use crate::results::{HookRecord, RunResult};
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
+use crate::staging::SERVER_GAUGES;
 
 pub use plan::{resolve, PlannedSlot, RunOptions, RunPlan, TargetSource};
 
@@ -406,12 +407,13 @@ pub fn target_of(info: &ServerInfo) -> Target {
     }
 }
 
-/// Counters as differences over the run; gauges (`*_open`) as their value at the end.
+/// Counters as differences over the run; gauges ([`SERVER_GAUGES`]) as
+/// their value at the end.
 fn stats_delta(before: &ServerStats, after: &ServerStats) -> BTreeMap<String, u64> {
     after
         .iter()
         .map(|(k, v)| {
-            let value = if k.ends_with("_open") {
+            let value = if SERVER_GAUGES.contains(&k.as_str()) {
                 *v
             } else {
                 v.saturating_sub(before.get(k).copied().unwrap_or(0))

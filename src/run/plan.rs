@@ -15,7 +15,7 @@ use crate::matrix::{
     self, CloudWatchConfig, Gate, Hooks, OnHookFailure, Plan, PlanOverrides, Scenario, Slice,
     Target,
 };
-use crate::server::Capacity;
+use crate::staging::Capacity;
 
 use super::RunError;
 
