@@ -3,7 +3,7 @@
 
 use crate::results;
 
-#[path = "../../tests/common/builder.rs"]
+#[path = "../../tests/it/common/builder.rs"]
 mod builder;
 
 use super::*;

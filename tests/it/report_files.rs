@@ -2,7 +2,7 @@
 //! writes, the gate's exit code, the history file, merging of several result
 //! directories, baselines from report.json — and the charts, parsed back.
 
-mod common;
+use crate::common;
 
 use common::fixtures;
 use msgperf::matrix::Gate;

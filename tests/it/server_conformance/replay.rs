@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::shape::{same_shape, IdMap};
-use crate::support::{Api, Ws, WAIT};
+use crate::server_conformance::shape::{same_shape, IdMap};
+use crate::server_conformance::support::{Api, Ws, WAIT};
 
 /// The replacement of `<wrong-password>`: long enough that the real API
 /// checked it against the account (it answered "invalid email or password").

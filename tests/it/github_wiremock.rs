@@ -1,7 +1,7 @@
 //! The GitHub client (octocrab underneath) against a wiremock server: the
 //! sticky comment's create/update cycle, pagination, permission fallback,
 //! retries, GitHub Enterprise base URLs and the comment size limit
-//! (tests/github_nightly_wiremock.rs has the nightly side).
+//! (tests/it/github_nightly_wiremock.rs has the nightly side).
 
 use std::time::Duration;
 

@@ -13,7 +13,7 @@ use msgperf::server::{Capacity, ServerConfig, SIGN_UP_TIMEOUT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{server_with, sign_up, Api};
+use crate::server_conformance::support::{server_with, sign_up, Api};
 
 const COST: Duration = Duration::from_millis(250);
 /// Two workers finish 2 sign-ups per 250 ms: 22 surely within 3 s (11

@@ -2,7 +2,7 @@
 //! set (a regression, a generator-bound run, a run without plateau, a new and
 //! a missing scenario), and the 60,000-character budget with 500 scenarios.
 
-mod common;
+use crate::common;
 
 use common::builder::{build, Spec};
 use common::fixtures;

@@ -3,7 +3,7 @@
 //! and the overlay chart (parsed back). Set `MSGPERF_KEEP_CHARTS=DIR` to keep
 //! the files for a look.
 
-mod common;
+use crate::common;
 
 use common::builder::{build, Spec};
 use msgperf::matrix::Gate;

@@ -7,7 +7,7 @@ use msgperf::server::{self, RESET_PATH, STATS_PATH, VIEWER_EMAIL};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{server, sign_up, Api};
+use crate::server_conformance::support::{server, sign_up, Api};
 
 async fn body_json(resp: reqwest::Response) -> Value {
     resp.json().await.expect("a JSON body")

@@ -8,7 +8,7 @@ use futures_util::SinkExt;
 use msgperf::protocol::{ClientFrame, SendMessage, ServerFrame};
 use msgperf::server::{self, Capacity, ServerConfig};
 
-use crate::support::{server, server_capped, Api, Participant, Ws};
+use crate::server_conformance::support::{server, server_capped, Api, Participant, Ws};
 
 /// An organizer connection and a participant connection sharing a new chat.
 async fn chat_pair(api: &Api, organizer: u32) -> (Ws, Ws, Participant, String) {

@@ -12,7 +12,7 @@
 //! (`.ci/run` installs pinned versions). Each test starts its own moto and
 //! proxy on free loopback ports and kills them on drop.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -396,7 +396,7 @@ fn no_credentials_is_a_bounded_warning() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "no_credentials_child",
+            "cloudwatch_moto::no_credentials_child",
             "--ignored",
             "--nocapture",
         ])

@@ -10,9 +10,9 @@ use msgperf::server::{ESME_ADMIN_EMAIL, ESME_OWNER_EMAIL};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::replay::{raw_refusal, Got, Replayer, Tokens};
-use crate::support::{server, Ws};
-use crate::transcripts::{check_frames, load, name, skipped, with_overrides};
+use crate::server_conformance::replay::{raw_refusal, Got, Replayer, Tokens};
+use crate::server_conformance::support::{server, Ws};
+use crate::server_conformance::transcripts::{check_frames, load, name, skipped, with_overrides};
 
 const ORG: &str = "ws-organizer.json";
 const PART: &str = "ws-participant.json";

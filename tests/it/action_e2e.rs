@@ -15,7 +15,7 @@ const TOKEN: &str = "ghs_e2e_secret_token_0123";
 const COMMENTS: &str = "/repos/octo/app/issues/7/comments";
 
 /// Load runs share two cores: one at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::common::LOAD as SERIAL;
 
 struct Run {
     code: Option<i32>,

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Load tests share two cores: one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+use crate::common::LOAD as SERIAL;
 
 fn matrix_for(info: &server::ServerInfo) -> String {
     format!(
@@ -35,7 +35,7 @@ fn matrix_for(info: &server::ServerInfo) -> String {
 
 #[test]
 fn two_split_parts_against_one_server_merge_into_summed_totals() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.blocking_lock();
     let server = server::start_on_own_runtime(ServerConfig::default(), 1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let matrix = dir.path().join("matrix.yaml");
@@ -146,7 +146,7 @@ fn two_split_parts_against_one_server_merge_into_summed_totals() {
 
 #[test]
 fn parts_with_skewed_clocks_are_merged_and_the_skew_is_flagged() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.blocking_lock();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use msgperf::server::{ESME_ADMIN_EMAIL, ESME_OWNER_EMAIL};
 use serde_json::Value;
 
-use crate::replay::{jwt, Got, Replayer, Tokens};
-use crate::support::server;
+use crate::server_conformance::replay::{jwt, Got, Replayer, Tokens};
+use crate::server_conformance::support::server;
 
 /// Where the transcripts are: `shared/` beside the checkout, locally and in CI.
 /// A copy of `../shared/esme-transcripts/` kept in the repository, so the
@@ -262,10 +262,10 @@ fn check_conn(r: &mut Replayer, want: &[Value], got: &[Got]) -> Result<(), Strin
         }
         let at = free
             .iter()
-            .position(|g| matches!(g, Got::Frame(j, _) if crate::shape::same_shape("frame", recorded, j, &r.ids).is_ok()))
+            .position(|g| matches!(g, Got::Frame(j, _) if crate::server_conformance::shape::same_shape("frame", recorded, j, &r.ids).is_ok()))
             .ok_or_else(|| {
                 match free.iter().find(same_type).copied() {
-                    Some(Got::Frame(j, _)) => crate::shape::same_shape("frame", recorded, j, &r.ids).unwrap_err(),
+                    Some(Got::Frame(j, _)) => crate::server_conformance::shape::same_shape("frame", recorded, j, &r.ids).unwrap_err(),
                     _ => format!("no {} frame", recorded["type"]),
                 }
             })?;

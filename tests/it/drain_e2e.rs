@@ -10,7 +10,7 @@ use msgperf::results::{DrainEnd, Phase, RunResult};
 use msgperf::run::{self, RunOptions};
 
 /// Load tests share two cores: one at a time, so none measures another's load.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::common::LOAD as SERIAL;
 
 /// Runs the single scenario of `yaml` (matrix keys after `matrix:`) and returns its result.
 async fn run_one(yaml: &str) -> RunResult {

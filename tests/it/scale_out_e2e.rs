@@ -6,7 +6,7 @@
 //! in use`). Then `msgperf report` merges the parts: totals add up, to the
 //! parts and to the server's own counters.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

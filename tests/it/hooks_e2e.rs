@@ -7,7 +7,7 @@ use msgperf::results::{self, Outcome, RunResult};
 use msgperf::run::{self, RunOptions, RunOutcome};
 
 /// Load tests share two cores: one at a time, so none measures another's load.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::common::LOAD as SERIAL;
 
 async fn run_matrix(dir: &Path, yaml: &str) -> RunOutcome {
     let matrix = dir.join("matrix.yaml");

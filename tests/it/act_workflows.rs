@@ -13,7 +13,7 @@
 //! job, so the report-after-a-failed-part path is not tested here. Skipped,
 //! with a message, only where act cannot be run (scripts/test.sh installs it).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
@@ -32,7 +32,7 @@ const COMMENTS: &str = "/repos/octo/app/issues/7/comments";
 const ACT_TIMEOUT: Duration = Duration::from_secs(170);
 
 /// Two act runs at once would share two cores with four load processes.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::common::LOAD as SERIAL;
 
 /// GitHub's API for octo/app: no baseline artifact yet, PR 7 without a
 /// msgperf comment; `posts` new comments expected (checked on drop).

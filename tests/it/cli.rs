@@ -14,10 +14,8 @@ fn msgperf() -> Command {
 }
 
 /// Load tests share two cores: one at a time, so none measures another's load.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    crate::common::LOAD.blocking_lock()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {

@@ -12,7 +12,7 @@ use msgperf::protocol::{ClientFrame, SendMessage, ServerFrame};
 use msgperf::server::{self, ServerConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::support::{Api, Ws};
+use crate::server_conformance::support::{Api, Ws};
 
 const CHATS: usize = 100;
 const WINDOW: usize = 16;

@@ -13,7 +13,7 @@ use msgperf::server::{ServerConfig, VIEWER_EMAIL};
 use reqwest::StatusCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::support::{server, server_with, Api, Ws};
+use crate::server_conformance::support::{server, server_with, Api, Ws};
 
 fn error(text: &str) -> ServerFrame {
     ServerFrame::Error(Notice {
