@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The stages in import order: each may import only those before it.
-stages=(staging protocol matrix results load analysis cloudwatch report github)
+stages=(staging time protocol matrix results load analysis cloudwatch report github)
 # The command layer: may import any stage.
 commands=(cli commands run action expand)
 

@@ -21,3 +21,4 @@ pub mod results;
 pub mod run;
 pub mod server;
 pub mod staging;
+pub mod time;

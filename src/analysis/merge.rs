@@ -33,7 +33,7 @@ pub const LATE_START: Duration = Duration::from_secs(1);
 
 /// Parses the RFC 3339 UTC times result files hold.
 pub fn parse_time(rfc3339: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(rfc3339.trim().trim_end_matches('Z')).ok()
+    crate::time::parse_rfc3339(rfc3339).ok()
 }
 
 fn secs_between(from: SystemTime, to: SystemTime) -> f64 {

@@ -105,7 +105,7 @@ pub fn parse_split(text: &str) -> Result<Option<u32>, BadValue> {
 pub fn parse_start_at(text: &str) -> Result<Option<SystemTime>, BadValue> {
     match text.trim() {
         "" => Ok(None),
-        t => humantime::parse_rfc3339_weak(t.trim_end_matches('Z'))
+        t => crate::time::parse_rfc3339(t)
             .map(Some)
             .map_err(|e| {
                 BadValue::new(format!("{e}; give an RFC 3339 instant such as 2026-11-28T06:00:00Z (what `msgperf expand` prints), or nothing"))
