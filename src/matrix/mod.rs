@@ -40,6 +40,7 @@ pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
 pub use hooks::{Hook, HookPhase, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
+pub use interpolate::{interpolate, InterpolationError};
 pub use overrides::{
     apply_overrides, CloudWatchChoice, OverrideError, PlanOverrides, TargetOverrides,
 };

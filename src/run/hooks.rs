@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
-use crate::matrix::{Hook, HookPhase};
+use crate::matrix::{interpolate, Hook, HookPhase, InterpolationError};
 use crate::results::HookRecord;
 
 /// Bytes of output kept per hook.
@@ -232,30 +232,21 @@ async fn command(
     }))
 }
 
-/// `${NAME}` in a probe, from the hook's environment or the process's.
+/// `${NAME}` in a probe, from the hook's environment or the process's, by
+/// matrix.yaml's interpolation rules.
 fn expand(probe: &str, env: &[(String, String)]) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = probe;
-    while let Some(at) = rest.find("${") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("`{probe}` has a `${{` without its `}}`"))?;
-        let name = &after[..end];
-        let value = env
-            .iter()
+    let lookup = |name: &str| {
+        env.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var(name).ok())
-            .ok_or_else(|| {
-                format!("readiness probe `{probe}` uses ${{{name}}}, which is not set")
-            })?;
-        out.push_str(&value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    };
+    interpolate(probe, &lookup).map_err(|e| match e {
+        InterpolationError::Missing(name) => {
+            format!("readiness probe `{probe}` uses ${{{name}}}, which is not set")
+        }
+        InterpolationError::Malformed => format!("readiness probe `{probe}`: {e}"),
+    })
 }
 
 /// Polls `probe` (HTTP GET until 2xx, or `tcp://host:port` until it connects) until `deadline`.
