@@ -29,7 +29,12 @@ pub(super) fn report(args: ReportArgs) -> Result<Code, Failure> {
 
 /// Writes the report, prints its summary, and returns the gate's exit code.
 pub(super) fn write(opts: &ReportOptions) -> Result<Code, Failure> {
-    let outcome = report::run(opts)?;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let commit = report::Commit {
+        sha: env("GITHUB_SHA"),
+        git_ref: env("GITHUB_REF_NAME"),
+    };
+    let outcome = report::run_for(opts, &commit)?;
     println!();
     print!("{}", outcome.summary_table);
     println!(
