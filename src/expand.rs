@@ -129,15 +129,20 @@ fn entries(e: &Expansion, with_ids: bool) -> Vec<JobEntry<'_>> {
         .collect()
 }
 
+/// More jobs than one GitHub Actions matrix may create.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{jobs} jobs exceed GitHub Actions' limit of {GITHUB_MAX_JOBS} per matrix: use fewer --shards or a smaller split")]
+pub struct TooManyJobs {
+    /// The jobs the plan needs.
+    pub jobs: usize,
+}
+
 /// Renders the expansion; the `github` format fails beyond [`GITHUB_MAX_JOBS`].
-pub fn render(e: &Expansion, format: Format) -> Result<String, String> {
+pub fn render(e: &Expansion, format: Format) -> Result<String, TooManyJobs> {
     match format {
         Format::Github => {
             if e.jobs.len() > GITHUB_MAX_JOBS {
-                return Err(format!(
-                    "{} jobs exceed GitHub Actions' limit of {GITHUB_MAX_JOBS} per matrix: use fewer --shards or a smaller split",
-                    e.jobs.len()
-                ));
+                return Err(TooManyJobs { jobs: e.jobs.len() });
             }
             let include = entries(e, false);
             Ok(serde_json::json!({ "include": include }).to_string() + "\n")

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         .build()
         .context("cannot start the async runtime");
     let code = match runtime {
-        Ok(runtime) => match runtime.block_on(msgperf::cli::execute(cli)) {
+        Ok(runtime) => match runtime.block_on(msgperf::commands::execute(cli)) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::load::PlanId;
-use crate::matrix::shard::{parse_split, parse_start_at};
+use crate::matrix::shard::{parse_split, parse_start_at, BadValue};
 use crate::matrix::{Secret, Slice, TargetOverrides};
 
 /// One declared input.
@@ -153,7 +153,17 @@ pub struct InputError {
     /// The value given.
     pub value: String,
     /// What is allowed.
-    pub expected: &'static str,
+    pub expected: String,
+}
+
+impl InputError {
+    fn new(input: &'static str, value: &str, expected: impl Into<String>) -> Self {
+        InputError {
+            input,
+            value: value.into(),
+            expected: expected.into(),
+        }
+    }
 }
 
 /// Reads inputs from an environment lookup, falling back to [`INPUTS`] defaults.
@@ -191,16 +201,22 @@ impl<'a> Inputs<'a> {
         Some(self.get(name)).filter(|v| !v.is_empty())
     }
 
+    /// The input parsed by one of the parsers the CLI's flags share.
+    fn typed<T>(
+        &self,
+        name: &'static str,
+        parse: fn(&str) -> Result<T, BadValue>,
+    ) -> Result<T, InputError> {
+        let value = self.get(name);
+        parse(&value).map_err(|e| InputError::new(name, &value, e.expected))
+    }
+
     fn bool(&self, name: &'static str) -> Result<bool, InputError> {
         let v = self.get(name);
         match v.to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Ok(true),
             "false" | "no" | "0" => Ok(false),
-            _ => Err(InputError {
-                input: name,
-                value: v,
-                expected: "true or false",
-            }),
+            _ => Err(InputError::new(name, &v, "true or false")),
         }
     }
 }
@@ -208,38 +224,17 @@ impl<'a> Inputs<'a> {
 impl ActionConfig {
     /// Reads and checks every input.
     pub fn from_inputs(i: &Inputs<'_>) -> Result<ActionConfig, InputError> {
-        let shard = parse_slice("shard", &i.get("shard"))?;
-        let part = parse_slice("part", &i.get("part"))?;
+        let shard = i.typed("shard", Slice::parse_value)?;
+        let part = i.typed("part", Slice::parse_value)?;
         let mode = match i.get("mode").as_str() {
             "all" => Mode::All,
             "run" => Mode::Run,
             "report" => Mode::Report,
-            other => {
-                return Err(InputError {
-                    input: "mode",
-                    value: other.into(),
-                    expected: "all, run or report",
-                })
-            }
+            other => return Err(InputError::new("mode", other, "all, run or report")),
         };
-        let split = parse_split(&i.get("split")).map_err(|_| InputError {
-            input: "split",
-            value: i.get("split"),
-            expected: "a whole number of runners from 1 to 256, or empty",
-        })?;
-        let start_at = parse_start_at(&i.get("start-at")).map_err(|_| InputError {
-            input: "start-at",
-            value: i.get("start-at"),
-            expected: "an RFC 3339 instant such as 2026-11-28T06:00:00Z (from `msgperf expand`), or empty",
-        })?;
-        let plan_id = match i.optional("plan-id") {
-            None => None,
-            Some(v) => Some(PlanId::parse(&v).map_err(|_| InputError {
-                input: "plan-id",
-                value: v,
-                expected: "8 hex digits, the `plan_id` of `msgperf expand`'s matrix entry (the same for every job), or empty",
-            })?),
-        };
+        let split = i.typed("split", parse_split)?;
+        let start_at = i.typed("start-at", parse_start_at)?;
+        let plan_id = i.typed("plan-id", PlanId::parse_value)?;
         let results = i
             .get("results")
             .split(['\n', ','])
@@ -251,13 +246,7 @@ impl ActionConfig {
             "on-pr" => CommentMode::OnPr,
             "always" => CommentMode::Always,
             "never" => CommentMode::Never,
-            other => {
-                return Err(InputError {
-                    input: "comment",
-                    value: other.into(),
-                    expected: "on-pr, always or never",
-                })
-            }
+            other => return Err(InputError::new("comment", other, "on-pr, always or never")),
         };
         let baseline = i
             .optional("baseline")
@@ -266,19 +255,18 @@ impl ActionConfig {
                 None => Baseline::Path(PathBuf::from(b)),
             });
         if baseline == Some(Baseline::Artifact(String::new())) {
-            return Err(InputError {
-                input: "baseline",
-                value: "artifact:".into(),
-                expected: "a path, or artifact:<name> with the artifact's name",
-            });
+            return Err(InputError::new(
+                "baseline",
+                "artifact:",
+                "a path, or artifact:<name> with the artifact's name",
+            ));
         }
         let event_id = match i.optional("event-id") {
             None => None,
-            Some(v) => Some(v.parse::<i64>().map_err(|_| InputError {
-                input: "event-id",
-                value: v,
-                expected: "an integer event id",
-            })?),
+            Some(v) => Some(
+                v.parse::<i64>()
+                    .map_err(|_| InputError::new("event-id", &v, "an integer event id"))?,
+            ),
         };
         // A token that is literally the expression means it was not expanded
         // (run outside a composite step): fall back to GITHUB_TOKEN.
@@ -318,11 +306,7 @@ impl ActionConfig {
 
 /// Parses the `i/N` of input `name` (1 <= i <= N).
 pub fn parse_slice(name: &'static str, s: &str) -> Result<Slice, InputError> {
-    Slice::parse(s, name).map_err(|_| InputError {
-        input: name,
-        value: s.into(),
-        expected: "i/N with 1 <= i <= N, e.g. 2/4",
-    })
+    Slice::parse_value(s).map_err(|e| InputError::new(name, s, e.expected))
 }
 
 /// The values of every secret input, raw from the environment (for masking

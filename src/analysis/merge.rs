@@ -33,7 +33,7 @@ pub const LATE_START: Duration = Duration::from_secs(1);
 
 /// Parses the RFC 3339 UTC times result files hold.
 pub fn parse_time(rfc3339: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(rfc3339.trim().trim_end_matches('Z')).ok()
+    crate::time::parse_rfc3339(rfc3339).ok()
 }
 
 fn secs_between(from: SystemTime, to: SystemTime) -> f64 {
@@ -46,6 +46,8 @@ fn secs_between(from: SystemTime, to: SystemTime) -> f64 {
 /// Merges the parts of one split scenario (same id, `split` set, distinct
 /// parts) into one run. Skipped parts are left out (and noted); when every
 /// part was skipped, the first is returned.
+///
+/// Align the parts' clocks → notes on what does not add up → sum.
 pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
     parts.sort_by_key(RunResult::part);
     let expected = parts
@@ -67,6 +69,45 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .as_ref()
         .map(|s| s.start_at.clone())
         .unwrap_or_default();
+    let Aligned {
+        base,
+        offsets,
+        starts,
+        mut notes,
+    } = align(&ran);
+    let present: Vec<u32> = ran.iter().map(RunResult::part).collect();
+    let scope = Scope {
+        expected,
+        present: &present,
+        any_skipped: !skipped.is_empty(),
+        start_at: &start_at,
+    };
+    let max_skew_ms = part_notes(&ran, &scope, &starts, &mut notes);
+    let mut merged = sum(&ran, base, &offsets, &starts);
+    merged.split = Some(SplitInfo {
+        part: 0,
+        parts: expected,
+        start_at,
+        min_one_way_ms: Vec::new(),
+        merged_parts: present,
+        notes,
+        max_skew_ms,
+    });
+    merged
+}
+
+/// The parts on one clock: the earliest start, each part's offset from it
+/// and its start, and a note for each part that had to be aligned.
+struct Aligned {
+    base: SystemTime,
+    offsets: Vec<f64>,
+    starts: Vec<SystemTime>,
+    notes: Vec<String>,
+}
+
+/// A part whose start cannot be read, or that started implausibly far from
+/// the others, is aligned with the earliest instead of stretching the timeline.
+fn align(ran: &[RunResult]) -> Aligned {
     let mut notes = Vec::new();
     let parsed: Vec<Option<SystemTime>> = ran.iter().map(|r| parse_time(&r.started_at)).collect();
     let base = parsed
@@ -75,8 +116,6 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .min()
         .copied()
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    // A part whose start cannot be read, or that started implausibly far from
-    // the others, is aligned with the earliest instead of stretching the timeline.
     let offsets: Vec<f64> = ran
         .iter()
         .zip(&parsed)
@@ -98,40 +137,75 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
             }
         })
         .collect();
-    let starts: Vec<SystemTime> = offsets
+    let starts = offsets
         .iter()
         .map(|o| base + Duration::from_secs_f64(*o))
         .collect();
+    Aligned {
+        base,
+        offsets,
+        starts,
+        notes,
+    }
+}
 
-    let present: Vec<u32> = ran.iter().map(RunResult::part).collect();
-    let missing: Vec<String> = (1..=expected)
-        .filter(|p| !present.contains(p))
+/// Which parts there should be and which there are.
+struct Scope<'a> {
+    expected: u32,
+    present: &'a [u32],
+    any_skipped: bool,
+    start_at: &'a str,
+}
+
+/// Notes on what does not add up: missing parts, late starts, clock skew,
+/// parts that could not start. Returns the largest skew.
+fn part_notes(
+    ran: &[RunResult],
+    scope: &Scope<'_>,
+    starts: &[SystemTime],
+    notes: &mut Vec<String>,
+) -> Option<f64> {
+    let missing: Vec<String> = (1..=scope.expected)
+        .filter(|p| !scope.present.contains(p))
         .map(|p| p.to_string())
         .collect();
     if !missing.is_empty() {
         notes.push(format!(
-            "part(s) {} of {expected} missing{}: their load is not in these numbers, so rates under-state what the API took",
+            "part(s) {} of {} missing{}: their load is not in these numbers, so rates under-state what the API took",
             missing.join(", "),
-            if skipped.is_empty() { "" } else { " or skipped" },
+            scope.expected,
+            if scope.any_skipped { " or skipped" } else { "" },
         ));
     }
-    if let Some(common) = parse_time(&start_at) {
-        for (r, &t) in ran.iter().zip(&starts) {
+    if let Some(common) = parse_time(scope.start_at) {
+        for (r, &t) in ran.iter().zip(starts) {
             let late = secs_between(common, t);
             if late >= LATE_START.as_secs_f64() {
                 notes.push(format!(
-                    "part {} started {late:.1} s after the common start {start_at}: its runner came up late, so the load did not add up for its first seconds",
-                    r.part()
+                    "part {} started {late:.1} s after the common start {}: its runner came up late, so the load did not add up for its first seconds",
+                    r.part(),
+                    scope.start_at
                 ));
             }
         }
     }
-    let max_skew_ms = skew_notes(&ran, &mut notes);
+    let max_skew_ms = skew_notes(ran, notes);
+    for r in ran.iter().filter(|r| r.outcome == Outcome::Failed) {
+        let why = r.start_failure.as_ref().map_or("", |f| f.message.as_str());
+        notes.push(format!(
+            "part {} could not start ({why}): its load is not in these numbers",
+            r.part()
+        ));
+    }
+    max_skew_ms
+}
 
+/// The parts summed into one run (its `split` is set by the caller).
+fn sum(ran: &[RunResult], base: SystemTime, offsets: &[f64], starts: &[SystemTime]) -> RunResult {
     let mut merged = ran[0].clone();
-    merged.timeline = timeline(&ran, &offsets);
-    merged.drain = drain(&ran);
-    merged.totals = totals(&ran, merged.drain.as_ref());
+    merged.timeline = timeline(ran, offsets);
+    merged.drain = drain(ran);
+    merged.totals = totals(ran, merged.drain.as_ref());
     merged.started_at = ran[starts.iter().position(|&t| t == base).unwrap_or(0)]
         .started_at
         .clone();
@@ -142,16 +216,27 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         .map_or(merged.ended_at, |(_, s)| s);
     merged.duration_s = ran
         .iter()
-        .zip(&offsets)
+        .zip(offsets)
         .map(|(r, o)| o + r.duration_s)
         .fold(0.0, f64::max);
-    for r in ran.iter().filter(|r| r.outcome == Outcome::Failed) {
-        let why = r.start_failure.as_ref().map_or("", |f| f.message.as_str());
-        notes.push(format!(
-            "part {} could not start ({why}): its load is not in these numbers",
-            r.part()
-        ));
-    }
+    settle(&mut merged, ran, offsets);
+    sum_errors(&mut merged, ran, offsets);
+    let lat = |f: fn(&RunResult) -> &Percentiles| upper_bound(ran.iter().map(f));
+    merged.latency_ms.message = lat(|r| &r.latency_ms.message);
+    merged.latency_ms.handshake = lat(|r| &r.latency_ms.handshake);
+    merged.latency_ms.sign_up = lat(|r| &r.latency_ms.sign_up);
+    merged.latency_ms.chat_request = lat(|r| &r.latency_ms.chat_request);
+    merged.latency_ms.round_trip = lat(|r| &r.latency_ms.round_trip);
+    merged.generator = generator(ran);
+    merged.server = sum_maps(ran.iter().filter_map(|r| r.server.as_ref()));
+    merged.cloudwatch = ran.iter().find_map(|r| r.cloudwatch.clone());
+    merged.hooks = ran.iter().flat_map(|r| r.hooks.clone()).collect();
+    merged.skipped_reason = None;
+    merged
+}
+
+/// The merged start failure, outcome and stop reason.
+fn settle(merged: &mut RunResult, ran: &[RunResult], offsets: &[f64]) {
     merged.start_failure = ran
         .iter()
         .all(|r| r.outcome == Outcome::Failed)
@@ -169,13 +254,17 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
     // The reason of the part that stopped first with the merged outcome.
     merged.stop_reason = ran
         .iter()
-        .zip(&offsets)
+        .zip(offsets)
         .filter(|(r, _)| r.outcome == merged.outcome)
         .min_by(|a, b| (a.1 + a.0.duration_s).total_cmp(&(b.1 + b.0.duration_s)))
-        .map_or(merged.stop_reason.clone(), |(r, _)| r.stop_reason.clone());
+        .map_or(merged.stop_reason, |(r, _)| r.stop_reason);
+}
+
+/// The earliest first error on the merged clock, and the error counts summed.
+fn sum_errors(merged: &mut RunResult, ran: &[RunResult], offsets: &[f64]) {
     merged.first_error = ran
         .iter()
-        .zip(&offsets)
+        .zip(offsets)
         .filter_map(|(r, o)| {
             r.first_error.as_ref().map(|e| FirstError {
                 at_s: e.at_s + o,
@@ -185,32 +274,11 @@ pub fn merge_parts(mut parts: Vec<RunResult>) -> RunResult {
         })
         .min_by(|a, b| a.at_s.total_cmp(&b.at_s));
     merged.errors_by_kind = BTreeMap::new();
-    for r in &ran {
+    for r in ran {
         for (k, v) in &r.errors_by_kind {
             *merged.errors_by_kind.entry(k.clone()).or_default() += v;
         }
     }
-    let lat = |f: fn(&RunResult) -> &Percentiles| upper_bound(ran.iter().map(f));
-    merged.latency_ms.message = lat(|r| &r.latency_ms.message);
-    merged.latency_ms.handshake = lat(|r| &r.latency_ms.handshake);
-    merged.latency_ms.sign_up = lat(|r| &r.latency_ms.sign_up);
-    merged.latency_ms.chat_request = lat(|r| &r.latency_ms.chat_request);
-    merged.latency_ms.round_trip = lat(|r| &r.latency_ms.round_trip);
-    merged.generator = generator(&ran);
-    merged.server = sum_maps(ran.iter().filter_map(|r| r.server.as_ref()));
-    merged.cloudwatch = ran.iter().find_map(|r| r.cloudwatch.clone());
-    merged.hooks = ran.iter().flat_map(|r| r.hooks.clone()).collect();
-    merged.skipped_reason = None;
-    merged.split = Some(SplitInfo {
-        part: 0,
-        parts: expected,
-        start_at,
-        min_one_way_ms: Vec::new(),
-        merged_parts: present,
-        notes,
-        max_skew_ms,
-    });
-    merged
 }
 
 /// Adds the parts' seconds into wall-clock seconds since the earliest start.

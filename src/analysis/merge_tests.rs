@@ -77,7 +77,7 @@ fn parts_on_time_add_up_second_by_second() {
         http_status: None,
     });
     b.outcome = Outcome::Saturated;
-    b.stop_reason = "first_error".into();
+    b.stop_reason = crate::results::StopReason::FirstError;
     let m = merge_parts(vec![b.clone(), a.clone()]);
     let sent: Vec<u64> = m.timeline.iter().map(|s| s.sent).collect();
     assert_eq!(sent, [21, 41, 61, 41]);

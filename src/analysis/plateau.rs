@@ -81,13 +81,6 @@ pub struct Plateau {
     pub collapsed: bool,
 }
 
-impl Plateau {
-    /// Length in seconds.
-    pub fn len_s(&self) -> u32 {
-        self.end_s - self.start_s
-    }
-}
-
 /// Centred rolling median of width `w` (shrunk at the edges).
 pub fn rolling_median(xs: &[f64], w: usize) -> Vec<f64> {
     let half = w / 2;

@@ -108,7 +108,7 @@ pub struct RunAnalysis {
     /// How the run ended.
     pub outcome: Outcome,
     /// Which stop rule ended it.
-    pub stop_reason: String,
+    pub stop_reason: crate::results::StopReason,
     /// Seconds from start to stop.
     pub duration_s: f64,
     /// Rate the plateau and the sustained rate are measured on.
@@ -256,7 +256,7 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         group: group_of(run),
         repetition: run.scenario.repetition,
         outcome: run.outcome,
-        stop_reason: run.stop_reason.clone(),
+        stop_reason: run.stop_reason,
         duration_s: run.duration_s,
         rate_basis: basis,
         peak_sent,

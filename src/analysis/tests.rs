@@ -3,7 +3,7 @@
 
 use crate::results;
 
-#[path = "../../tests/common/builder.rs"]
+#[path = "../../tests/it/common/builder.rs"]
 mod builder;
 
 use super::*;
@@ -75,7 +75,7 @@ fn run_ending_before_saturation_has_no_plateau() {
 fn interrupted_and_short_runs_are_not_counted() {
     let mut r = build(&Spec::new(100.0, 1, 4210.0));
     r.outcome = results::Outcome::Interrupted;
-    r.stop_reason = "signal".into();
+    r.stop_reason = crate::results::StopReason::Signal;
     assert_eq!(analyze_run(&r).verdict, Verdict::Interrupted);
     let mut s = Spec::new(100.0, 1, 4210.0);
     s.max_s = 5;

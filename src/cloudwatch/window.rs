@@ -5,7 +5,7 @@
 //!
 //! No SDK types and no I/O, so every rule is unit-tested on numbers.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use crate::matrix::cloudwatch::MAX_QUERIES_PER_CALL;
 use crate::matrix::{CloudWatchConfig, MetricSource};
@@ -58,7 +58,7 @@ impl Window {
 
 /// Epoch seconds of an RFC 3339 UTC time.
 pub fn epoch(rfc3339: &str) -> Option<f64> {
-    let t = humantime::parse_rfc3339_weak(rfc3339.trim().trim_end_matches('Z')).ok()?;
+    let t = crate::time::parse_rfc3339(rfc3339).ok()?;
     Some(t.duration_since(UNIX_EPOCH).ok()?.as_secs_f64())
 }
 
@@ -66,12 +66,6 @@ pub fn epoch(rfc3339: &str) -> Option<f64> {
 pub fn rfc3339(epoch_s: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_secs(epoch_s.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
-}
-
-/// Epoch seconds of a `SystemTime`.
-pub fn epoch_of(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// One GetMetricData query, in plain terms.

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 /// Thread-name prefix of threads that are not the load generator's.
-pub const SERVER_THREAD_NAME: &str = "msgperf-server";
+pub use crate::staging::SERVER_THREAD_NAME;
 
 /// Measures generator CPU between samples.
 #[derive(Debug)]

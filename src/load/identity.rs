@@ -18,6 +18,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use crate::matrix::shard::BadValue;
 use crate::matrix::{Plan, Slice};
 
 /// The nonce of one plan: 8 hex digits, printed by `msgperf expand` and
@@ -49,25 +50,35 @@ impl PlanId {
 
     /// Parses the 8 hex digits `msgperf expand` prints.
     pub fn parse(text: &str) -> Result<PlanId, String> {
-        let t = text.trim();
-        if t.len() == 8 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-            if let Ok(n) = u32::from_str_radix(t, 16) {
-                return Ok(PlanId(n));
-            }
+        match PlanId::parse_value(text) {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) | Err(_) => Err(format!("plan-id {:?}: {}", text.trim(), bad_plan_id())),
         }
-        Err(format!(
-            "plan-id {t:?} is not 8 hex digits: pass the `plan_id` that `msgperf expand` printed for this workflow run (every job of one plan needs the same), or leave it empty on a single runner"
-        ))
     }
 
     /// Parses an optional value: empty is `None`.
     pub fn parse_optional(text: &str) -> Result<Option<PlanId>, String> {
-        if text.trim().is_empty() {
-            Ok(None)
-        } else {
-            PlanId::parse(text).map(Some)
-        }
+        PlanId::parse_value(text).map_err(|e| format!("plan-id {:?}: {e}", text.trim()))
     }
+
+    /// The one parser of `--plan-id` and the action's `plan-id` input: 8 hex
+    /// digits, or empty for none.
+    pub fn parse_value(text: &str) -> Result<Option<PlanId>, BadValue> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        if t.len() == 8 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Ok(n) = u32::from_str_radix(t, 16) {
+                return Ok(Some(PlanId(n)));
+            }
+        }
+        Err(bad_plan_id())
+    }
+}
+
+fn bad_plan_id() -> BadValue {
+    BadValue::new("not 8 hex digits: pass the `plan_id` that `msgperf expand` printed for this workflow run (every job of one plan needs the same), or leave it empty on a single runner")
 }
 
 /// splitmix64's finalizer, folded to 32 bits: spreads nearby inputs over all bits.

@@ -50,7 +50,7 @@ pub fn skipped_result(
         ended_at: now,
         duration_s: 0.0,
         outcome: Outcome::Skipped,
-        stop_reason: "skipped".into(),
+        stop_reason: crate::results::StopReason::Skipped,
         first_error: None,
         errors_by_kind: Default::default(),
         totals: Totals::default(),

@@ -214,18 +214,13 @@ pub fn connect_url(messenger_ws_url: &str) -> String {
 
 /// Runs one scenario against `target` and returns its result. Never fails:
 /// whatever goes wrong is an error recorded in the result.
+///
+/// Start (wait for the common start, start the recorder and the organizers),
+/// wait for a stop rule while participants are spawned, drain, close every
+/// worker, then [`Finished::into_result`].
 pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunControl) -> RunResult {
     let part = control.part;
-    let clock = match control.start {
-        Some(clock) => {
-            tokio::select! {
-                _ = tokio::time::sleep_until(clock.start.into()) => clock,
-                // Cancelled while waiting: an interrupted run that starts now.
-                _ = control.interrupt.cancelled() => Clock::new(),
-            }
-        }
-        None => Clock::new(),
-    };
+    let clock = wait_for_start(&control).await;
     let stop = Arc::new(StopSignal::new());
     let (events, receiver) = mpsc::unbounded_channel();
     let periods = Periods {
@@ -237,36 +232,8 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
     let (drain_views, mut drain_view) = watch::channel(drain::DrainView::default());
     recorder.publish_drain_to(drain_views);
     let recording = tokio::spawn(recorder.run(receiver, control.progress.clone()));
-    let ws_url = connect_url(&target.messenger_ws_url);
-    let ctx = Arc::new(Ctx {
-        clock,
-        tls: ws_url.starts_with("wss://").then(wire::tls_connector),
-        ws_url,
-        organizer_api_url: target.organizer_api_url.clone(),
-        participant_api_url: target.participant_api_url.clone(),
-        organizer_password: target.organizer_password.clone(),
-        event_id: target.event_id,
-        sci: scenario.sci,
-        smi: scenario.smi,
-        reply: scenario.reply,
-        handshake_timeout: scenario.stop.handshake_timeout,
-        identity: control.identity,
-        run_key: control.identity.run_key(),
-        http: rest::client(scenario.stop.handshake_timeout),
-        events,
-        stop: stop.clone(),
-        done: CancellationToken::new(),
-        close_by: OnceLock::new(),
-        start_failure: OnceLock::new(),
-        organizers_left: AtomicU32::new(0),
-    });
-
-    let mut organizers = JoinSet::new();
-    for n in (1..=scenario.organizers).filter(|&n| part.runs_organizer(n)) {
-        let email = target.organizer_email.replace("{n}", &n.to_string());
-        ctx.organizers_left.fetch_add(1, Ordering::AcqRel);
-        organizers.spawn(organizer::run(ctx.clone(), n, scenario.organizers, email));
-    }
+    let ctx = context(scenario, target, &control, clock, events, &stop);
+    let mut organizers = start_organizers(&ctx, scenario, target, part);
     let pool_here = organizers.len();
     let mut participants = JoinSet::new();
     let deadline = tokio::time::Instant::from_std(clock.start) + scenario.stop.max_duration;
@@ -296,87 +263,199 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
     // The last sender goes with the context: the recorder then finishes.
     drop(ctx);
     let rec = recording.await.expect("the recorder does not panic");
-
     let reason = stop.reason().unwrap_or(StopReason::MaxDuration);
-    let start_failure = start_failure.or_else(|| no_load(&rec, pool_here, reason));
-    let outcome = match reason {
-        _ if start_failure.is_some() => Outcome::Failed,
-        StopReason::FirstError | StopReason::ErrorBudget => Outcome::Saturated,
-        StopReason::MaxDuration | StopReason::MaxParticipants => Outcome::Completed,
-        StopReason::StartFailed => Outcome::Failed,
-        StopReason::Signal => Outcome::Interrupted,
+    let finished = Finished {
+        scenario,
+        target,
+        control: &control,
+        clock,
+        stopped_at,
+        ended_at,
+        drained,
+        reason,
+        start_failure: start_failure.or_else(|| no_load(&rec, pool_here, reason)),
     };
-    let creation = creation_rate(scenario, &rec, stopped_at.duration_since(clock.start));
-    let (lost, still_arriving) = drained.judge(rec.lost);
-    let (cpu_ns, cpu_percent) = rec.cpu;
-    RunResult {
-        schema: SCHEMA_VERSION,
-        scenario: scenario_info(scenario),
-        target: target_info(target, control.embedded),
-        started_at: rfc3339(clock.started_at),
-        ended_at: rfc3339(ended_at),
-        duration_s: stopped_at.duration_since(clock.start).as_secs_f64(),
-        outcome,
-        stop_reason: reason.as_str().to_string(),
-        first_error: rec.first_error,
-        errors_by_kind: rec.errors_by_kind,
-        totals: Totals {
-            participants: rec.participants,
-            chats: rec.chats,
-            messages_sent: rec.sent,
-            messages_delivered: rec.delivered,
-            messages_lost: lost,
-            messages_duplicated: rec.duplicated,
-            start_chats_sent: rec.start_chats_sent,
-            errors: rec.errors,
-            replies_sent: rec.replies.sent,
-            replies_received: rec.replies.received,
-            stages: rec.stages,
-            backlog_at_stop: rec.backlog_at_stop,
-            messages_delivered_late: rec.delivered_late,
-            messages_undelivered_at_drain_end: still_arriving,
-            messages_out_of_order: rec.out_of_order,
-        },
-        timeline: rec.timeline,
-        latency_ms: Latencies {
-            message: rec.message,
-            handshake: rec.handshake,
-            sign_up: rec.sign_up,
-            chat_request: rec.chat_request,
-            round_trip: rec.replies.round_trip,
-        },
-        generator: Generator {
-            max_send_lateness_ms: rec.lateness.max,
-            p99_send_lateness_ms: rec.lateness.p99,
-            late_ticks: rec.late_ticks,
-            cpu_percent,
-            cpu_us_per_message: if rec.sent == 0 {
-                0.0
-            } else {
-                (cpu_ns as f64 / 1000.0 / rec.sent as f64 * 100.0).round() / 100.0
-            },
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
-        },
-        server: None,
-        cloudwatch: None,
-        skipped_reason: None,
-        hooks: Vec::new(),
-        split: part.is_split().then(|| SplitInfo {
+    finished.into_result(rec)
+}
+
+/// The run's clock: at the common start of split parts (or now when a
+/// signal comes while waiting), else now.
+async fn wait_for_start(control: &RunControl) -> Clock {
+    match control.start {
+        Some(clock) => {
+            tokio::select! {
+                _ = tokio::time::sleep_until(clock.start.into()) => clock,
+                // Cancelled while waiting: an interrupted run that starts now.
+                _ = control.interrupt.cancelled() => Clock::new(),
+            }
+        }
+        None => Clock::new(),
+    }
+}
+
+/// What every worker of the run shares.
+fn context(
+    scenario: &Scenario,
+    target: &Target,
+    control: &RunControl,
+    clock: Clock,
+    events: mpsc::UnboundedSender<Event>,
+    stop: &Arc<StopSignal>,
+) -> Arc<Ctx> {
+    let ws_url = connect_url(&target.messenger_ws_url);
+    Arc::new(Ctx {
+        clock,
+        tls: ws_url.starts_with("wss://").then(wire::tls_connector),
+        ws_url,
+        organizer_api_url: target.organizer_api_url.clone(),
+        participant_api_url: target.participant_api_url.clone(),
+        organizer_password: target.organizer_password.clone(),
+        event_id: target.event_id,
+        sci: scenario.sci,
+        smi: scenario.smi,
+        reply: scenario.reply,
+        handshake_timeout: scenario.stop.handshake_timeout,
+        identity: control.identity,
+        run_key: control.identity.run_key(),
+        http: rest::client(scenario.stop.handshake_timeout),
+        events,
+        stop: stop.clone(),
+        done: CancellationToken::new(),
+        close_by: OnceLock::new(),
+        start_failure: OnceLock::new(),
+        organizers_left: AtomicU32::new(0),
+    })
+}
+
+/// Starts this part's organizers of the pool.
+fn start_organizers(
+    ctx: &Arc<Ctx>,
+    scenario: &Scenario,
+    target: &Target,
+    part: Part,
+) -> JoinSet<()> {
+    let mut organizers = JoinSet::new();
+    for n in (1..=scenario.organizers).filter(|&n| part.runs_organizer(n)) {
+        let email = target.organizer_email.replace("{n}", &n.to_string());
+        ctx.organizers_left.fetch_add(1, Ordering::AcqRel);
+        organizers.spawn(organizer::run(ctx.clone(), n, scenario.organizers, email));
+    }
+    organizers
+}
+
+/// A run after its stop, drain and close: what its result is made of
+/// besides the [`recorder::Recording`].
+struct Finished<'a> {
+    scenario: &'a Scenario,
+    target: &'a Target,
+    control: &'a RunControl,
+    clock: Clock,
+    stopped_at: Instant,
+    ended_at: SystemTime,
+    drained: drain::Drained,
+    reason: StopReason,
+    start_failure: Option<StartFailure>,
+}
+
+impl Finished<'_> {
+    /// The result file of the run.
+    fn into_result(self, rec: recorder::Recording) -> RunResult {
+        let (scenario, clock, part) = (self.scenario, self.clock, self.control.part);
+        let outcome = match self.reason {
+            _ if self.start_failure.is_some() => Outcome::Failed,
+            StopReason::FirstError | StopReason::ErrorBudget => Outcome::Saturated,
+            StopReason::MaxDuration | StopReason::MaxParticipants => Outcome::Completed,
+            StopReason::StartFailed => Outcome::Failed,
+            StopReason::Signal => Outcome::Interrupted,
+            StopReason::Skipped => Outcome::Skipped,
+        };
+        let ran = self.stopped_at.duration_since(clock.start);
+        let creation = creation_rate(scenario, &rec, ran);
+        let (lost, still_arriving) = self.drained.judge(rec.lost);
+        let (totals, generator) = (totals(&rec, lost, still_arriving), generator(&rec));
+        let drain = self.drained.info(
+            scenario.stop.drain,
+            clock.us_at(self.stopped_at),
+            rec.last_delivery_us,
+        );
+        let split = part.is_split().then(|| SplitInfo {
             part: part.0.index,
             parts: part.0.count,
-            start_at: control
+            start_at: self
+                .control
                 .start
                 .map_or_else(|| rfc3339(clock.started_at), |c| rfc3339(c.started_at)),
             min_one_way_ms: rec.one_way,
             ..SplitInfo::default()
-        }),
-        start_failure,
-        creation: Some(creation),
-        drain: Some(drained.info(
-            scenario.stop.drain,
-            clock.us_at(stopped_at),
-            rec.last_delivery_us,
-        )),
+        });
+        RunResult {
+            schema: SCHEMA_VERSION,
+            scenario: scenario_info(scenario),
+            target: target_info(self.target, self.control.embedded),
+            started_at: rfc3339(clock.started_at),
+            ended_at: rfc3339(self.ended_at),
+            duration_s: ran.as_secs_f64(),
+            outcome,
+            stop_reason: self.reason,
+            first_error: rec.first_error,
+            errors_by_kind: rec.errors_by_kind,
+            totals,
+            generator,
+            latency_ms: Latencies {
+                message: rec.message,
+                handshake: rec.handshake,
+                sign_up: rec.sign_up,
+                chat_request: rec.chat_request,
+                round_trip: rec.replies.round_trip,
+            },
+            timeline: rec.timeline,
+            server: None,
+            cloudwatch: None,
+            skipped_reason: None,
+            hooks: Vec::new(),
+            split,
+            start_failure: self.start_failure,
+            creation: Some(creation),
+            drain: Some(drain),
+        }
+    }
+}
+
+/// The run's counts; `lost` and `still_arriving` as the drain judged them.
+fn totals(rec: &recorder::Recording, lost: u64, still_arriving: u64) -> Totals {
+    Totals {
+        participants: rec.participants,
+        chats: rec.chats,
+        messages_sent: rec.sent,
+        messages_delivered: rec.delivered,
+        messages_lost: lost,
+        messages_duplicated: rec.duplicated,
+        start_chats_sent: rec.start_chats_sent,
+        errors: rec.errors,
+        replies_sent: rec.replies.sent,
+        replies_received: rec.replies.received,
+        stages: rec.stages,
+        backlog_at_stop: rec.backlog_at_stop,
+        messages_delivered_late: rec.delivered_late,
+        messages_undelivered_at_drain_end: still_arriving,
+        messages_out_of_order: rec.out_of_order,
+    }
+}
+
+/// The load generator's own health over the run.
+fn generator(rec: &recorder::Recording) -> Generator {
+    let (cpu_ns, cpu_percent) = rec.cpu;
+    Generator {
+        max_send_lateness_ms: rec.lateness.max,
+        p99_send_lateness_ms: rec.lateness.p99,
+        late_ticks: rec.late_ticks,
+        cpu_percent,
+        cpu_us_per_message: if rec.sent == 0 {
+            0.0
+        } else {
+            (cpu_ns as f64 / 1000.0 / rec.sent as f64 * 100.0).round() / 100.0
+        },
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
     }
 }
 

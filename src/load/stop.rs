@@ -6,37 +6,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-/// The stop rule that ended a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// `stop.max_duration` elapsed.
-    MaxDuration,
-    /// `stop.max_participants` were created.
-    MaxParticipants,
-    /// `on_error: first` and an error happened.
-    FirstError,
-    /// Errors exceeded the `on_error` budget.
-    ErrorBudget,
-    /// SIGINT or SIGTERM.
-    Signal,
-    /// Every organizer gave up before starting a chat (e.g. its sign-in was
-    /// refused): nothing can load the API.
-    StartFailed,
-}
-
-impl StopReason {
-    /// The name written to result files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::MaxDuration => "max_duration",
-            StopReason::MaxParticipants => "max_participants",
-            StopReason::FirstError => "first_error",
-            StopReason::ErrorBudget => "error_budget",
-            StopReason::Signal => "signal",
-            StopReason::StartFailed => "start_failed",
-        }
-    }
-}
+pub use crate::results::StopReason;
 
 /// A cancellation token plus the reason of the first cancellation.
 #[derive(Debug, Default)]

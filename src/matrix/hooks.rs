@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::raw::{fail, Dur, PosDur};
 
@@ -31,16 +31,69 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// The hooks that are set, with their phase name, in run order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Hook)> {
-        [
-            ("before_all", &self.before_all),
-            ("before_each", &self.before_each),
-            ("after_each", &self.after_each),
-            ("after_all", &self.after_all),
-        ]
-        .into_iter()
-        .filter_map(|(name, hook)| hook.as_ref().map(|h| (name, h)))
+    /// The hook of `phase`, if the plan has one.
+    pub fn get(&self, phase: HookPhase) -> Option<&Hook> {
+        match phase {
+            HookPhase::BeforeAll => self.before_all.as_ref(),
+            HookPhase::BeforeEach => self.before_each.as_ref(),
+            HookPhase::AfterEach => self.after_each.as_ref(),
+            HookPhase::AfterAll => self.after_all.as_ref(),
+        }
+    }
+
+    /// The hooks that are set, with their phase, in run order.
+    pub fn iter(&self) -> impl Iterator<Item = (HookPhase, &Hook)> {
+        HookPhase::ALL
+            .into_iter()
+            .filter_map(|phase| self.get(phase).map(|h| (phase, h)))
+    }
+}
+
+/// The four points where a hook runs, by their matrix.yaml and result-file
+/// name (`before_all`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookPhase {
+    /// Once, before the first run.
+    BeforeAll,
+    /// Before every run.
+    BeforeEach,
+    /// After every run.
+    AfterEach,
+    /// Once, at the end.
+    AfterAll,
+}
+
+impl HookPhase {
+    /// Every phase, in run order.
+    pub const ALL: [HookPhase; 4] = [
+        HookPhase::BeforeAll,
+        HookPhase::BeforeEach,
+        HookPhase::AfterEach,
+        HookPhase::AfterAll,
+    ];
+
+    /// The name in matrix.yaml, result files and `MSGPERF_HOOK`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPhase::BeforeAll => "before_all",
+            HookPhase::BeforeEach => "before_each",
+            HookPhase::AfterEach => "after_each",
+            HookPhase::AfterAll => "after_all",
+        }
+    }
+}
+
+impl fmt::Display for HookPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A phase equals its name (`"before_all"`).
+impl PartialEq<&str> for HookPhase {
+    fn eq(&self, name: &&str) -> bool {
+        self.as_str() == *name
     }
 }
 

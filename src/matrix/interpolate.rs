@@ -1,4 +1,5 @@
-//! `${VAR}` interpolation of target strings from the environment.
+//! `${VAR}` interpolation from the environment: of the target's strings in
+//! matrix.yaml, and of a hook's readiness probe (one set of rules for both).
 //!
 //! It runs on values after YAML parsing, not on the raw text: a value holding
 //! YAML specials (a password with `: ` or `#`) cannot change the document's
@@ -11,7 +12,7 @@ use std::fmt;
 /// Why a value could not be interpolated. Never carries the value itself,
 /// which may be a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum InterpolationError {
+pub enum InterpolationError {
     /// `${NAME}` with `NAME` not set in the environment.
     Missing(String),
     /// `${` without a closing `}`, or a name that is not `[A-Za-z_][A-Za-z0-9_]*`.
@@ -33,7 +34,7 @@ impl fmt::Display for InterpolationError {
 
 /// Replaces every `${NAME}` in `text` with `env(NAME)`; `$${` stands for a
 /// literal `${`, and any other `$` is kept as is.
-pub(crate) fn interpolate(
+pub fn interpolate(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, InterpolationError> {

@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::server::Capacity;
+use crate::staging::Capacity;
 
 pub mod cloudwatch;
 mod decode;
@@ -39,8 +39,11 @@ mod tests;
 pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
-pub use hooks::{Hook, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
-pub use overrides::{apply_overrides, OverrideError, TargetOverrides};
+pub use hooks::{Hook, HookPhase, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
+pub use interpolate::{interpolate, InterpolationError};
+pub use overrides::{
+    apply_overrides, CloudWatchChoice, OverrideError, PlanOverrides, TargetOverrides,
+};
 pub use select::select;
 pub use shard::Slice;
 

@@ -1,8 +1,63 @@
 //! Changes to a loaded [`Plan`] that come from outside the file: target
 //! overrides (the GitHub Action's `messenger-ws-url`, `organizer-password`, …
-//! inputs). Pure functions on plain data.
+//! inputs), the gate's `fail-on-regression` and the `cloudwatch` switch.
+//! Pure functions on plain data, applied once when an invocation is resolved.
+
+use std::path::Path;
 
 use super::{Plan, Secret, Target};
+
+/// Everything about a plan that is given outside matrix.yaml.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanOverrides {
+    /// The target's settings.
+    pub target: TargetOverrides,
+    /// Whether a regression fails the command; `None` keeps `gate:`'s.
+    pub fail_on_regression: Option<bool>,
+    /// Whether to fetch CloudWatch metrics.
+    pub cloudwatch: CloudWatchChoice,
+}
+
+/// Whether the runs fetch the metrics of matrix.yaml's `cloudwatch:` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CloudWatchChoice {
+    /// As matrix.yaml says (the CLI).
+    #[default]
+    AsMatrix,
+    /// Never (the action's `cloudwatch: false`).
+    Off,
+    /// Always; the block must exist (the action's `cloudwatch: true`), in
+    /// `region` when given (`aws-region`).
+    On {
+        /// Overrides the block's region.
+        region: Option<String>,
+    },
+}
+
+impl PlanOverrides {
+    /// The plan with these applied; `source` names the matrix file in errors.
+    pub fn apply(&self, mut plan: Plan, source: &Path) -> Result<Plan, OverrideError> {
+        apply_overrides(&mut plan, &self.target)?;
+        if let Some(fail) = self.fail_on_regression {
+            plan.gate.fail_on_regression = fail;
+        }
+        match &self.cloudwatch {
+            CloudWatchChoice::AsMatrix => {}
+            CloudWatchChoice::Off => plan.cloudwatch = None,
+            CloudWatchChoice::On { region } => {
+                let Some(cw) = plan.cloudwatch.as_mut() else {
+                    return Err(OverrideError::NoCloudWatch {
+                        matrix: source.display().to_string(),
+                    });
+                };
+                if let Some(region) = region {
+                    cw.region = Some(region.clone());
+                }
+            }
+        }
+        Ok(plan)
+    }
+}
 
 /// Target settings given outside matrix.yaml; `None` keeps the file's value.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,6 +89,12 @@ pub enum OverrideError {
     /// The plan has no target and the overrides do not make a whole one.
     #[error("matrix has no `target:` block, so the target overrides must give all of messenger-ws-url, organizer-api-url, participant-api-url, organizer-email and organizer-password; missing: {0}")]
     Incomplete(String),
+    /// `cloudwatch: true` with no `cloudwatch:` block to fetch.
+    #[error("input `cloudwatch` is true but {matrix} has no `cloudwatch:` block: add one listing the metrics to fetch, or set cloudwatch: false")]
+    NoCloudWatch {
+        /// The matrix file.
+        matrix: String,
+    },
     /// A URL has the wrong scheme.
     #[error("{input} is {value:?}: it must start with {schemes}")]
     Scheme {

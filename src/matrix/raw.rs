@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::OnError;
-use crate::server::Capacity;
+use crate::staging::Capacity;
 
 /// Separates the problem from the hint inside a serde custom error message;
 /// `decode` splits on it. A control character cannot occur in YAML scalars

@@ -34,9 +34,13 @@ impl Slice {
     /// Parses `i/N` with `1 <= i <= N <= MAX_SPLIT`; `what` names the option
     /// in the error.
     pub fn parse(text: &str, what: &str) -> Result<Slice, String> {
-        let bad = || {
-            format!("{what} {text:?} is not of the form i/N with 1 <= i <= N <= {MAX_SPLIT} (for example `2/4`)")
-        };
+        Slice::parse_value(text).map_err(|e| format!("{what} {text:?}: {e}"))
+    }
+
+    /// Parses `i/N` with `1 <= i <= N <= MAX_SPLIT`: the one parser of
+    /// `--shard`, `--part` and the action's `shard` and `part` inputs.
+    pub fn parse_value(text: &str) -> Result<Slice, BadValue> {
+        let bad = || BadValue::new(format!("i/N with 1 <= i <= N <= {MAX_SPLIT}, e.g. 2/4"));
         let (i, n) = text.trim().split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -44,6 +48,25 @@ impl Slice {
             return Err(bad());
         }
         Ok(Slice { index, count })
+    }
+}
+
+/// A value of an option (a CLI flag or an action input) that does not parse:
+/// what is allowed. The caller names the option and the value given, so the
+/// CLI and the action share the parsers and these texts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{expected}")]
+pub struct BadValue {
+    /// What is allowed, e.g. `a whole number of runners from 1 to 256`.
+    pub expected: String,
+}
+
+impl BadValue {
+    /// A value error saying what is allowed.
+    pub fn new(expected: impl Into<String>) -> Self {
+        BadValue {
+            expected: expected.into(),
+        }
     }
 }
 
@@ -64,27 +87,28 @@ pub fn set_split(plan: &mut Plan, split: u32) {
     }
 }
 
-/// Parses a `--split` value: empty means "as matrix.yaml says".
-pub fn parse_split(text: &str) -> Result<Option<u32>, String> {
+/// Parses a `--split` value (input `split`): empty means "as matrix.yaml says".
+pub fn parse_split(text: &str) -> Result<Option<u32>, BadValue> {
     match text.trim() {
         "" => Ok(None),
         t => match t.parse::<u32>() {
             Ok(k) if (1..=MAX_SPLIT).contains(&k) => Ok(Some(k)),
-            _ => Err(format!(
-                "split {t:?}: give a whole number of runners from 1 to {MAX_SPLIT}, or nothing"
-            )),
+            _ => Err(BadValue::new(format!(
+                "give a whole number of runners from 1 to {MAX_SPLIT}, or nothing"
+            ))),
         },
     }
 }
 
-/// Parses a `--start-at` value: an RFC 3339 instant, or empty for none.
-pub fn parse_start_at(text: &str) -> Result<Option<SystemTime>, String> {
+/// Parses a `--start-at` value (input `start-at`): an RFC 3339 instant, or
+/// empty for none.
+pub fn parse_start_at(text: &str) -> Result<Option<SystemTime>, BadValue> {
     match text.trim() {
         "" => Ok(None),
-        t => humantime::parse_rfc3339_weak(t.trim_end_matches('Z'))
+        t => crate::time::parse_rfc3339(t)
             .map(Some)
             .map_err(|e| {
-                format!("start-at {t:?}: {e}; give an RFC 3339 instant such as 2026-11-28T06:00:00Z (what `msgperf expand` prints)")
+                BadValue::new(format!("{e}; give an RFC 3339 instant such as 2026-11-28T06:00:00Z (what `msgperf expand` prints), or nothing"))
             }),
     }
 }

@@ -117,6 +117,21 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
 
 /// Runs `msgperf report`.
 pub fn run(opts: &ReportOptions) -> Result<ReportOutcome, ReportError> {
+    run_for(opts, &Commit::default())
+}
+
+/// The commit a report is about, for its history line; the command layer
+/// reads it from the runner (`GITHUB_SHA`, `GITHUB_REF_NAME`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// The commit's SHA.
+    pub sha: Option<String>,
+    /// The branch or tag.
+    pub git_ref: Option<String>,
+}
+
+/// Like [`run`], with the commit the history line names.
+pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, ReportError> {
     let results = read_results(&opts.results)?;
     let base = match &opts.baseline {
         Some(p) => Some(load_baseline(p, opts.baseline_label.clone())?),
@@ -157,8 +172,7 @@ pub fn run(opts: &ReportOptions) -> Result<ReportOutcome, ReportError> {
     json.push('\n');
     std::fs::write(&json_path, json).map_err(io(&json_path))?;
     if let Some(h) = &opts.history {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let line = history::line(&report, env("GITHUB_SHA"), env("GITHUB_REF_NAME"));
+        let line = history::line(&report, commit.sha.clone(), commit.git_ref.clone());
         append(h, &history::to_json_line(&line))?;
     }
     Ok(ReportOutcome {

@@ -21,5 +21,5 @@ pub mod mermaid;
 pub mod model;
 pub mod terminal;
 
-pub use command::{run, ReportError, ReportOptions, ReportOutcome};
+pub use command::{run, run_for, Commit, ReportError, ReportOptions, ReportOutcome};
 pub use model::{build, BaselineInput, Report, REPORT_SCHEMA};

@@ -42,9 +42,8 @@ pub struct RunResult {
     pub duration_s: f64,
     /// How the run ended.
     pub outcome: Outcome,
-    /// Which stop rule ended the run: `max_duration`, `max_participants`,
-    /// `first_error`, `error_budget`, `signal`.
-    pub stop_reason: String,
+    /// Which stop rule ended the run (`skipped` when it never ran).
+    pub stop_reason: StopReason,
     /// The first error of any worker, or null.
     pub first_error: Option<FirstError>,
     /// Error counts by [`ErrorKind`] name.
@@ -101,10 +100,10 @@ pub struct CreationRate {
 }
 
 /// One hook as it ran: what, how it ended, and the end of its output.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HookRecord {
-    /// `before_all`, `before_each`, `after_each` or `after_all`.
-    pub phase: String,
+    /// Where it ran.
+    pub phase: crate::matrix::HookPhase,
     /// The command as written in matrix.yaml (secrets masked).
     pub command: String,
     /// True when the command exited 0 and the readiness probe (if any) answered.
@@ -175,6 +174,68 @@ pub enum Outcome {
     /// Started but never loaded the API: organizers could not sign in, or no
     /// participant connected (see `start_failure`). Not a measurement.
     Failed,
+}
+
+/// The stop rule that ended a run, by its name in result files.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `stop.max_duration` elapsed.
+    MaxDuration,
+    /// `stop.max_participants` were created.
+    MaxParticipants,
+    /// `on_error: first` and an error happened.
+    FirstError,
+    /// Errors exceeded the `on_error` budget.
+    ErrorBudget,
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// Every organizer gave up before starting a chat (e.g. its sign-in was
+    /// refused): nothing can load the API.
+    StartFailed,
+    /// The run did not happen: a `before_*` hook failed.
+    Skipped,
+}
+
+impl StopReason {
+    /// The name written to result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::MaxDuration => "max_duration",
+            StopReason::MaxParticipants => "max_participants",
+            StopReason::FirstError => "first_error",
+            StopReason::ErrorBudget => "error_budget",
+            StopReason::Signal => "signal",
+            StopReason::StartFailed => "start_failed",
+            StopReason::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stop reason equals its name in result files (`"max_duration"`).
+impl PartialEq<&str> for StopReason {
+    fn eq(&self, name: &&str) -> bool {
+        self.as_str() == *name
+    }
+}
+
+impl Outcome {
+    /// The name in result files and `MSGPERF_OUTCOME`, e.g. `saturated`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Saturated => "saturated",
+            Outcome::Completed => "completed",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        }
+    }
 }
 
 /// What went wrong, as a small closed set so runs can be compared.
@@ -415,7 +476,7 @@ pub(crate) mod tests {
             ended_at: "2026-11-28T01:00:02.000Z".into(),
             duration_s: 2.0,
             outcome: Outcome::Completed,
-            stop_reason: "max_duration".into(),
+            stop_reason: StopReason::MaxDuration,
             first_error: None,
             errors_by_kind: BTreeMap::new(),
             totals: Totals::default(),

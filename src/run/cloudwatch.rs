@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::CommandError;
+use super::RunError;
 use crate::cloudwatch;
 use crate::matrix::CloudWatchConfig;
 use crate::results::RunResult;
@@ -18,7 +18,7 @@ pub async fn attach(
     out: &Path,
     results: &mut [RunResult],
     paths: &mut [PathBuf],
-) -> Result<(), CommandError> {
+) -> Result<(), RunError> {
     if results.is_empty() {
         return Ok(());
     }
@@ -35,7 +35,7 @@ pub async fn attach(
             tracing::warn!("{}: {w}", result.scenario.id);
         }
         result.cloudwatch = Some(metrics);
-        *path = result.write_to_dir(out).map_err(CommandError::tool)?;
+        *path = result.write_to_dir(out)?;
     }
     let mut errors: Vec<String> = fetched.errors.iter().map(ToString::to_string).collect();
     for e in &errors {
@@ -52,10 +52,7 @@ pub async fn attach(
         }
     }
     if config.required && !errors.is_empty() {
-        return Err(CommandError::tool(format!(
-            "cloudwatch.required is true and CloudWatch failed: {}",
-            errors.join("; ")
-        )));
+        return Err(RunError::CloudWatch(errors.join("; ")));
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
-use crate::matrix::Hook;
+use crate::matrix::{interpolate, Hook, HookPhase, InterpolationError};
 use crate::results::HookRecord;
 
 /// Bytes of output kept per hook.
@@ -129,7 +129,7 @@ fn kill_group(pid: Option<u32>) {
 /// Runs `hook` with `env` added to the environment; never fails: what went
 /// wrong is in the record (`ok` false, `error` set). `interrupt` kills it.
 pub async fn run(
-    phase: &str,
+    phase: HookPhase,
     hook: &Hook,
     env: &[(String, String)],
     masker: &Masker,
@@ -138,9 +138,13 @@ pub async fn run(
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start) + hook.timeout;
     let mut record = HookRecord {
-        phase: phase.to_string(),
+        phase,
         command: masker.mask(&hook.run),
-        ..HookRecord::default()
+        ok: false,
+        exit_status: None,
+        duration_s: 0.0,
+        error: None,
+        output: String::new(),
     };
     let tail = Arc::new(Mutex::new(Tail::default()));
     let error = match command(hook, env, &tail, deadline, interrupt).await {
@@ -228,30 +232,21 @@ async fn command(
     }))
 }
 
-/// `${NAME}` in a probe, from the hook's environment or the process's.
+/// `${NAME}` in a probe, from the hook's environment or the process's, by
+/// matrix.yaml's interpolation rules.
 fn expand(probe: &str, env: &[(String, String)]) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = probe;
-    while let Some(at) = rest.find("${") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("`{probe}` has a `${{` without its `}}`"))?;
-        let name = &after[..end];
-        let value = env
-            .iter()
+    let lookup = |name: &str| {
+        env.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var(name).ok())
-            .ok_or_else(|| {
-                format!("readiness probe `{probe}` uses ${{{name}}}, which is not set")
-            })?;
-        out.push_str(&value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    };
+    interpolate(probe, &lookup).map_err(|e| match e {
+        InterpolationError::Missing(name) => {
+            format!("readiness probe `{probe}` uses ${{{name}}}, which is not set")
+        }
+        InterpolationError::Malformed => format!("readiness probe `{probe}`: {e}"),
+    })
 }
 
 /// Polls `probe` (HTTP GET until 2xx, or `tcp://host:port` until it connects) until `deadline`.

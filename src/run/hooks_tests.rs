@@ -15,7 +15,7 @@ fn hook(run: &str, timeout_ms: u64, wait_for: Option<&str>) -> Hook {
 async fn run_plain(h: &Hook) -> HookRecord {
     let env = vec![("MSGPERF_SCENARIO_ID".to_string(), "s-r1".to_string())];
     run(
-        "before_each",
+        HookPhase::BeforeEach,
         h,
         &env,
         &Masker::new("hunter2-pw", &env),
@@ -47,7 +47,7 @@ async fn secret_looking_variables_are_masked_in_command_and_output() {
     let env = vec![("DEPLOY_TOKEN".to_string(), "tok-abcdef".to_string())];
     let h = hook("echo tok-abcdef", 5000, None);
     let r = run(
-        "after_all",
+        HookPhase::AfterAll,
         &h,
         &env,
         &Masker::new("", &env),
@@ -128,7 +128,7 @@ async fn an_interrupt_kills_a_running_hook_promptly() {
     });
     let started = Instant::now();
     let r = run(
-        "before_each",
+        HookPhase::BeforeEach,
         &hook("sleep 30", 60_000, None),
         &[],
         &Masker::default(),
@@ -205,7 +205,7 @@ async fn probe_variables_come_from_the_hook_environment() {
     )];
     let h = hook("true", 3000, Some("${MSGPERF_ORGANIZER_API_URL}/health"));
     let r = run(
-        "before_all",
+        HookPhase::BeforeAll,
         &h,
         &env,
         &Masker::default(),
@@ -215,7 +215,7 @@ async fn probe_variables_come_from_the_hook_environment() {
     assert!(r.ok, "{r:?}");
     let missing = hook("true", 3000, Some("${NO_SUCH_MSGPERF_VAR}/x"));
     let r = run(
-        "before_all",
+        HookPhase::BeforeAll,
         &missing,
         &env,
         &Masker::default(),

@@ -6,67 +6,30 @@
 //! function from a scenario to a result.
 
 mod cloudwatch;
+mod error;
 mod hook_env;
 pub mod hooks;
+mod plan;
 pub mod progress;
 pub mod signals;
 pub mod table;
 
+pub use error::RunError;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::CommandError;
-use crate::load::{self, Identity, PlanId, Progress, RunControl};
-use crate::matrix::shard::{self as sharding, Slot};
-use crate::matrix::{self, Gate, Hooks, OnHookFailure, Plan, Scenario, Secret, Slice, Target};
+use crate::load::{self, Identity, Progress, RunControl};
+use crate::matrix::shard::Slot;
+use crate::matrix::{self, Gate, HookPhase, Hooks, OnHookFailure, Scenario, Secret, Target};
 use crate::results::{HookRecord, RunResult};
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
+use crate::staging::SERVER_GAUGES;
 
-/// Options of `msgperf run`.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// The plan.
-    pub matrix: PathBuf,
-    /// Where result files go.
-    pub out: PathBuf,
-    /// Scenario or group ids to run (empty = all).
-    pub scenarios: Vec<String>,
-    /// Which shard of the plan this runner runs (`--shard i/N`).
-    pub shard: Slice,
-    /// Which part of a split shard this runner is (`--part j/K`).
-    pub part: Slice,
-    /// Runners per scenario for every scenario (`--split K`), overriding matrix.yaml.
-    pub split: Option<u32>,
-    /// The common start of split parts (`--start-at`).
-    pub start_at: Option<SystemTime>,
-    /// The plan's nonce from `msgperf expand` (`--plan-id`), shared by every
-    /// job of a scaled-out run; `None` derives one from `start_at` (parts
-    /// started by hand share it), or makes a fresh one for a single runner.
-    pub plan_id: Option<PlanId>,
-    /// The workflow run attempt (`GITHUB_RUN_ATTEMPT`; 1 outside Actions): a
-    /// re-run job signs up new participants.
-    pub attempt: u32,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            matrix: "matrix.yaml".into(),
-            out: "results".into(),
-            scenarios: Vec::new(),
-            shard: Slice::WHOLE,
-            part: Slice::WHOLE,
-            split: None,
-            start_at: None,
-            plan_id: None,
-            attempt: 1,
-        }
-    }
-}
+pub use plan::{resolve, PlannedSlot, RunOptions, RunPlan, TargetSource};
 
 /// What a finished `run` produced.
 #[derive(Debug)]
@@ -83,211 +46,252 @@ pub struct RunOutcome {
     pub gate: Gate,
 }
 
-/// A common start further ahead than this is a mistake, not a plan: the job
-/// would idle until its timeout.
-const MAX_START_AHEAD: Duration = Duration::from_secs(3600);
-
 /// Worker threads of the embedded server's own runtime.
 const EMBEDDED_SERVER_THREADS: usize = 2;
 
-/// Runs the selected scenarios of the plan and writes one result file each.
-pub async fn run(opts: &RunOptions) -> Result<RunOutcome, CommandError> {
-    let plan = matrix::load_file(&opts.matrix).map_err(CommandError::config)?;
-    run_plan(&plan, opts).await
+/// Loads the matrix file, resolves the invocation, and runs it.
+pub async fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let plan = matrix::load_file(&opts.matrix)?;
+    execute(resolve(plan, opts)?).await
 }
 
-/// Like [`run`] with a plan already loaded (and changed, e.g. by the GitHub
-/// Action's target overrides and shard); `opts.matrix` is not read.
-pub async fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, CommandError> {
-    let slots = slots(plan, opts)?;
-    let plan_id = opts
-        .plan_id
-        .unwrap_or_else(|| opts.start_at.map_or_else(PlanId::fresh, PlanId::of_start));
-    let scenarios: Vec<&Scenario> = slots.iter().map(|s| &s.scenario).collect();
-    // Hooks prepare the shared target once: on part 1 of a split shard.
-    let hooks_here = opts.part.index == 1;
-    let embedded = match plan.target {
-        Some(_) => None,
-        None => Some(start_embedded(&plan.embedded)?),
-    };
-    let target = match (&plan.target, &embedded) {
-        (Some(target), _) => target.clone(),
-        (None, Some(server)) => target_of(server.info()),
-        (None, None) => unreachable!("an embedded server is started when there is no target"),
-    };
-    let signals = signals::Signals::install().map_err(CommandError::tool)?;
-    let style = progress::Style::detect();
-    let mut outcome = RunOutcome {
-        results: Vec::new(),
-        paths: Vec::new(),
-        interrupted: None,
-        gate: plan.gate.clone(),
-        aborted: None,
-    };
-    let around = Around {
-        hooks: &plan.hooks,
-        enabled: hooks_here,
-        base: hook_env::base(&target, embedded.is_some(), &opts.out, scenarios.len()),
-        masker: hooks::Masker::new(target.organizer_password.expose(), &[]),
-        password: target.organizer_password.expose().to_string(),
-        style,
-    };
-    // A failed before_all either skips every run or aborts the matrix.
-    let mut pending = Vec::new();
-    let mut skip_all = None;
-    if let Some(rec) = around.run("before_all", None, None, &signals.token()).await {
-        if !rec.ok {
-            let reason = format!(
-                "before_all hook failed: {}",
-                rec.error.clone().unwrap_or_default()
-            );
-            match plan.on_hook_failure {
-                OnHookFailure::Abort => outcome.aborted = Some(reason),
-                OnHookFailure::Skip => skip_all = Some(reason),
-            }
+/// Runs a resolved plan: `before_all`, every slot ([`Session::run_slot`]),
+/// `after_all`, then the CloudWatch metrics of the runs. Each result file is
+/// written as soon as its run ends.
+pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
+    let (target, embedded) = match &plan.target {
+        TargetSource::External(target) => (target.clone(), None),
+        TargetSource::Embedded(capacity) => {
+            let server = start_embedded(capacity)?;
+            (target_of(server.info()), Some(server))
         }
-        pending.push(rec);
-    }
-    let mut ran_before = false;
-    for (i, slot) in slots.iter().enumerate() {
-        let scenario = &slot.scenario;
-        if outcome.aborted.is_some() || signals.interrupted().is_some() {
+    };
+    let signals = signals::Signals::install().map_err(RunError::Signals)?;
+    let mut session = Session::new(&plan, target, embedded, signals);
+    session.before_all().await;
+    for (i, slot) in plan.slots.iter().enumerate() {
+        if session.aborted.is_some() || session.signals.interrupted().is_some() {
             break;
         }
-        let mut records = std::mem::take(&mut pending);
-        let mut skip = skip_all.clone();
-        if skip.is_none() {
-            // A split shard's schedule already leaves the cool-down between slots.
-            if ran_before && !plan.cooldown.is_zero() && slot.start_at.is_none() {
-                progress::cooldown(style, plan.cooldown, i, scenarios.len(), &signals.token())
-                    .await;
-                if signals.interrupted().is_some() {
-                    break;
-                }
-            }
-            if let Some(rec) = around
-                .run("before_each", Some(scenario), None, &signals.token())
-                .await
-            {
-                let failed = (!rec.ok).then(|| {
-                    format!(
-                        "before_each hook failed: {}",
-                        rec.error.clone().unwrap_or_default()
-                    )
-                });
-                records.push(rec);
-                if signals.interrupted().is_some() {
-                    break;
-                }
-                if let Some(reason) = failed {
-                    if plan.on_hook_failure == OnHookFailure::Abort {
-                        outcome.aborted = Some(reason.clone());
-                    }
-                    skip = Some(reason);
-                }
-            }
-        }
-        let mut result = match skip {
-            Some(reason) => load::skipped_result(scenario, &target, embedded.is_some(), reason),
-            None => {
-                ran_before = true;
-                let part = slot.part.unwrap_or(Slice::WHOLE);
-                let identity = Identity {
-                    attempt: opts.attempt.max(1),
-                    ..Identity::of(plan_id, plan, &scenario.id, opts.shard, part)
-                };
-                run_one(
-                    slot,
-                    identity,
-                    &target,
-                    embedded.as_ref(),
-                    &signals,
-                    style,
-                    (i, scenarios.len()),
-                )
-                .await
-            }
+        let Some(result) = session.run_slot(i, slot).await else {
+            break;
         };
-        if skip_all.is_none() && signals.interrupted().is_none() {
-            let outcome_name = format!("{:?}", result.outcome).to_lowercase();
-            if let Some(rec) = around
-                .run(
-                    "after_each",
-                    Some(scenario),
-                    Some(&outcome_name),
-                    &signals.token(),
-                )
-                .await
-            {
-                records.push(rec);
-            }
-        }
-        result.hooks = records;
-        let path = result.write_to_dir(&opts.out).map_err(CommandError::tool)?;
-        progress::finished(style, &result, &path);
-        outcome.results.push(result);
-        outcome.paths.push(path);
+        session.keep(result)?;
     }
-    // after_all cleans up even after a failure or a signal; a second signal still exits at once.
-    if let Some(rec) = around
-        .run("after_all", None, None, &CancellationToken::new())
-        .await
-    {
-        match (outcome.results.last_mut(), outcome.paths.last()) {
-            (Some(last), Some(path)) => {
-                last.hooks.push(rec);
-                last.write_to_dir(path.parent().unwrap_or(&opts.out))
-                    .map_err(CommandError::tool)?;
-            }
-            _ => pending.push(rec),
-        }
-    }
-    outcome.interrupted = signals.interrupted();
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
+    session.after_all().await?;
+    let mut outcome = session.finish().await;
     if let Some(config) = &plan.cloudwatch {
         if outcome.interrupted.is_none() {
-            cloudwatch::attach(config, &opts.out, &mut outcome.results, &mut outcome.paths).await?;
+            cloudwatch::attach(config, &plan.out, &mut outcome.results, &mut outcome.paths).await?;
         }
     }
     Ok(outcome)
 }
 
-/// The slots this runner runs: the selected scenarios of its shard, with its
-/// part of each and their common start instants.
-fn slots(plan: &Plan, opts: &RunOptions) -> Result<Vec<Slot>, CommandError> {
-    let mut plan = plan.clone();
-    if let Some(k) = opts.split {
-        sharding::set_split(&mut plan, k);
+/// The state of one execution of a plan, between its slots.
+struct Session<'a> {
+    plan: &'a RunPlan,
+    target: Target,
+    embedded: Option<RunningServer>,
+    signals: signals::Signals,
+    around: Around<'a>,
+    /// Why every run is skipped (a failed `before_all`, `on_hook_failure: skip`).
+    skip_all: Option<String>,
+    /// Hook records not yet attached to a result.
+    pending: Vec<HookRecord>,
+    /// Whether a run has been made (the cool-down comes before the next one).
+    ran_before: bool,
+    /// Why the matrix was stopped early.
+    aborted: Option<String>,
+    results: Vec<RunResult>,
+    paths: Vec<PathBuf>,
+}
+
+impl<'a> Session<'a> {
+    fn new(
+        plan: &'a RunPlan,
+        target: Target,
+        embedded: Option<RunningServer>,
+        signals: signals::Signals,
+    ) -> Self {
+        let around = Around {
+            hooks: &plan.hooks,
+            enabled: plan.hooks_here,
+            base: hook_env::base(&target, embedded.is_some(), &plan.out, plan.slots.len()),
+            masker: hooks::Masker::new(target.organizer_password.expose(), &[]),
+            password: target.organizer_password.expose().to_string(),
+            style: progress::Style::detect(),
+        };
+        Session {
+            plan,
+            target,
+            embedded,
+            signals,
+            around,
+            skip_all: None,
+            pending: Vec::new(),
+            ran_before: false,
+            aborted: None,
+            results: Vec::new(),
+            paths: Vec::new(),
+        }
     }
-    let selected: std::collections::HashSet<String> = matrix::select(&plan, &opts.scenarios)
-        .map_err(CommandError::config)?
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    let shard: Vec<Scenario> = sharding::shard(&plan, opts.shard)
-        .into_iter()
-        .filter(|s| selected.contains(&s.id))
-        .collect();
-    let width = sharding::width(&shard);
-    if width > 1 && plan.target.is_none() {
-        return Err(CommandError::config(format!(
-            "scenarios are split over {width} runners, but the matrix has no `target:`: every runner would load its own embedded server and the parts would not add up; set a shared target (matrix.yaml `target:` or the action's messenger-ws-url inputs), or drop `split`"
-        )));
+
+    /// A failed `before_all` either skips every run or aborts the matrix.
+    async fn before_all(&mut self) {
+        let token = self.signals.token();
+        let Some(rec) = self
+            .around
+            .run(HookPhase::BeforeAll, None, None, &token)
+            .await
+        else {
+            return;
+        };
+        if !rec.ok {
+            let reason = format!(
+                "before_all hook failed: {}",
+                rec.error.clone().unwrap_or_default()
+            );
+            match self.plan.on_hook_failure {
+                OnHookFailure::Abort => self.aborted = Some(reason),
+                OnHookFailure::Skip => self.skip_all = Some(reason),
+            }
+        }
+        self.pending.push(rec);
     }
-    if let Some(ahead) = opts
-        .start_at
-        .and_then(|t| t.duration_since(SystemTime::now()).ok())
-        .filter(|ahead| width > 1 && *ahead > MAX_START_AHEAD)
-    {
-        return Err(CommandError::config(format!(
-            "--start-at is {} in the future (more than {}): pass the instant `msgperf expand` printed for this workflow run",
-            humantime::format_duration(Duration::from_secs(ahead.as_secs())),
-            humantime::format_duration(MAX_START_AHEAD)
-        )));
+
+    /// One slot: cool-down and `before_each`, the run (or its skipped
+    /// result), `after_each`. `None` when a signal stopped it before a result.
+    async fn run_slot(&mut self, i: usize, planned: &PlannedSlot) -> Option<RunResult> {
+        let scenario = &planned.slot.scenario;
+        let mut records = std::mem::take(&mut self.pending);
+        let skip = match &self.skip_all {
+            Some(reason) => Some(reason.clone()),
+            None => self.prepare(i, planned, &mut records).await?,
+        };
+        let embedded = self.embedded.is_some();
+        let mut result = match skip {
+            Some(reason) => load::skipped_result(scenario, &self.target, embedded, reason),
+            None => {
+                self.ran_before = true;
+                let position = (i, self.plan.slots.len());
+                let (slot, identity) = (&planned.slot, planned.identity);
+                self.run_one(slot, identity, position).await
+            }
+        };
+        if self.skip_all.is_none() && self.signals.interrupted().is_none() {
+            let outcome = result.outcome.name();
+            let token = self.signals.token();
+            let after =
+                self.around
+                    .run(HookPhase::AfterEach, Some(scenario), Some(outcome), &token);
+            records.extend(after.await);
+        }
+        result.hooks = records;
+        Some(result)
     }
-    sharding::schedule(&plan, &shard, opts.part, opts.start_at).map_err(CommandError::config)
+
+    /// The cool-down and `before_each` of slot `i`: `Some(skip reason)` to go
+    /// on with, `None` when a signal came.
+    async fn prepare(
+        &mut self,
+        i: usize,
+        planned: &PlannedSlot,
+        records: &mut Vec<HookRecord>,
+    ) -> Option<Option<String>> {
+        let (style, token) = (self.around.style, self.signals.token());
+        let cooldown = self.plan.cooldown;
+        // A split shard's schedule already leaves the cool-down between slots.
+        if self.ran_before && !cooldown.is_zero() && planned.slot.start_at.is_none() {
+            progress::cooldown(style, cooldown, i, self.plan.slots.len(), &token).await;
+            self.signals.interrupted().is_none().then_some(())?;
+        }
+        let scenario = &planned.slot.scenario;
+        let Some(rec) = self
+            .around
+            .run(HookPhase::BeforeEach, Some(scenario), None, &token)
+            .await
+        else {
+            return Some(None);
+        };
+        let failed = (!rec.ok).then(|| {
+            format!(
+                "before_each hook failed: {}",
+                rec.error.clone().unwrap_or_default()
+            )
+        });
+        records.push(rec);
+        self.signals.interrupted().is_none().then_some(())?;
+        if let Some(reason) = &failed {
+            if self.plan.on_hook_failure == OnHookFailure::Abort {
+                self.aborted = Some(reason.clone());
+            }
+        }
+        Some(failed)
+    }
+
+    /// Writes a result file and shows it.
+    fn keep(&mut self, result: RunResult) -> Result<(), RunError> {
+        let path = result.write_to_dir(&self.plan.out)?;
+        progress::finished(self.around.style, &result, &path);
+        self.results.push(result);
+        self.paths.push(path);
+        Ok(())
+    }
+
+    /// `after_all` cleans up even after a failure or a signal (a second
+    /// signal still exits at once); its record goes into the last result.
+    async fn after_all(&mut self) -> Result<(), RunError> {
+        let token = CancellationToken::new();
+        let Some(rec) = self
+            .around
+            .run(HookPhase::AfterAll, None, None, &token)
+            .await
+        else {
+            return Ok(());
+        };
+        if let (Some(last), Some(path)) = (self.results.last_mut(), self.paths.last()) {
+            last.hooks.push(rec);
+            last.write_to_dir(path.parent().unwrap_or(&self.plan.out))?;
+        }
+        Ok(())
+    }
+
+    /// Stops the embedded server and hands over what was made.
+    async fn finish(self) -> RunOutcome {
+        let interrupted = self.signals.interrupted();
+        if let Some(server) = self.embedded {
+            server.shutdown().await;
+        }
+        RunOutcome {
+            results: self.results,
+            paths: self.paths,
+            interrupted,
+            aborted: self.aborted,
+            gate: self.plan.gate.clone(),
+        }
+    }
+
+    /// See [`run_one`].
+    async fn run_one(
+        &self,
+        slot: &Slot,
+        identity: Identity,
+        position: (usize, usize),
+    ) -> RunResult {
+        let style = self.around.style;
+        let embedded = self.embedded.as_ref();
+        run_one(
+            slot,
+            identity,
+            &self.target,
+            embedded,
+            &self.signals,
+            style,
+            position,
+        )
+        .await
+    }
 }
 
 /// One real run: reset the embedded server, run the load, attach its counters.
@@ -352,7 +356,7 @@ impl Around<'_> {
     /// Runs the hook of `phase` if the plan has one, and shows it.
     async fn run(
         &self,
-        phase: &'static str,
+        phase: HookPhase,
         scenario: Option<&Scenario>,
         outcome: Option<&str>,
         interrupt: &CancellationToken,
@@ -360,9 +364,9 @@ impl Around<'_> {
         if !self.enabled {
             return None;
         }
-        let hook = self.hooks.iter().find(|(p, _)| *p == phase)?.1;
+        let hook = self.hooks.get(phase)?;
         let mut env = self.base.clone();
-        env.push(("MSGPERF_HOOK".into(), phase.into()));
+        env.push(("MSGPERF_HOOK".into(), phase.as_str().into()));
         if let Some(s) = scenario {
             env.extend(hook_env::scenario(s));
         }
@@ -378,14 +382,17 @@ impl Around<'_> {
     }
 }
 
-fn start_embedded(capacity: &server::Capacity) -> Result<RunningServer, CommandError> {
+fn start_embedded(capacity: &server::Capacity) -> Result<RunningServer, RunError> {
     let config = ServerConfig {
         listen: std::net::Ipv4Addr::LOCALHOST.into(),
         ports: [0, 0, 0],
         capacity: capacity.clone(),
         ..ServerConfig::default()
     };
-    server::start_on_own_runtime(config, EMBEDDED_SERVER_THREADS).map_err(CommandError::tool)
+    Ok(server::start_on_own_runtime(
+        config,
+        EMBEDDED_SERVER_THREADS,
+    )?)
 }
 
 /// The embedded server as a target.
@@ -400,12 +407,13 @@ pub fn target_of(info: &ServerInfo) -> Target {
     }
 }
 
-/// Counters as differences over the run; gauges (`*_open`) as their value at the end.
+/// Counters as differences over the run; gauges ([`SERVER_GAUGES`]) as
+/// their value at the end.
 fn stats_delta(before: &ServerStats, after: &ServerStats) -> BTreeMap<String, u64> {
     after
         .iter()
         .map(|(k, v)| {
-            let value = if k.ends_with("_open") {
+            let value = if SERVER_GAUGES.contains(&k.as_str()) {
                 *v
             } else {
                 v.saturating_sub(before.get(k).copied().unwrap_or(0))

@@ -25,52 +25,14 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use serde::Deserialize;
-
 pub use capacity::{DEFAULT_SEND_QUEUE, SIGN_UP_TIMEOUT};
 pub use rest::{INVALID_CREDENTIALS, RESET_PATH, STATS_PATH};
 pub use run::{start, start_on_own_runtime, RunningServer};
 pub use state::{ESME_ADMIN_EMAIL, ESME_OWNER_EMAIL, SEEDED_ORGANIZERS, SEED_EVENTS, VIEWER_EMAIL};
 
-use run::App;
+pub use crate::staging::{Capacity, SERVER_THREAD_NAME};
 
-/// Optional capacity limits, so a user can watch saturation and a handshake
-/// timeout happen locally. All off by default.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Capacity {
-    /// Messages (`send_message` frames) processed per second at most; the rest wait.
-    #[serde(default)]
-    pub max_messages_per_second: Option<u32>,
-    /// WebSocket connections open at once at most; further upgrades wait.
-    #[serde(default)]
-    pub max_connections: Option<u32>,
-    /// Added delay of each WebSocket handshake per connection already open
-    /// (e.g. `1ms` with 500 open connections delays the next handshake by 500 ms).
-    #[serde(default, with = "humantime_serde")]
-    pub handshake_delay_per_connection: Option<Duration>,
-    /// Frames queued per connection before the server drops what a slow reader
-    /// does not take (default 1024).
-    #[serde(default)]
-    pub send_queue: Option<usize>,
-    /// Time each participant sign-up spends on one of [`ServerConfig::sign_up_workers`]
-    /// (the real API's bcrypt, about `250ms`). A sign-up that, waiting for a
-    /// worker included, takes longer than 3 s answers `500 database error`
-    /// and stores nothing, as the real Participant API does.
-    #[serde(default, with = "humantime_serde")]
-    pub sign_up_cost: Option<Duration>,
-    /// Test knob: silently forget one `send_message` in this many (20 = 5%):
-    /// no store, no delivery, no error, the way a lossy API behaves.
-    #[doc(hidden)]
-    #[serde(default)]
-    pub drop_one_in: Option<u32>,
-    /// Test knob: process each `send_message` after a delay of up to this
-    /// (spread over the messages), so the frames of one connection are
-    /// handled out of order, as the real messenger-api does (PROTOCOL.md §4).
-    #[doc(hidden)]
-    #[serde(default, with = "humantime_serde")]
-    pub reorder_up_to: Option<Duration>,
-}
+use run::App;
 
 /// How to start the server.
 #[derive(Debug, Clone)]
@@ -138,9 +100,6 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(60);
 pub const SEED_PASSWORD: &str = "msgperf-staging-pw";
 /// E-mail pattern of the seeded organizers; `{n}` is 1 to [`SEEDED_ORGANIZERS`].
 pub const ORGANIZER_EMAIL_PATTERN: &str = "organizer{n}@msgperf.local";
-/// Name of the threads of [`start_on_own_runtime`], so the load generator can
-/// tell the server's CPU time from its own.
-pub const SERVER_THREAD_NAME: &str = "msgperf-server";
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +151,7 @@ pub fn serve_banner(info: &ServerInfo) -> String {
 mod tests {
     use super::*;
 
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Target {
         messenger_ws_url: String,

@@ -31,7 +31,8 @@ macro_rules! counters {
 }
 
 counters! {
-    /// WebSocket connections open now (a gauge).
+    /// WebSocket connections open now (a gauge: see
+    /// [`crate::staging::SERVER_GAUGES`]).
     connections_open,
     /// WebSocket connections accepted (upgraded) in total.
     connections_total,

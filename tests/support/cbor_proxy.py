@@ -12,7 +12,7 @@ decodes each CBOR request, forwards it to moto as JSON with
 reply as CBOR (timestamps as CBOR tag 1, epoch seconds). botocore's service
 model says which members are timestamps, doubles, integers and blobs.
 
-Test hooks (documented in tests/cloudwatch_moto.rs):
+Test hooks (documented in tests/it/cloudwatch_moto.rs):
 - `--page-size N`: moto ignores MaxDatapoints and never returns NextToken, so
   the proxy splits GetMetricData replies into pages of at most N datapoints
   (over all results) and issues a NextToken; the next request with that token
