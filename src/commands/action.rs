@@ -159,16 +159,26 @@ async fn report_and_publish(
 ) -> Result<Code, Failure> {
     let github = client(cfg, ctx)?;
     let (baseline, baseline_label) = baseline(cfg, github.as_ref(), files).await;
-    let rep = report::run(&ReportOptions {
+    let commit = report::Commit {
+        sha: ctx.sha.clone(),
+        git_ref: None,
+        run_url: ctx.run_url.clone(),
+    };
+    let opts = ReportOptions {
         results,
         baseline,
         out: cfg.report_dir.clone(),
         gate,
         history: None,
         baseline_label,
-    })?;
+    };
+    let rep = report::run_for(&opts, &commit)?;
     print!("{}", rep.summary_table);
-    println!("report: {}", rep.markdown_path.display());
+    println!(
+        "report: {} (one page: {})",
+        rep.markdown_path.display(),
+        rep.html_path.display()
+    );
 
     publish::annotate(&rep.report);
     let published =

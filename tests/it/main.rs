@@ -21,6 +21,7 @@ mod hooks_e2e;
 mod report;
 mod report_cloudwatch;
 mod report_files;
+mod report_html;
 mod scale_out_e2e;
 mod server_conformance;
 mod split_e2e;
