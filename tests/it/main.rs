@@ -9,6 +9,7 @@ mod common;
 
 mod act_workflows;
 mod action_e2e;
+mod action_nightly;
 mod architecture;
 mod cli;
 mod cloudwatch_moto;
