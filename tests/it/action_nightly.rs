@@ -336,3 +336,43 @@ fn workflow_dispatch_is_a_nightly_only_with_nightly_true() {
         bad.stdout
     );
 }
+
+#[test]
+fn a_forbidden_baseline_artifact_names_actions_read() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let api = rt.block_on(async {
+        let api = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"default_branch": "main"})),
+            )
+            .mount(&api)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app/actions/artifacts"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(
+                serde_json::json!({"message": "Resource not accessible by integration"}),
+            ))
+            .expect(1)
+            .mount(&api)
+            .await;
+        api
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let n = night(dir.path(), &api.uri(), "workflow_dispatch", GOOD, 200, &[]);
+    let warning = n
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::warning") && l.contains("cannot fetch baseline artifact"))
+        .unwrap_or_else(|| panic!("{}", n.stdout));
+    assert!(warning.contains("grant `actions: read`"), "{warning}");
+    assert!(
+        !warning.contains("pull-requests") && !warning.contains("issues: write"),
+        "{warning}"
+    );
+    assert_eq!(n.code, Some(0), "a missing baseline is a warning");
+}
