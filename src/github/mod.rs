@@ -13,6 +13,7 @@ pub mod artifact;
 pub mod commands;
 pub mod comment;
 pub mod issue;
+pub mod permission;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,6 +23,7 @@ use http_body_util::BodyExt;
 use octocrab::Octocrab;
 
 pub use comment::{comment_body, failed_start_body, marker, CommentOutcome, COMMENT_LIMIT};
+pub use permission::permission_for;
 
 /// `owner/name` of a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,30 +128,6 @@ fn hint(status: u16, method: &Method, path: &str) -> String {
         429 => " (rate limited: try again later)".into(),
         s if s >= 500 => " (GitHub is having trouble: re-run the job)".into(),
         _ => String::new(),
-    }
-}
-
-/// The `permissions:` entry the call `method path` needs, in backticks
-/// (docs/action.md has the table): artifacts need `actions: read`, the
-/// tracking issue `issues: write`, PR comments `pull-requests: write`.
-pub fn permission_for(method: &Method, path: &str) -> &'static str {
-    let path = path.split('?').next().unwrap_or(path);
-    let after_repo = path
-        .strip_prefix("/repos/")
-        .and_then(|p| p.splitn(3, '/').nth(2))
-        .unwrap_or("");
-    let segments: Vec<&str> = after_repo.split('/').collect();
-    match segments.as_slice() {
-        ["actions", "artifacts", ..] => "`actions: read`",
-        ["commits", _, "pulls"] => "`pull-requests: read`",
-        ["issues", "comments", ..] => "`pull-requests: write`",
-        ["issues", _, "comments"] if *method == Method::GET => "`pull-requests: write`",
-        // The same endpoint writes a PR's comment and the tracking issue's.
-        ["issues", _, "comments"] => {
-            "`pull-requests: write` (a PR's comment) or `issues: write` (the tracking issue)"
-        }
-        ["issues"] | ["issues", _] => "`issues: write`",
-        _ => "`contents: read`",
     }
 }
 
@@ -352,44 +330,6 @@ pub fn encode_query(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn each_call_names_the_permission_it_needs() {
-        use super::permission_for;
-        use http::Method;
-        let p = |m: Method, path: &str| permission_for(&m, path);
-        assert_eq!(
-            p(
-                Method::GET,
-                "/repos/o/r/actions/artifacts?name=x&per_page=100"
-            ),
-            "`actions: read`"
-        );
-        assert_eq!(
-            p(Method::GET, "/repos/o/r/actions/artifacts/3/zip"),
-            "`actions: read`"
-        );
-        assert_eq!(p(Method::GET, "/repos/o/r"), "`contents: read`");
-        assert_eq!(p(Method::POST, "/repos/o/r/issues"), "`issues: write`");
-        assert_eq!(
-            p(Method::GET, "/repos/o/r/issues?state=open&labels=x"),
-            "`issues: write`"
-        );
-        assert_eq!(p(Method::PATCH, "/repos/o/r/issues/12"), "`issues: write`");
-        assert_eq!(
-            p(Method::GET, "/repos/o/r/issues/7/comments?per_page=100"),
-            "`pull-requests: write`"
-        );
-        assert_eq!(
-            p(Method::PATCH, "/repos/o/r/issues/comments/5"),
-            "`pull-requests: write`"
-        );
-        assert_eq!(
-            p(Method::GET, "/repos/o/r/commits/abc/pulls"),
-            "`pull-requests: read`"
-        );
-        assert!(p(Method::POST, "/repos/o/r/issues/7/comments").contains("`issues: write`"));
-    }
-
     use super::*;
 
     fn answer(status: u16, headers: &[(&'static str, &str)]) -> Answer {
