@@ -160,6 +160,8 @@ async fn track(
                 &format!("{verb} tracking issue #{}: {}", i.number, i.url),
             );
         }
+        // Without a baseline tonight says nothing about the regression.
+        (Night::Good, Some(_)) if rep.report.baseline.is_none() => {}
         (_, Some(i)) => {
             gh.close_tracking_issue(i.number, &nightly::close_comment(night, &row, origin))
                 .await?;

@@ -376,3 +376,42 @@ fn a_forbidden_baseline_artifact_names_actions_read() {
     );
     assert_eq!(n.code, Some(0), "a missing baseline is a warning");
 }
+
+#[test]
+fn a_night_without_a_baseline_leaves_the_issue_open() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let gh = rt.block_on(FakeGitHub::start(TOKEN));
+    let api = gh.server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixtures::dir(GOOD).display().to_string();
+    let slow = night(
+        dir.path(),
+        &api,
+        "schedule",
+        SLOW,
+        301,
+        &[("BASELINE", &good)],
+    );
+    assert_eq!(slow.outputs["status"], "regressed");
+    assert!(
+        slow.summary
+            .contains(&format!("**Compared against:** `{good}`")),
+        "{}",
+        slow.summary
+    );
+    // The baseline artifact expired: nothing to compare with tonight.
+    let blind = night(dir.path(), &api, "schedule", GOOD, 302, &[]);
+    assert_eq!(blind.outputs["upload-artifact"], "msgperf-results");
+    let s = gh.state.lock().unwrap();
+    assert_eq!((s.issues.len(), s.issues[0].state.as_str()), (1, "open"));
+    assert!(
+        s.issues[0].comments.is_empty(),
+        "{:?}",
+        s.issues[0].comments
+    );
+    assert!(
+        s.unexpected.is_empty(),
+        "unexpected requests: {:?}",
+        s.unexpected
+    );
+}
