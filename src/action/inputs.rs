@@ -54,6 +54,8 @@ pub const INPUTS: &[InputSpec] = &[
     input("comment", "on-pr"),
     input("baseline", ""),
     input("artifact-name", "msgperf-results"),
+    input("nightly", "auto"),
+    input("accept-baseline", "false"),
     input("fail-on-regression", "true"),
     input("cloudwatch", "false"),
     input("aws-region", ""),
@@ -79,6 +81,30 @@ pub enum CommentMode {
     Always,
     /// Never (job summary only).
     Never,
+}
+
+/// Whether this run is the nightly one: it uploads its results as the
+/// baseline (`artifact-name`, or `<artifact-name>-regressed` when it
+/// regressed) and opens, updates or closes the tracking issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nightly {
+    /// On `schedule` events only.
+    Auto,
+    /// Always (`nightly.yml` passes it for `schedule` and `workflow_dispatch`).
+    On,
+    /// Never.
+    Off,
+}
+
+impl Nightly {
+    /// Whether a run on `event` is the nightly.
+    pub fn applies(self, event: &super::event::Event) -> bool {
+        match self {
+            Nightly::Auto => *event == super::event::Event::Schedule,
+            Nightly::On => true,
+            Nightly::Off => false,
+        }
+    }
 }
 
 /// Which stages the action runs: all in one job, or split over a workflow's
@@ -134,6 +160,10 @@ pub struct ActionConfig {
     pub baseline: Option<Baseline>,
     /// Name of the results artifact the nightly uploads.
     pub artifact_name: String,
+    /// Whether this run is the nightly.
+    pub nightly: Nightly,
+    /// A regressed nightly still becomes the baseline (a maintainer's choice).
+    pub accept_baseline: bool,
     /// Whether a regression fails the step (overrides matrix.yaml's gate).
     pub fail_on_regression: bool,
     /// Fetch CloudWatch metrics for the run window.
@@ -248,6 +278,18 @@ impl ActionConfig {
             "never" => CommentMode::Never,
             other => return Err(InputError::new("comment", other, "on-pr, always or never")),
         };
+        let nightly = match i.get("nightly").to_ascii_lowercase().as_str() {
+            "auto" => Nightly::Auto,
+            "true" => Nightly::On,
+            "false" => Nightly::Off,
+            other => {
+                return Err(InputError::new(
+                    "nightly",
+                    other,
+                    "auto (nightly on schedule events), true or false",
+                ))
+            }
+        };
         let baseline = i
             .optional("baseline")
             .map(|b| match b.strip_prefix("artifact:") {
@@ -289,6 +331,8 @@ impl ActionConfig {
             comment,
             baseline,
             artifact_name: i.get("artifact-name"),
+            nightly,
+            accept_baseline: i.bool("accept-baseline")?,
             fail_on_regression: i.bool("fail-on-regression")?,
             cloudwatch: i.bool("cloudwatch")?,
             aws_region: i.optional("aws-region"),

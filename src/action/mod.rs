@@ -6,9 +6,10 @@
 
 pub mod event;
 pub mod inputs;
+pub mod nightly;
 pub mod publish;
 #[cfg(test)]
 mod tests;
 
 pub use event::{Context, Event};
-pub use inputs::{ActionConfig, Baseline, CommentMode, InputSpec, Inputs, Mode, INPUTS};
+pub use inputs::{ActionConfig, Baseline, CommentMode, InputSpec, Inputs, Mode, Nightly, INPUTS};

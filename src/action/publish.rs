@@ -15,6 +15,7 @@ use crate::report::first_failure;
 use crate::report::headline::{change_phrase, top_scenario};
 use crate::report::{Report, ReportOutcome};
 
+use super::nightly::{self, BaselineOrigin, Night};
 use super::{ActionConfig, CommentMode, Context, Event};
 
 /// What publishing did.
@@ -77,11 +78,16 @@ pub async fn publish(
     ctx: &Context,
     gh: Option<&GitHub>,
     rep: &ReportOutcome,
+    origin: Option<&BaselineOrigin>,
     summary: Option<&Path>,
 ) -> Published {
     let mut out = Published::default();
     let marker = marker(cfg, ctx);
-    let body = github::comment_body(&marker, &rep.markdown, ctx.run_url.as_deref());
+    let md = match origin {
+        Some(o) => format!("{}{}", o.line(), rep.markdown),
+        None => rep.markdown.clone(),
+    };
+    let body = github::comment_body(&marker, &md, ctx.run_url.as_deref());
     if let Some(path) = summary {
         if let Err(e) = commands::append_summary(path, &body) {
             commands::emit_annotation(Level::Warning, None, &e.to_string());
@@ -120,20 +126,54 @@ pub async fn publish(
         Ok(None) => {}
         Err(e) => failed(&mut out, "PR comment", &e),
     }
-    if ctx.event == Event::Schedule && rep.report.regressed {
-        match gh.upsert_tracking_issue(&marker, &body).await {
-            Ok(i) => {
-                let verb = if i.created { "opened" } else { "updated" };
-                commands::emit_annotation(
-                    Level::Error,
-                    Some("Nightly regression"),
-                    &format!("{verb} tracking issue #{}: {}", i.number, i.url),
-                );
-            }
-            Err(e) => failed(&mut out, "Tracking issue", &e),
+    if cfg.nightly.applies(&ctx.event) {
+        let night = Night::of(rep.report.regressed, cfg.accept_baseline);
+        if let Err(e) = track(gh, ctx, &marker, night, rep, origin, &body).await {
+            failed(&mut out, "Tracking issue", &e);
         }
     }
     out
+}
+
+/// The nightly's tracking issue: opened or updated (with the trend since the
+/// last good night) when tonight regressed, closed with a comment otherwise.
+async fn track(
+    gh: &GitHub,
+    ctx: &Context,
+    marker: &str,
+    night: Night,
+    rep: &ReportOutcome,
+    origin: Option<&BaselineOrigin>,
+    body: &str,
+) -> Result<(), GitHubError> {
+    let found = gh.find_tracking_issue(marker).await?;
+    let row = nightly::trend_row(&rep.report, ctx);
+    match (night, found) {
+        (Night::Regressed, found) => {
+            let previous = found.as_ref().map(|i| i.body.as_str());
+            let issue = nightly::issue_body(marker, origin, previous, &row, body);
+            let i = gh.upsert_tracking_issue(marker, &issue).await?;
+            let verb = if i.created { "opened" } else { "updated" };
+            commands::emit_annotation(
+                Level::Error,
+                Some("Nightly regression"),
+                &format!("{verb} tracking issue #{}: {}", i.number, i.url),
+            );
+        }
+        // Without a baseline tonight says nothing about the regression.
+        (Night::Good, Some(_)) if rep.report.baseline.is_none() => {}
+        (_, Some(i)) => {
+            gh.close_tracking_issue(i.number, &nightly::close_comment(night, &row, origin))
+                .await?;
+            commands::emit_annotation(
+                Level::Notice,
+                Some("Nightly recovered"),
+                &format!("closed tracking issue #{}: {}", i.number, i.url),
+            );
+        }
+        (_, None) => {}
+    }
+    Ok(())
 }
 
 /// Writes this job's comment on PR `pr`. When the test could not start, the
@@ -194,9 +234,12 @@ pub fn marker(cfg: &ActionConfig, ctx: &Context) -> String {
 /// The step's outputs.
 pub fn outputs(
     cfg: &ActionConfig,
+    ctx: &Context,
     rep: &ReportOutcome,
-    comment_url: Option<&str>,
+    published: &Published,
 ) -> Vec<(&'static str, String)> {
+    let comment_url = published.comment_url.as_deref();
+    let nightly = cfg.nightly.applies(&ctx.event);
     let top = top_scenario(&rep.report.scenarios);
     let rate = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
     vec![
@@ -212,7 +255,61 @@ pub fn outputs(
         ("peak-rate", rate(top.and_then(|s| peak(&rep.report, s)))),
         ("regressed", rep.regressed.to_string()),
         ("comment-url", comment_url.unwrap_or_default().to_string()),
+        ("status", RunStatus::of(rep, published).as_str().to_string()),
+        ("nightly", nightly.to_string()),
+        ("upload-artifact", upload_name(cfg, nightly, rep)),
     ]
+}
+
+/// The `status` output: what the run means, for a workflow to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// At least one valid run and no regression.
+    Valid,
+    /// A scenario regressed against the baseline.
+    Regressed,
+    /// No run counted (all failed, too short, or without a plateau).
+    NoValidRun,
+    /// The test could not start, or a GitHub call failed.
+    Failed,
+}
+
+impl RunStatus {
+    /// The status of a report once published.
+    pub fn of(rep: &ReportOutcome, published: &Published) -> RunStatus {
+        let runs = &rep.report.runs;
+        if published.tool_failure || first_failure::not_started(runs).is_some() {
+            RunStatus::Failed
+        } else if rep.regressed {
+            RunStatus::Regressed
+        } else if !runs.iter().any(|r| r.verdict == Verdict::Valid) {
+            RunStatus::NoValidRun
+        } else {
+            RunStatus::Valid
+        }
+    }
+
+    /// The output's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Valid => "valid",
+            RunStatus::Regressed => "regressed",
+            RunStatus::NoValidRun => "no-valid-run",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The name the workflow uploads the results under: `artifact-name` for a
+/// nightly that did not regress (the next baseline), `<artifact-name>-regressed`
+/// for one that did (the baseline stays the last good night) unless
+/// `accept-baseline` is true, empty when this run is not the nightly.
+pub fn upload_name(cfg: &ActionConfig, nightly: bool, rep: &ReportOutcome) -> String {
+    match (nightly, rep.regressed) {
+        (false, _) => String::new(),
+        (true, regressed) if !regressed || cfg.accept_baseline => cfg.artifact_name.clone(),
+        (true, _) => format!("{}-regressed", cfg.artifact_name),
+    }
 }
 
 /// The scenario's mean peak sent rate over valid runs; when none counted,

@@ -373,11 +373,14 @@ fn decide(
         );
     }
     if usable < verdict::MIN_RUN_S {
+        let peak = rate.iter().copied().fold(0.0, f64::max);
         let why = format!(
-            "only {usable} s of data (at least {} s needed)",
-            verdict::MIN_RUN_S
+            "too short for a plateau: {usable} s of usable data, the plateau analysis needs at least {} s (two {} s windows; longer runs use windows of a quarter of the run, up to {} s); peak {peak:.0} msg/s",
+            verdict::MIN_RUN_S,
+            crate::analysis::plateau::MIN_WINDOW_S,
+            crate::analysis::plateau::WINDOW_S,
         );
-        return (Verdict::Inconclusive, vec![why]);
+        return (Verdict::TooShort, vec![why]);
     }
     if run.totals.messages_sent == 0 && rate.iter().all(|&r| r == 0.0) {
         return (Verdict::Inconclusive, vec!["no message was sent".into()]);

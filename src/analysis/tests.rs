@@ -80,7 +80,14 @@ fn interrupted_and_short_runs_are_not_counted() {
     let mut s = Spec::new(100.0, 1, 4210.0);
     s.max_s = 5;
     s.error_after_knee_s = None;
-    assert_eq!(analyze_run(&build(&s)).verdict, Verdict::Inconclusive);
+    let short = analyze_run(&build(&s));
+    assert_eq!(short.verdict, Verdict::TooShort);
+    assert!(short.peak_sent > 0.0, "the peak is still measured");
+    let why = short.reasons.join(" ");
+    assert!(
+        why.contains(&format!("needs at least {} s", verdict::MIN_RUN_S)) && why.contains("peak"),
+        "{why}"
+    );
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //! | `skipped` | a `before_*` hook failed, so the run never started (listed with its reason, never counted) |
 //! | `failed` | the run started but never loaded the API: no organizer signed in and connected, or no participant connected (never counted) |
 //! | `interrupted` | the run was cancelled by a signal (its data is shown, never counted) |
-//! | `inconclusive` | fewer than [`MIN_RUN_S`] usable seconds, or no message was sent |
+//! | `too-short` | fewer than [`MIN_RUN_S`] usable seconds: too short for the plateau analysis (two windows of [`super::plateau::MIN_WINDOW_S`] s at least); the reason states the minimum and the run's peak, which is still shown |
+//! | `inconclusive` | no message was sent |
 //! | `collapsed` | the rate fell to (near) zero for good while connections were refused, reset or timed out: the API went away (see [`super::collapse`]); its peak before the collapse is shown |
 //! | `generator-bound` | any generator rule below fired |
 //! | `setup-bound` | the first failure was the Organizer or Participant API and fewer than [`SETUP_CONNECTED_SHARE`] of the participants started reached the Messenger API: the load was limited by sign-up, not by the API under test ([`setup_bound`]) |
@@ -44,7 +45,8 @@ pub const LATE_TICKS_MAX_SHARE: f64 = 0.01;
 pub const LATE_SECONDS_MAX_SHARE: f64 = 0.25;
 /// A single send later than this is worth a warning (not a verdict).
 pub const MAX_LATENESS_WARN_MS: f64 = 1000.0;
-/// Fewer usable seconds than this make a run inconclusive.
+/// Fewer usable seconds than this make a run `too-short`: the plateau
+/// analysis needs two windows of at least [`super::plateau::MIN_WINDOW_S`] s.
 pub const MIN_RUN_S: usize = 2 * super::plateau::MIN_WINDOW_S;
 
 /// What a run is good for.
@@ -60,8 +62,11 @@ pub enum Verdict {
     SetupBound,
     /// The rate never stopped rising: the peak is a lower bound.
     NoPlateau,
-    /// Too little data to say anything.
+    /// Too little data to say anything (no message was sent).
     Inconclusive,
+    /// Shorter than the plateau analysis needs ([`MIN_RUN_S`] usable
+    /// seconds): never valid, its peak is still shown.
+    TooShort,
     /// Cancelled by a signal.
     Interrupted,
     /// Not run: a `before_*` hook failed.
@@ -83,6 +88,7 @@ impl Verdict {
             Verdict::SetupBound => "setup-bound",
             Verdict::NoPlateau => "no-plateau",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::TooShort => "too-short",
             Verdict::Interrupted => "interrupted",
             Verdict::Skipped => "skipped",
             Verdict::Failed => "failed",
@@ -91,12 +97,13 @@ impl Verdict {
     }
 
     /// Every verdict, best first: the order reports list them in.
-    pub const ALL: [Verdict; 9] = [
+    pub const ALL: [Verdict; 10] = [
         Verdict::Valid,
         Verdict::Collapsed,
         Verdict::GeneratorBound,
         Verdict::SetupBound,
         Verdict::NoPlateau,
+        Verdict::TooShort,
         Verdict::Inconclusive,
         Verdict::Interrupted,
         Verdict::Failed,

@@ -11,8 +11,9 @@
 
 use std::path::PathBuf;
 
-use crate::action::event::{self, Context, Event};
+use crate::action::event::{self, Context};
 use crate::action::inputs::{self, ActionConfig, Baseline, CommentMode, Inputs, Mode};
+use crate::action::nightly::BaselineOrigin;
 use crate::action::publish;
 use crate::github::commands::{self, Level};
 use crate::github::{GitHub, Repo};
@@ -158,23 +159,34 @@ async fn report_and_publish(
     gate: matrix::Gate,
 ) -> Result<Code, Failure> {
     let github = client(cfg, ctx)?;
-    let (baseline, baseline_label) = baseline(cfg, github.as_ref(), files).await;
-    let rep = report::run(&ReportOptions {
+    let (baseline, baseline_label, origin) = baseline(cfg, ctx, github.as_ref(), files).await;
+    let commit = report::Commit {
+        sha: ctx.sha.clone(),
+        git_ref: None,
+        run_url: ctx.run_url.clone(),
+    };
+    let opts = ReportOptions {
         results,
         baseline,
         out: cfg.report_dir.clone(),
         gate,
         history: None,
         baseline_label,
-    })?;
+    };
+    let rep = report::run_for(&opts, &commit)?;
     print!("{}", rep.summary_table);
-    println!("report: {}", rep.markdown_path.display());
+    println!(
+        "report: {} (one page: {})",
+        rep.markdown_path.display(),
+        rep.html_path.display()
+    );
 
     publish::annotate(&rep.report);
+    let summary = files.summary.as_deref();
     let published =
-        publish::publish(cfg, ctx, github.as_ref(), &rep, files.summary.as_deref()).await;
+        publish::publish(cfg, ctx, github.as_ref(), &rep, origin.as_ref(), summary).await;
     if let Some(out) = &files.output {
-        let outputs = publish::outputs(cfg, &rep, published.comment_url.as_deref());
+        let outputs = publish::outputs(cfg, ctx, &rep, &published);
         commands::write_outputs(out, &outputs)?;
     }
     if published.tool_failure {
@@ -191,7 +203,7 @@ async fn report_and_publish(
 fn client(cfg: &ActionConfig, ctx: &Context) -> Result<Option<GitHub>, Failure> {
     let wanted = cfg.comment != CommentMode::Never
         || matches!(cfg.baseline, Some(Baseline::Artifact(_)))
-        || ctx.event == Event::Schedule;
+        || cfg.nightly.applies(&ctx.event);
     let token = cfg.token.expose();
     match (&ctx.repository, token.is_empty()) {
         (Some(repo), false) if wanted => {
@@ -202,16 +214,17 @@ fn client(cfg: &ActionConfig, ctx: &Context) -> Result<Option<GitHub>, Failure> 
     }
 }
 
-/// The baseline path and its label; an artifact that cannot be had is a
-/// warning (the report is still useful without a comparison).
+/// The baseline path, its label and where it came from; an artifact that
+/// cannot be had is a warning (the report is still useful without a comparison).
 async fn baseline(
     cfg: &ActionConfig,
+    ctx: &Context,
     github: Option<&GitHub>,
     files: &RunnerFiles,
-) -> (Option<PathBuf>, Option<String>) {
+) -> (Option<PathBuf>, Option<String>, Option<BaselineOrigin>) {
     match &cfg.baseline {
-        None => (None, None),
-        Some(Baseline::Path(p)) => (Some(p.clone()), None),
+        None => (None, None, None),
+        Some(Baseline::Path(p)) => (Some(p.clone()), None, Some(BaselineOrigin::path(p))),
         Some(Baseline::Artifact(name)) => {
             let Some(gh) = github else {
                 commands::emit_annotation(
@@ -219,14 +232,23 @@ async fn baseline(
                     Some("Baseline"),
                     &format!("baseline artifact:{name} needs github-token and GITHUB_REPOSITORY; comparing with nothing"),
                 );
-                return (None, None);
+                return (None, None, None);
             };
             let dir = files.temp.join("msgperf-baseline");
             let _ = std::fs::remove_dir_all(&dir);
             match gh.fetch_artifact(name, &dir).await {
                 Ok(Some(a)) => {
-                    println!("baseline: artifact {name} (id {}, {} files)", a.id, a.files);
-                    (Some(dir), Some(format!("{name} (default branch)")))
+                    let origin = BaselineOrigin::from_artifact(name, &a, ctx.run_url.as_deref());
+                    println!(
+                        "baseline: artifact {} ({} files)",
+                        origin.describe(),
+                        a.files
+                    );
+                    (
+                        Some(dir),
+                        Some(format!("{name} (default branch)")),
+                        Some(origin),
+                    )
                 }
                 Ok(None) => {
                     commands::emit_annotation(
@@ -234,7 +256,7 @@ async fn baseline(
                         Some("Baseline"),
                         &format!("no unexpired artifact {name} from the default branch yet (the nightly workflow uploads it); comparing with nothing"),
                     );
-                    (None, None)
+                    (None, None, None)
                 }
                 Err(e) => {
                     commands::emit_annotation(
@@ -242,7 +264,7 @@ async fn baseline(
                         Some("Baseline"),
                         &format!("cannot fetch baseline artifact {name}: {e}"),
                     );
-                    (None, None)
+                    (None, None, None)
                 }
             }
         }

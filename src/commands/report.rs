@@ -33,14 +33,25 @@ pub(super) fn write(opts: &ReportOptions) -> Result<Code, Failure> {
     let commit = report::Commit {
         sha: env("GITHUB_SHA"),
         git_ref: env("GITHUB_REF_NAME"),
+        run_url: match (
+            env("GITHUB_SERVER_URL"),
+            env("GITHUB_REPOSITORY"),
+            env("GITHUB_RUN_ID"),
+        ) {
+            (Some(server), Some(repo), Some(id)) => {
+                Some(format!("{server}/{repo}/actions/runs/{id}"))
+            }
+            _ => None,
+        },
     };
     let outcome = report::run_for(opts, &commit)?;
     println!();
     print!("{}", outcome.summary_table);
     println!(
-        "report: {} ({} charts, data in {})",
+        "report: {} ({} charts, one page in {}, data in {})",
         outcome.markdown_path.display(),
         outcome.charts.len(),
+        outcome.html_path.display(),
         outcome.json_path.display()
     );
     Ok(outcome.exit_code)

@@ -24,13 +24,19 @@ struct Artifact {
     #[serde(default)]
     expired: bool,
     #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
     workflow_run: Option<WorkflowRun>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct WorkflowRun {
     #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
     head_branch: Option<String>,
+    #[serde(default)]
+    head_sha: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +51,12 @@ pub struct FetchedArtifact {
     pub id: u64,
     /// Files unpacked.
     pub files: usize,
+    /// The workflow run that uploaded it.
+    pub run_id: Option<u64>,
+    /// The commit that run tested.
+    pub commit: Option<String>,
+    /// When it was uploaded (RFC 3339).
+    pub created_at: Option<String>,
 }
 
 impl GitHub {
@@ -90,9 +102,13 @@ impl GitHub {
             answer.body.to_vec()
         };
         let files = unzip(&bytes, dir).map_err(|e| decode(&zip_path, &e))?;
+        let run = artifact.workflow_run.as_ref();
         Ok(Some(FetchedArtifact {
             id: artifact.id,
             files,
+            run_id: run.and_then(|r| r.id),
+            commit: run.and_then(|r| r.head_sha.clone()),
+            created_at: artifact.created_at.clone(),
         }))
     }
 }

@@ -31,7 +31,9 @@ pub fn marker(workflow: &str, job: &str, matrix: &str) -> String {
 /// [`COMMENT_LIMIT`] characters with a note if the report is longer.
 pub fn comment_body(marker: &str, report_md: &str, run_url: Option<&str>) -> String {
     let foot = match run_url {
-        Some(url) => format!("\n\n---\n[Workflow run]({url}) · updated by msgperf\n"),
+        Some(url) => format!(
+            "\n\n---\n[Workflow run]({url}) · the whole report as one page, report.html, is in the report artifact on the [run's artifacts]({url}#artifacts) · updated by msgperf\n"
+        ),
         None => "\n\n---\nupdated by msgperf\n".to_string(),
     };
     let head = format!("{marker}\n");
@@ -208,6 +210,7 @@ mod tests {
         let body = comment_body(&m, "# Report", Some("https://x/runs/1"));
         assert!(body.starts_with(&m) && body.contains("# Report"));
         assert!(body.contains("[Workflow run](https://x/runs/1)"));
+        assert!(body.contains("report.html, is in the report artifact on the [run's artifacts](https://x/runs/1#artifacts)"));
         let huge = "| row | é |\n".repeat(10_000);
         let body = comment_body(&m, &huge, Some("https://x/runs/1"));
         assert!(body.chars().count() <= COMMENT_LIMIT);

@@ -38,7 +38,37 @@ pub struct IssueOutcome {
     pub created: bool,
 }
 
+/// An open tracking issue, as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedIssue {
+    /// The issue number.
+    pub number: u64,
+    /// Its body (the previous nights' trend is read from it).
+    pub body: String,
+    /// Its `html_url`.
+    pub url: String,
+}
+
 impl GitHub {
+    /// Closes tracking issue `number` as completed, after a comment saying why.
+    pub async fn close_tracking_issue(
+        &self,
+        number: u64,
+        comment: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!("{}/issues/{number}/comments", self.repo.path());
+        self.send(
+            Method::POST,
+            &path,
+            Some(&serde_json::json!({ "body": comment })),
+        )
+        .await?;
+        let path = format!("{}/issues/{number}", self.repo.path());
+        let close = serde_json::json!({ "state": "closed", "state_reason": "completed" });
+        self.send(Method::PATCH, &path, Some(&close)).await?;
+        Ok(())
+    }
+
     /// Updates the open issue labelled [`TRACKING_LABEL`] whose body holds
     /// `marker`, or opens one. `body` should start with the marker.
     pub async fn upsert_tracking_issue(
@@ -46,7 +76,7 @@ impl GitHub {
         marker: &str,
         body: &str,
     ) -> Result<IssueOutcome, GitHubError> {
-        let found = self.find_tracking_issue(marker).await?;
+        let found = self.find_tracking_issue(marker).await?.map(|i| i.number);
         let (method, path, payload) = match &found {
             Some(n) => (
                 Method::PATCH,
@@ -72,7 +102,11 @@ impl GitHub {
         })
     }
 
-    async fn find_tracking_issue(&self, marker: &str) -> Result<Option<u64>, GitHubError> {
+    /// The open issue labelled [`TRACKING_LABEL`] whose body holds `marker`.
+    pub async fn find_tracking_issue(
+        &self,
+        marker: &str,
+    ) -> Result<Option<TrackedIssue>, GitHubError> {
         for page in 1..=MAX_PAGES {
             let path = format!(
                 "{}/issues?state=open&labels={}&per_page={PER_PAGE}&page={page}",
@@ -85,7 +119,11 @@ impl GitHub {
                 i.pull_request.is_none() && i.body.as_deref().is_some_and(|b| b.contains(marker))
             });
             if let Some(i) = hit {
-                return Ok(Some(i.number));
+                return Ok(Some(TrackedIssue {
+                    number: i.number,
+                    body: i.body.clone().unwrap_or_default(),
+                    url: i.html_url.clone(),
+                }));
             }
             if !answer.has_next_page() || issues.is_empty() {
                 break;

@@ -13,6 +13,7 @@ pub mod artifact;
 pub mod commands;
 pub mod comment;
 pub mod issue;
+pub mod permission;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,6 +23,7 @@ use http_body_util::BodyExt;
 use octocrab::Octocrab;
 
 pub use comment::{comment_body, failed_start_body, marker, CommentOutcome, COMMENT_LIMIT};
+pub use permission::permission_for;
 
 /// `owner/name` of a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +82,7 @@ pub enum GitHubError {
     #[error("{0}")]
     Config(String),
     /// The API answered with an error status.
-    #[error("GitHub API {method} {path} answered {status}: {message}{}", hint(*status))]
+    #[error("GitHub API {method} {path} answered {status}: {message}{}", hint(*status, method, path))]
     Status {
         /// The request method.
         method: Method,
@@ -115,14 +117,17 @@ pub enum GitHubError {
     },
 }
 
-fn hint(status: u16) -> &'static str {
+fn hint(status: u16, method: &Method, path: &str) -> String {
     match status {
-        401 => " (the token is missing or invalid: pass `github-token`)",
-        403 | 404 => " (the token lacks permission: grant `pull-requests: write` / `issues: write`, or this is a fork's read-only token)",
-        422 => " (GitHub rejected the content)",
-        429 => " (rate limited: try again later)",
-        s if s >= 500 => " (GitHub is having trouble: re-run the job)",
-        _ => "",
+        401 => " (the token is missing or invalid: pass `github-token`)".into(),
+        403 | 404 => format!(
+            " (the token lacks permission for this call: grant {} in the workflow's `permissions:`, or this is a fork's read-only token)",
+            permission_for(method, path)
+        ),
+        422 => " (GitHub rejected the content)".into(),
+        429 => " (rate limited: try again later)".into(),
+        s if s >= 500 => " (GitHub is having trouble: re-run the job)".into(),
+        _ => String::new(),
     }
 }
 

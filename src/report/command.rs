@@ -1,7 +1,7 @@
 //! `msgperf report`: the only part of the report stage that touches files.
 //! Reads result directories (merging machines' shards) and an optional
 //! baseline, runs the pure analysis and rendering, and writes report.md,
-//! report.json, charts/ and a history line.
+//! report.json, report.html, charts/ and a history line.
 //!
 //! Merge rule: result files from all `--results` paths (directories, files,
 //! or globs of downloaded artifacts) are pooled; the same run in two places
@@ -13,7 +13,7 @@
 use super::baseline;
 use super::charts::{self, ChartError};
 use super::model::{self, BaselineInput, Report};
-use super::{history, markdown, terminal};
+use super::{history, html, markdown, terminal};
 use crate::analysis;
 use crate::matrix::Gate;
 use crate::results::{self, ResultsError, RunResult};
@@ -54,6 +54,8 @@ pub struct ReportOutcome {
     pub markdown_path: PathBuf,
     /// Path of report.json.
     pub json_path: PathBuf,
+    /// Path of report.html, the self-contained page with the same content.
+    pub html_path: PathBuf,
     /// Chart files written (SVG and PNG).
     pub charts: Vec<PathBuf>,
     /// The history file appended to, if any.
@@ -128,6 +130,8 @@ pub struct Commit {
     pub sha: Option<String>,
     /// The branch or tag.
     pub git_ref: Option<String>,
+    /// The workflow run's web page, for report.html's run details.
+    pub run_url: Option<String>,
 }
 
 /// Like [`run`], with the commit the history line names.
@@ -164,6 +168,9 @@ pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, R
             written.push(path);
         }
     }
+    let html_path = opts.out.join(html::FILE_NAME);
+    let page = html::render(&report, &chart_files, commit.run_url.as_deref());
+    std::fs::write(&html_path, page).map_err(io(&html_path))?;
     let md = markdown::render(&report);
     let markdown_path = opts.out.join("report.md");
     std::fs::write(&markdown_path, &md).map_err(io(&markdown_path))?;
@@ -182,6 +189,7 @@ pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, R
         markdown: md,
         markdown_path,
         json_path,
+        html_path,
         charts: written,
         history: opts.history.clone(),
         report,

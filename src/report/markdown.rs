@@ -327,6 +327,7 @@ pub fn verdict_icon(v: Verdict) -> &'static str {
         Verdict::GeneratorBound => "⚠️",
         Verdict::NoPlateau => "📈",
         Verdict::Inconclusive => "❔",
+        Verdict::TooShort => "⏱️",
         Verdict::Interrupted => "⏹️",
         Verdict::Skipped => "⏭️",
         Verdict::Failed => "🛑",

@@ -1,7 +1,8 @@
 //! The report stage: from the analysis to what people and machines read —
 //! report.md (GitHub markdown with a Mermaid rate chart, under 60,000
 //! characters), report.json (the same content as data, `docs/report.md`),
-//! charts/ (SVG + PNG), a terminal table and a history line.
+//! report.html (one self-contained page), charts/ (SVG + PNG), a terminal
+//! table and a history line.
 //!
 //! Everything except [`command`] is pure: it renders to `String`/bytes from a
 //! [`Report`], so snapshot tests pin the output. [`command::run`] does the
@@ -16,6 +17,7 @@ pub mod first_failure;
 pub mod format;
 pub mod headline;
 pub mod history;
+pub mod html;
 pub mod markdown;
 pub mod mermaid;
 pub mod model;

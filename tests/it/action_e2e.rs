@@ -227,12 +227,41 @@ async fn action_on_a_pull_request_comments_and_writes_outputs_and_summary() {
         keys,
         [
             "comment-url",
+            "nightly",
             "peak-rate",
             "regressed",
             "report-path",
             "results-dir",
-            "sustained-rate"
+            "status",
+            "sustained-rate",
+            "upload-artifact"
         ]
+    );
+    // A 2-second smoke run is too short for a plateau: `too-short`, the
+    // minimum stated, the peak still shown, and a status to branch on.
+    assert_eq!(run.outputs["status"], "no-valid-run");
+    assert_eq!(run.outputs["sustained-rate"], "");
+    assert_eq!(
+        (
+            run.outputs["nightly"].as_str(),
+            run.outputs["upload-artifact"].as_str()
+        ),
+        ("false", "")
+    );
+    assert!(run.summary.contains("too-short"), "{}", run.summary);
+    assert!(
+        run.summary
+            .contains("the plateau analysis needs at least 6 s"),
+        "{}",
+        run.summary
+    );
+    assert!(run
+        .summary
+        .contains("[run's artifacts](https://github.test/octo/app/actions/runs/123#artifacts)"));
+    assert!(
+        std::fs::read_to_string(run.dir.path().join("report/report.html"))
+            .unwrap()
+            .contains("<figure class=\"chart\"")
     );
     assert_eq!(
         run.outputs["comment-url"],

@@ -9,6 +9,7 @@ mod common;
 
 mod act_workflows;
 mod action_e2e;
+mod action_nightly;
 mod architecture;
 mod cli;
 mod cloudwatch_moto;
@@ -21,6 +22,7 @@ mod hooks_e2e;
 mod report;
 mod report_cloudwatch;
 mod report_files;
+mod report_html;
 mod scale_out_e2e;
 mod server_conformance;
 mod split_e2e;

@@ -10,7 +10,7 @@ use msgperf::matrix::Gate;
 use msgperf::report::{self, Report, ReportOptions};
 use msgperf::results::{MetricPoint, MetricSeries, RunMetrics, RunResult};
 
-fn with_metrics(rep: u32) -> RunResult {
+pub(crate) fn with_metrics(rep: u32) -> RunResult {
     let mut run = build(&Spec::new(100.0, rep, 400.0));
     let secs = run.timeline.len() as f64;
     let points = |f: &dyn Fn(f64) -> f64| -> Vec<MetricPoint> {

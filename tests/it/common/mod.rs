@@ -5,6 +5,7 @@
 
 pub mod act;
 pub mod builder;
+pub mod fake_github;
 pub mod fixtures;
 pub mod serve;
 
