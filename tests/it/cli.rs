@@ -262,48 +262,17 @@ fn a_target_that_is_down_from_the_start_is_a_failed_start_exit_1() {
     assert!(!json.contains("\"verdict\": \"valid\""), "{json}");
 }
 
-/// `msgperf serve` on free ports in a child process, and the `target:` lines
-/// its banner prints.
-fn serve_child() -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = msgperf()
-        .args([
-            "serve",
-            "--organizer-port",
-            "0",
-            "--participant-port",
-            "0",
-            "--messenger-port",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut target = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if !line.starts_with('#') {
-            target.push_str(&format!("  {line}\n"));
-        }
-        if line.starts_with("organizer_password") {
-            break;
-        }
-    }
-    (child, target)
-}
-
 #[test]
 fn a_server_killed_mid_run_is_a_collapse_not_a_plateau_at_zero() {
     let _serial = serial();
-    let (mut serve, target) = serve_child();
+    let serve = crate::common::serve::Serve::start(env!("CARGO_BIN_EXE_msgperf"));
+    let target = serve.target_yaml("MSGPERF_TEST_PASSWORD");
     let dir = tempfile::tempdir().unwrap();
     let matrix = write(
         dir.path(),
         "matrix.yaml",
         &format!(
-            "target:\n{target}matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\n\
+            "{target}matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\n\
              stop:\n  max_duration: 12s\n  on_error: never\n  drain: 1s\n"
         ),
     );
@@ -314,13 +283,14 @@ fn a_server_killed_mid_run_is_a_collapse_not_a_plateau_at_zero() {
         .arg(dir.path().join("results"))
         .arg("--report-dir")
         .arg(dir.path().join("report"))
+        .env("MSGPERF_TEST_PASSWORD", serve.get("organizer_password"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(5));
-    serve.kill().unwrap();
-    let _ = serve.wait();
+    // Dropping the server kills it (SIGKILL): the API dies mid-run.
+    drop(serve);
     let out = run.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_str(
