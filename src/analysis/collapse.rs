@@ -60,7 +60,7 @@ pub fn find_collapse(run: &RunResult, secs: &[Second], rate: &[f64]) -> Option<C
     }
     let errors: u64 = GONE
         .iter()
-        .filter_map(|k| run.errors_by_kind.get(k.as_str()))
+        .filter_map(|k| run.errors_by_kind.get(k))
         .sum();
     if errors == 0 {
         return None;
@@ -82,10 +82,10 @@ pub fn find_collapse(run: &RunResult, secs: &[Second], rate: &[f64]) -> Option<C
 mod tests {
     use super::*;
 
-    fn run_with(errors: &[(&str, u64)], rates: &[f64]) -> (RunResult, Vec<Second>) {
+    fn run_with(errors: &[(ErrorKind, u64)], rates: &[f64]) -> (RunResult, Vec<Second>) {
         let mut r = crate::results::tests::sample();
         for (k, n) in errors {
-            r.errors_by_kind.insert((*k).into(), *n);
+            r.errors_by_kind.insert(*k, *n);
         }
         let secs = rates
             .iter()
@@ -103,7 +103,7 @@ mod tests {
     #[test]
     fn a_rate_that_drops_to_zero_with_refused_connections_collapsed() {
         let rates = [100.0, 200.0, 300.0, 310.0, 0.0, 0.0, 1.0, 0.0];
-        let (r, secs) = run_with(&[("connect_refused", 40)], &rates);
+        let (r, secs) = run_with(&[(ErrorKind::ConnectRefused, 40)], &rates);
         let c = find_collapse(&r, &secs, &rates).expect("a collapse");
         assert_eq!((c.at_s, c.peak_before, c.active_chats), (4, 310.0, 30));
         assert_eq!(c.errors, 40);
@@ -112,24 +112,24 @@ mod tests {
     #[test]
     fn a_slow_decline_is_saturation_not_a_collapse() {
         let rates: Vec<f64> = (0..20).map(|t| 300.0 * 0.7f64.powi(t)).collect();
-        let (r, secs) = run_with(&[("connection_closed", 5)], &rates);
+        let (r, secs) = run_with(&[(ErrorKind::ConnectionClosed, 5)], &rates);
         assert_eq!(find_collapse(&r, &secs, &rates), None);
     }
 
     #[test]
     fn no_collapse_without_connection_errors_a_short_tail_or_a_peak() {
         let rates = [100.0, 200.0, 300.0, 0.0, 0.0, 0.0];
-        let (r, secs) = run_with(&[("http_status", 5)], &rates);
+        let (r, secs) = run_with(&[(ErrorKind::HttpStatus, 5)], &rates);
         assert_eq!(
             find_collapse(&r, &secs, &rates),
             None,
             "errors of another kind"
         );
         let short = [100.0, 200.0, 300.0, 0.0, 0.0];
-        let (r, secs) = run_with(&[("connection_closed", 5)], &short);
+        let (r, secs) = run_with(&[(ErrorKind::ConnectionClosed, 5)], &short);
         assert_eq!(find_collapse(&r, &secs, &short), None, "2 s tail");
         let flat = [0.0; 6];
-        let (r, secs) = run_with(&[("connection_closed", 5)], &flat);
+        let (r, secs) = run_with(&[(ErrorKind::ConnectionClosed, 5)], &flat);
         assert_eq!(find_collapse(&r, &secs, &flat), None, "never any traffic");
     }
 }

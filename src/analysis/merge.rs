@@ -276,7 +276,7 @@ fn sum_errors(merged: &mut RunResult, ran: &[RunResult], offsets: &[f64]) {
     merged.errors_by_kind = BTreeMap::new();
     for r in ran {
         for (k, v) in &r.errors_by_kind {
-            *merged.errors_by_kind.entry(k.clone()).or_default() += v;
+            *merged.errors_by_kind.entry(*k).or_default() += v;
         }
     }
 }

@@ -125,8 +125,9 @@ pub struct RunAnalysis {
     pub sustained_rate: Option<f64>,
     /// The first error, if any.
     pub first_error: Option<FirstErrorInfo>,
-    /// Errors by kind.
-    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Errors by kind (a kind this build does not know is left out on reading).
+    #[serde(deserialize_with = "crate::results::lenient_keys")]
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
     /// Messages sent.
     pub messages_sent: u64,
     /// Messages delivered.

@@ -47,8 +47,10 @@ pub struct ScenarioSummary {
     pub params: Params,
     /// Ids of its runs, in repetition order.
     pub runs: Vec<String>,
-    /// Number of runs per verdict.
-    pub verdicts: BTreeMap<String, usize>,
+    /// Number of runs per verdict, in the order of the verdicts' names
+    /// (a verdict this build does not know is left out on reading).
+    #[serde(deserialize_with = "crate::results::lenient_keys")]
+    pub verdicts: BTreeMap<Verdict, usize>,
     /// The scenario's verdict: `valid` when at least one run is valid, else
     /// the most frequent verdict of its runs.
     pub verdict: Verdict,
@@ -79,10 +81,7 @@ impl ScenarioSummary {
     }
     /// Number of valid runs.
     pub fn n_valid(&self) -> usize {
-        self.verdicts
-            .get(Verdict::Valid.as_str())
-            .copied()
-            .unwrap_or(0)
+        self.verdicts.get(&Verdict::Valid).copied().unwrap_or(0)
     }
 }
 
@@ -93,7 +92,7 @@ pub fn summarize(id: &str, params: Params, runs: &[&RunAnalysis]) -> ScenarioSum
     sorted.sort_by(|a, b| (a.repetition, &a.id).cmp(&(b.repetition, &b.id)));
     let mut verdicts = BTreeMap::new();
     for r in &sorted {
-        *verdicts.entry(r.verdict.as_str().to_string()).or_insert(0) += 1;
+        *verdicts.entry(r.verdict).or_insert(0) += 1;
     }
     let valid: Vec<&RunAnalysis> = sorted
         .iter()
@@ -150,7 +149,7 @@ fn scenario_verdict(runs: &[&RunAnalysis]) -> Verdict {
     // Most frequent; ties go to the earlier variant in declaration order.
     counts
         .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.rank().cmp(&a.0.rank())))
         .map(|(v, _)| v)
         .unwrap_or(Verdict::Inconclusive)
 }

@@ -30,7 +30,7 @@
 //! Send lateness is assumed to measure the generator's scheduler (when a tick
 //! fired versus when it was due), not the time a blocked socket write took.
 
-use crate::results::{RunResult, Second, Service};
+use crate::results::{ByName, RunResult, Second, Service};
 use serde::{Deserialize, Serialize};
 
 /// Share of the generator's cores (`cores × 100%`) at or above which it is CPU-bound.
@@ -49,8 +49,9 @@ pub const MAX_LATENESS_WARN_MS: f64 = 1000.0;
 /// analysis needs two windows of at least [`super::plateau::MIN_WINDOW_S`] s.
 pub const MIN_RUN_S: usize = 2 * super::plateau::MIN_WINDOW_S;
 
-/// What a run is good for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// What a run is good for. Ordered by its name ([`ByName`]), so report.json's
+/// `verdicts` map keeps its key order; [`Verdict::rank`] is the declaration order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// A plateau was found and the generator kept up: the API's capacity.
@@ -79,7 +80,21 @@ pub enum Verdict {
     Collapsed,
 }
 
+impl ByName for Verdict {
+    fn name(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
+crate::results::order_by_name!(Verdict);
+
 impl Verdict {
+    /// Its place in declaration order: the tie-break of the most frequent
+    /// verdict (the earlier one wins).
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
     /// The kebab-case name used in report.md and report.json.
     pub fn as_str(self) -> &'static str {
         match self {

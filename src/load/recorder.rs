@@ -17,7 +17,7 @@ use super::split::{OneWay, Part};
 use super::stop::{StopReason, StopSignal};
 use super::Clock;
 use crate::matrix::OnError;
-use crate::results::{FirstError, Percentiles, Phase, Second, StageCounts};
+use crate::results::{ErrorKind, FirstError, Percentiles, Phase, Second, StageCounts};
 
 pub use super::event::{ErrorEvent, Event, Latency, Progress, Stage};
 
@@ -25,7 +25,7 @@ pub use super::event::{ErrorEvent, Event, Latency, Progress, Stage};
 pub struct Recording {
     pub timeline: Vec<Second>,
     pub first_error: Option<FirstError>,
-    pub errors_by_kind: BTreeMap<String, u64>,
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
     pub participants: u64,
     pub chats: u64,
     pub start_chats_sent: u64,
@@ -129,7 +129,7 @@ pub struct Recorder {
     buckets: Vec<Bucket>,
     ledgers: Vec<Ledger>,
     first_error: Option<FirstError>,
-    errors_by_kind: BTreeMap<String, u64>,
+    errors_by_kind: BTreeMap<ErrorKind, u64>,
     totals: Progress,
     start_chats_sent: u64,
     duplicated: u64,
@@ -392,10 +392,7 @@ impl Recorder {
     fn error(&mut self, e: ErrorEvent) {
         self.totals.errors += 1;
         self.at(e.t_us).errors += 1;
-        *self
-            .errors_by_kind
-            .entry(e.kind.as_str().to_string())
-            .or_default() += 1;
+        *self.errors_by_kind.entry(e.kind).or_default() += 1;
         if self.first_error.is_none() {
             self.first_error = Some(FirstError {
                 at_s: e.t_us as f64 / 1e6,

@@ -310,8 +310,8 @@ pub fn verdict_cell(s: &ScenarioReport) -> String {
         .summary
         .verdicts
         .iter()
-        .filter(|(k, _)| k.as_str() != v.as_str())
-        .map(|(k, n)| format!("{n} {k}"))
+        .filter(|(k, _)| **k != v)
+        .map(|(k, n)| format!("{n} {}", k.as_str()))
         .collect();
     let mut out = format!("{} {}", verdict_icon(v), v.as_str());
     if !others.is_empty() {

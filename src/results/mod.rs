@@ -12,12 +12,15 @@ use std::collections::BTreeMap;
 
 mod drain;
 mod io;
+mod keys;
 mod metrics;
 mod split;
 mod stage;
 
 pub use drain::{DrainEnd, DrainInfo, Phase};
 pub use io::{read_dir, ResultsError};
+pub use keys::{lenient_keys, ByName};
+pub(crate) use keys::order_by_name;
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
 pub use stage::{worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step};
@@ -46,9 +49,11 @@ pub struct RunResult {
     pub stop_reason: StopReason,
     /// The first error of any worker, or null.
     pub first_error: Option<FirstError>,
-    /// Error counts by [`ErrorKind`] name.
-    #[serde(default)]
-    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Error counts by kind, in the order of the kinds' names. A kind this
+    /// build does not know (a newer writer's) is left out on reading; its
+    /// errors stay counted in `totals.errors`.
+    #[serde(default, deserialize_with = "lenient_keys")]
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
     /// Counts over the whole run.
     pub totals: Totals,
     /// One entry per wall-clock second since `started_at`.
@@ -238,8 +243,9 @@ impl Outcome {
     }
 }
 
-/// What went wrong, as a small closed set so runs can be compared.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What went wrong, as a small closed set so runs can be compared. Ordered
+/// by its name ([`ByName`]), so maps keyed by it keep the files' key order.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The WebSocket (TCP + upgrade) did not complete within `handshake_timeout`.
@@ -257,6 +263,14 @@ pub enum ErrorKind {
     /// A participant got no chat after its `get_chats` tries.
     NoChat,
 }
+
+impl ByName for ErrorKind {
+    fn name(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
+crate::results::order_by_name!(ErrorKind);
 
 impl ErrorKind {
     /// The snake_case name used in files and reports.

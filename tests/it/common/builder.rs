@@ -156,7 +156,7 @@ pub fn build(spec: &Spec) -> RunResult {
     totals.messages_lost = totals.messages_sent - totals.messages_delivered;
     let mut errors_by_kind = BTreeMap::new();
     if first_error {
-        errors_by_kind.insert("handshake_timeout".to_string(), 1);
+        errors_by_kind.insert(ErrorKind::HandshakeTimeout, 1);
     }
     let id = format!("{}-r{}", spec.group, spec.repetition);
     let sent = totals.messages_sent;
