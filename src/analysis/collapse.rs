@@ -58,10 +58,7 @@ pub fn find_collapse(run: &RunResult, secs: &[Second], rate: &[f64]) -> Option<C
     if tail < MIN_TAIL_S || tail == rate.len() {
         return None;
     }
-    let errors: u64 = GONE
-        .iter()
-        .filter_map(|k| run.errors_by_kind.get(k))
-        .sum();
+    let errors: u64 = GONE.iter().filter_map(|k| run.errors_by_kind.get(k)).sum();
     if errors == 0 {
         return None;
     }

@@ -109,7 +109,7 @@ struct Aligned {
 /// the others, is aligned with the earliest instead of stretching the timeline.
 fn align(ran: &[RunResult]) -> Aligned {
     let mut notes = Vec::new();
-    let parsed: Vec<Option<SystemTime>> = ran.iter().map(|r| parse_time(&r.started_at)).collect();
+    let parsed: Vec<Option<SystemTime>> = ran.iter().map(|r| r.started_at.instant()).collect();
     let base = parsed
         .iter()
         .flatten()
@@ -211,7 +211,7 @@ fn sum(ran: &[RunResult], base: SystemTime, offsets: &[f64], starts: &[SystemTim
         .clone();
     merged.ended_at = ran
         .iter()
-        .filter_map(|r| parse_time(&r.ended_at).map(|t| (t, r.ended_at.clone())))
+        .filter_map(|r| r.ended_at.instant().map(|t| (t, r.ended_at.clone())))
         .max_by_key(|(t, _)| *t)
         .map_or(merged.ended_at, |(_, s)| s);
     merged.duration_s = ran
@@ -268,7 +268,7 @@ fn sum_errors(merged: &mut RunResult, ran: &[RunResult], offsets: &[f64]) {
         .filter_map(|(r, o)| {
             r.first_error.as_ref().map(|e| FirstError {
                 at_s: e.at_s + o,
-                worker: format!("part {}: {}", r.part(), e.worker),
+                worker: e.worker.clone().in_part(r.part()),
                 ..e.clone()
             })
         })

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::results::tests::sample;
-use crate::results::{ErrorKind, FirstError};
+use crate::results::{ErrorKind, FirstError, Worker};
 
 fn part(
     index: u32,
@@ -69,7 +69,7 @@ fn parts_on_time_add_up_second_by_second() {
         at_s: 2.5,
         kind: ErrorKind::HandshakeTimeout,
         message: "slow".into(),
-        worker: "participant 7".into(),
+        worker: Worker::Participant(7),
         active_chats: 3,
         participants: 30,
         step: None,
@@ -105,7 +105,7 @@ fn parts_on_time_add_up_second_by_second() {
         (Outcome::Saturated, "first_error")
     );
     let e = m.first_error.clone().unwrap();
-    assert_eq!(e.worker, "part 2: participant 7");
+    assert_eq!(e.worker.to_string(), "part 2: participant 7");
     assert!((e.at_s - 2.504).abs() < 1e-9, "{}", e.at_s);
     assert_eq!(
         (m.latency_ms.message.p99, m.latency_ms.message.count),

@@ -76,7 +76,7 @@ pub fn analyze(results: &[RunResult]) -> Analysis {
             .then(ka.1.total_cmp(&kb.1))
             .then(ka.2.total_cmp(&kb.2))
             .then(ka.3.total_cmp(&kb.3))
-            .then_with(|| run::group_of(a).cmp(&run::group_of(b)))
+            .then_with(|| a.scenario.group.cmp(&b.scenario.group))
             .then(a.scenario.repetition.cmp(&b.scenario.repetition))
             .then_with(|| a.scenario.id.cmp(&b.scenario.id))
     });

@@ -63,7 +63,7 @@ pub struct FirstErrorInfo {
     /// Message, for people.
     pub message: String,
     /// Worker that saw it.
-    pub worker: String,
+    pub worker: crate::results::Worker,
     /// Active chats at that moment.
     pub active_chats: u64,
     /// Participants created at that moment.
@@ -254,7 +254,7 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
     let g = &run.generator;
     RunAnalysis {
         id: run.scenario.id.clone(),
-        group: group_of(run),
+        group: run.scenario.group.clone(),
         repetition: run.scenario.repetition,
         outcome: run.outcome,
         stop_reason: run.stop_reason,
@@ -294,21 +294,6 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
         stages: run.totals.stages,
         creation: run.creation.clone(),
         delivery: DeliveryInfo::of(run),
-    }
-}
-
-/// The scenario group of a run: `scenario.group`, or the id without a
-/// trailing `-rN` for files that left it empty.
-pub fn group_of(run: &RunResult) -> String {
-    if !run.scenario.group.is_empty() {
-        return run.scenario.group.clone();
-    }
-    let id = &run.scenario.id;
-    match id.rsplit_once("-r") {
-        Some((head, rep)) if !rep.is_empty() && rep.bytes().all(|b| b.is_ascii_digit()) => {
-            head.to_string()
-        }
-        _ => id.clone(),
     }
 }
 

@@ -173,13 +173,6 @@ fn partial_last_second_is_dropped() {
 }
 
 #[test]
-fn group_falls_back_to_id_without_repetition() {
-    let mut r = build(&Spec::new(100.0, 2, 4210.0));
-    r.scenario.group.clear();
-    assert_eq!(run::group_of(&r), "sci10ms-cpi20ms-smi100ms");
-}
-
-#[test]
 fn scenario_pools_valid_runs_with_t_interval() {
     let mut runs: Vec<_> = [4180.0, 4250.0, 4205.0]
         .iter()

@@ -9,7 +9,6 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 
 use super::client::{classify, CloudWatch};
-use super::window::epoch;
 use super::CloudWatchError;
 use crate::analysis::analyze_run;
 use crate::results::RunResult;
@@ -35,7 +34,7 @@ pub struct Datum {
 /// The datums of one run (numbers the run does not have are left out).
 pub fn datums(run: &RunResult) -> Vec<Datum> {
     let a = analyze_run(run);
-    let at = epoch(&run.ended_at).unwrap_or(0.0) as i64;
+    let at = run.ended_at.epoch_s().unwrap_or(0.0) as i64;
     let mut out = Vec::new();
     let mut push = |name, value: Option<f64>, unit| {
         if let Some(value) = value.filter(|v| v.is_finite()) {

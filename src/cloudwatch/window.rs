@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::matrix::cloudwatch::MAX_QUERIES_PER_CALL;
 use crate::matrix::{CloudWatchConfig, MetricSource};
-use crate::results::{MetricPoint, MetricSeries};
+use crate::results::{MetricPoint, MetricSeries, Timestamp};
 
 /// A run's time span and the CloudWatch window queried for it, epoch seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,9 +29,13 @@ pub struct Window {
 impl Window {
     /// The window of a run from its RFC 3339 start and end, or `None` if
     /// either does not parse.
-    pub fn of_run(started_at: &str, ended_at: &str, period: Duration) -> Option<Window> {
-        let start = epoch(started_at)?;
-        let end = epoch(ended_at)?.max(start);
+    pub fn of_run(
+        started_at: &Timestamp,
+        ended_at: &Timestamp,
+        period: Duration,
+    ) -> Option<Window> {
+        let start = started_at.epoch_s()?;
+        let end = ended_at.epoch_s()?.max(start);
         Some(Window::new(start, end, period))
     }
 
@@ -54,12 +58,6 @@ impl Window {
     pub fn last_run_bucket(&self) -> i64 {
         (self.run_end / self.period as f64).floor() as i64 * self.period
     }
-}
-
-/// Epoch seconds of an RFC 3339 UTC time.
-pub fn epoch(rfc3339: &str) -> Option<f64> {
-    let t = crate::time::parse_rfc3339(rfc3339).ok()?;
-    Some(t.duration_since(UNIX_EPOCH).ok()?.as_secs_f64())
 }
 
 /// RFC 3339 UTC text of epoch seconds.

@@ -51,15 +51,18 @@ fn window_is_one_period_wider_and_aligned() {
 #[test]
 fn window_of_rfc3339_times() {
     let w = Window::of_run(
-        "2026-11-28T01:00:30.500Z",
-        "2026-11-28T01:01:10Z",
+        &"2026-11-28T01:00:30.500Z".into(),
+        &"2026-11-28T01:01:10Z".into(),
         Duration::from_secs(60),
     )
     .unwrap();
     assert_eq!(rfc3339(w.start), "2026-11-28T00:59:00Z");
     assert_eq!(rfc3339(w.end), "2026-11-28T01:03:00Z");
-    assert!((w.run_start - epoch("2026-11-28T01:00:30Z").unwrap() - 0.5).abs() < 1e-6);
-    assert!(Window::of_run("yesterday", "now", Duration::from_secs(60)).is_none());
+    assert!(
+        (w.run_start - Timestamp::from("2026-11-28T01:00:30Z").epoch_s().unwrap() - 0.5).abs()
+            < 1e-6
+    );
+    assert!(Window::of_run(&"yesterday".into(), &"now".into(), Duration::from_secs(60)).is_none());
 }
 
 #[test]

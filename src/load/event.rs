@@ -4,7 +4,7 @@
 //! data: events are small and `Copy`-sized (an error, the rare big one, is
 //! boxed) because a participant sends one per message.
 
-use crate::results::{ErrorKind, Step};
+use crate::results::{ErrorKind, Step, Worker};
 
 /// Which latency an event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub struct ErrorEvent {
     /// The HTTP status of a REST call that answered with an unexpected one.
     pub http_status: Option<u16>,
     /// Which worker, e.g. `participant 17`.
-    pub worker: String,
+    pub worker: Worker,
     /// What happened.
     pub message: String,
 }

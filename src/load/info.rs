@@ -4,10 +4,11 @@
 
 use std::time::SystemTime;
 
-use super::{ms, rfc3339};
+use super::ms;
 use crate::matrix::{Scenario, Target};
 use crate::results::{
-    Generator, Latencies, Outcome, RunResult, ScenarioInfo, TargetInfo, Totals, SCHEMA_VERSION,
+    Generator, Latencies, Outcome, RunResult, ScenarioInfo, TargetInfo, Timestamp, Totals,
+    SCHEMA_VERSION,
 };
 
 /// The scenario's parameters as a result file records them.
@@ -41,7 +42,7 @@ pub fn skipped_result(
     embedded: bool,
     reason: String,
 ) -> RunResult {
-    let now = rfc3339(SystemTime::now());
+    let now = Timestamp::at(SystemTime::now());
     RunResult {
         schema: SCHEMA_VERSION,
         scenario: scenario_info(scenario),

@@ -50,7 +50,7 @@ use crate::matrix::{Arrival, ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};
 use crate::results::{
     CreationRate, Generator, Latencies, Outcome, RunResult, SplitInfo, StartFailure,
-    StartFailureCause, Step, Totals, SCHEMA_VERSION,
+    StartFailureCause, Step, Timestamp, Totals, Worker, SCHEMA_VERSION,
 };
 use failure::Failure;
 use recorder::{ErrorEvent, Event, Latency, Periods, Recorder, Stage};
@@ -126,7 +126,7 @@ impl Ctx {
 
     /// Records a failure, unless the run already stopped: failures caused by
     /// our own teardown are not the API's.
-    fn fail(&self, worker: String, f: Failure) {
+    fn fail(&self, worker: Worker, f: Failure) {
         if self.stop.is_stopped() {
             return;
         }
@@ -381,10 +381,12 @@ impl Finished<'_> {
         let split = part.is_split().then(|| SplitInfo {
             part: part.0.index,
             parts: part.0.count,
-            start_at: self
-                .control
-                .start
-                .map_or_else(|| rfc3339(clock.started_at), |c| rfc3339(c.started_at)),
+            start_at: Timestamp::at(
+                self.control
+                    .start
+                    .map_or(clock.started_at, |c| c.started_at),
+            )
+            .to_string(),
             min_one_way_ms: rec.one_way,
             ..SplitInfo::default()
         });
@@ -392,8 +394,8 @@ impl Finished<'_> {
             schema: SCHEMA_VERSION,
             scenario: scenario_info(scenario),
             target: target_info(self.target, self.control.embedded),
-            started_at: rfc3339(clock.started_at),
-            ended_at: rfc3339(self.ended_at),
+            started_at: Timestamp::at(clock.started_at),
+            ended_at: Timestamp::at(self.ended_at),
             duration_s: ran.as_secs_f64(),
             outcome,
             stop_reason: self.reason,
@@ -594,10 +596,6 @@ fn lateness_us(scheduled: tokio::time::Instant, ready_at: Instant, now: Instant)
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
 }
 
 #[cfg(test)]

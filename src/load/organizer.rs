@@ -25,14 +25,14 @@ use super::recorder::{Event, Stage};
 use super::reply::{chat_id, is_reply, ReplyFrames};
 use super::wire::{find_token, SocketSizing};
 use super::Ctx;
-use crate::results::{ErrorKind, StartFailure, StartFailureCause, Step};
+use crate::results::{ErrorKind, StartFailure, StartFailureCause, Step, Worker};
 
 const START_CHAT: &str = r#"{"type":"start_chat","payload":""}"#;
 
 /// Runs pool member `n` (1-based) of `pool` until the drain after the stop
 /// ends; always ends with a close handshake.
 pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
-    let who = || format!("organizer {n}");
+    let who = || Worker::Organizer(n);
     let Some(result) = ctx
         .until_stopped(Box::pin(sign_in_and_connect(&ctx, &email)))
         .await
@@ -88,7 +88,7 @@ async fn work(ctx: &Ctx, n: u32, pool: u32, ws: &mut Guarded) -> Option<Failure>
     let mut authorized = false;
     let mut ready_at = Instant::now();
     let mut replies = ReplyFrames::default();
-    let who = || format!("organizer {n}");
+    let who = || Worker::Organizer(n);
     // Pinned once, not re-registered with the shared tokens on every frame.
     let done = ctx.done.cancelled();
     let stopped = ctx.stop.stopped();
@@ -140,7 +140,7 @@ async fn work(ctx: &Ctx, n: u32, pool: u32, ws: &mut Guarded) -> Option<Failure>
 fn on_frame(
     ctx: &Ctx,
     frame: &[u8],
-    who: &dyn Fn() -> String,
+    who: &dyn Fn() -> Worker,
     replies: &mut ReplyFrames,
 ) -> Option<Message> {
     let now = Instant::now();

@@ -14,7 +14,7 @@ use super::recorder::{Event, Latency, Stage};
 use super::wire::{self, MessageFrames, SocketSizing, Ws};
 use super::Ctx;
 use crate::protocol::ClientFrame;
-use crate::results::{ErrorKind, Step};
+use crate::results::{ErrorKind, Step, Worker};
 
 /// How often a participant reads what the server sent it (at every tick
 /// when `smi` is longer): an `error` frame is noticed that late at most.
@@ -84,8 +84,8 @@ pub async fn run_connected(ctx: Arc<Ctx>, id: u32, token: String) {
     ws.close(ctx.close_deadline()).await;
 }
 
-fn who(id: u32) -> String {
-    format!("participant {id}")
+fn who(id: u32) -> Worker {
+    Worker::Participant(id)
 }
 
 /// Sends a message every `smi` into `chat_id` until the run stops, then

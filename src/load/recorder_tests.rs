@@ -1,7 +1,7 @@
 //! The recorder alone, fed events by hand: loss, duplicates, gauges, stop rules.
 
 use super::*;
-use crate::results::{ErrorKind, Step};
+use crate::results::{ErrorKind, Step, Worker};
 
 fn recorder(on_error: OnError) -> (Recorder, Arc<StopSignal>) {
     let stop = Arc::new(StopSignal::new());
@@ -88,7 +88,7 @@ fn first_error_stops_and_keeps_the_load_at_that_moment() {
         kind: ErrorKind::HandshakeTimeout,
         step: Step::Handshake,
         http_status: None,
-        worker: "participant 1".into(),
+        worker: Worker::Participant(1),
         message: "slow".into(),
     })));
     assert!(stop.is_stopped());
@@ -110,7 +110,7 @@ fn budget_ignores_early_errors_and_fires_past_the_fraction() {
             kind: ErrorKind::Timeout,
             step: Step::Read,
             http_status: None,
-            worker: String::new(),
+            worker: Worker::Unknown,
             message: String::new(),
         }))
     };

@@ -75,7 +75,7 @@ mod tests {
             at_s,
             kind: ErrorKind::HttpStatus,
             message: "POST answered 500: database error".into(),
-            worker: "participant 3".into(),
+            worker: crate::results::Worker::Participant(3),
             active_chats: 40,
             participants: 60,
             step: Some(step),

@@ -89,7 +89,11 @@ impl RunResult {
                 found: probe.schema,
             });
         }
-        serde_json::from_slice(&text).map_err(parse)
+        let mut run: RunResult = serde_json::from_slice(&text).map_err(parse)?;
+        if run.scenario.group.is_empty() {
+            run.scenario.group = super::ScenarioInfo::group_from_id(&run.scenario.id);
+        }
+        Ok(run)
     }
 }
 

@@ -43,9 +43,9 @@ where
     Ok(raw
         .into_iter()
         .filter_map(|(k, v)| {
-            let key = K::deserialize(serde::de::value::StrDeserializer::<
-                serde::de::value::Error,
-            >::new(&k))
+            let key = K::deserialize(
+                serde::de::value::StrDeserializer::<serde::de::value::Error>::new(&k),
+            )
             .ok()?;
             Some((key, v))
         })

@@ -16,14 +16,17 @@ mod keys;
 mod metrics;
 mod split;
 mod stage;
+mod worker;
 
+pub use crate::time::Timestamp;
 pub use drain::{DrainEnd, DrainInfo, Phase};
 pub use io::{read_dir, ResultsError};
-pub use keys::{lenient_keys, ByName};
 pub(crate) use keys::order_by_name;
+pub use keys::{lenient_keys, ByName};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
 pub use stage::{worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step};
+pub use worker::Worker;
 
 /// Version of the result file format written by this build.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,9 +41,9 @@ pub struct RunResult {
     /// Against what (URLs only; never credentials).
     pub target: TargetInfo,
     /// RFC 3339 UTC, when the first worker started (the CloudWatch window start).
-    pub started_at: String,
+    pub started_at: Timestamp,
     /// RFC 3339 UTC, when the last worker stopped.
-    pub ended_at: String,
+    pub ended_at: Timestamp,
     /// Seconds from start to stop (drain excluded).
     pub duration_s: f64,
     /// How the run ended.
@@ -141,8 +144,24 @@ pub struct ScenarioInfo {
     #[serde(default = "one")]
     pub organizers: u32,
     /// Id without the repetition suffix: the group repetitions are pooled by.
+    /// Files written before it was recorded get it from the id when read
+    /// ([`ScenarioInfo::group_from_id`]); nothing after the reading parses
+    /// the id.
     #[serde(default)]
     pub group: String,
+}
+
+impl ScenarioInfo {
+    /// The group of an id `<group>-r<N>`, for files that lack `group` (the
+    /// id itself when it has no repetition suffix). Only reading uses it.
+    pub(crate) fn group_from_id(id: &str) -> String {
+        match id.rsplit_once("-r") {
+            Some((head, rep)) if !rep.is_empty() && rep.bytes().all(|b| b.is_ascii_digit()) => {
+                head.to_string()
+            }
+            _ => id.to_string(),
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -298,7 +317,7 @@ pub struct FirstError {
     pub message: String,
     /// Which worker saw it, e.g. `participant 812` or `organizer 1`.
     #[serde(default)]
-    pub worker: String,
+    pub worker: Worker,
     /// Chats active when it happened.
     pub active_chats: u64,
     /// Participants created when it happened.
@@ -520,6 +539,22 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(names.len(), 1);
         assert_eq!(read_dir(dir.path()).unwrap(), vec![r]);
+    }
+
+    #[test]
+    fn a_file_without_group_gets_it_from_the_id_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = sample();
+        r.scenario.group.clear();
+        let path = r.write_to_dir(dir.path()).unwrap();
+        assert_eq!(
+            RunResult::read(&path).unwrap().scenario.group,
+            "sci10ms-cpi20ms-smi100ms"
+        );
+        assert_eq!(
+            ScenarioInfo::group_from_id("sci1s-cpi1s-smi1s-seq"),
+            "sci1s-cpi1s-smi1s-seq"
+        );
     }
 
     #[test]

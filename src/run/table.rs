@@ -115,7 +115,7 @@ mod tests {
             at_s: 12.34,
             kind: ErrorKind::HandshakeTimeout,
             message: String::new(),
-            worker: String::new(),
+            worker: Default::default(),
             active_chats: 0,
             participants: 0,
             step: None,

@@ -146,8 +146,8 @@ fn rfc3339(t: i64) -> String {
 /// A run from `start` lasting `secs`, with a plateau and a first error.
 fn run_at(start: i64, secs: i64) -> RunResult {
     let mut run = build(&Spec::new(100.0, 1, 400.0));
-    run.started_at = rfc3339(start);
-    run.ended_at = rfc3339(start + secs);
+    run.started_at = rfc3339(start).into();
+    run.ended_at = rfc3339(start + secs).into();
     run
 }
 
@@ -501,7 +501,7 @@ async fn msgperf_run_stores_the_window_in_the_result_and_the_report() {
     let cw = run.cloudwatch.expect("cloudwatch field in the result file");
     assert!(cw.warnings.is_empty(), "{:?}", cw.warnings);
     assert_eq!(cw.metrics.len(), 2);
-    let start = cloudwatch::window::epoch(&run.started_at).unwrap();
+    let start = run.started_at.epoch_s().unwrap();
     let first = (start / 60.0).floor() as i64 * 60 - 60;
     assert!((cw.metrics[0].points[0].t_s - (first as f64 - start)).abs() < 1e-6);
     assert_eq!(cw.metrics[1].points[0].value, per_minute(&seeded, first).1);

@@ -373,7 +373,8 @@ async fn sequential_arrival_creates_participants_one_after_another() {
     let st = &r.totals.stages;
     // Never more than one sign-up in flight: none fails, none times out.
     assert_eq!(
-        r.errors_by_kind.get(&msgperf::results::ErrorKind::HttpStatus),
+        r.errors_by_kind
+            .get(&msgperf::results::ErrorKind::HttpStatus),
         None,
         "{:?}",
         r.errors_by_kind

@@ -99,7 +99,7 @@ hooks:
     assert_eq!(phases(r2), ["before_each", "after_each"]);
     assert_eq!(r2.hooks[0].exit_status, Some(1));
     // Two cooldowns (before r2's and r3's before_each) separate r1 from r3.
-    let t = |s: &str| humantime::parse_rfc3339(s).unwrap();
+    let t = |s: &msgperf::results::Timestamp| s.instant().unwrap();
     let gap = t(&r3.started_at).duration_since(t(&r1.ended_at)).unwrap();
     assert!(gap.as_secs_f64() >= 2.0, "{gap:?}");
 }

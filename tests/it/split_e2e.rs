@@ -81,7 +81,7 @@ fn two_split_parts_against_one_server_merge_into_summed_totals() {
         let split = p.split.as_ref().unwrap();
         assert_eq!((split.part, split.parts), (n, 2));
         assert_eq!(
-            p.started_at.get(..19),
+            p.started_at.as_str().get(..19),
             start_at.get(..19),
             "started at the common instant"
         );

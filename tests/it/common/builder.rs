@@ -12,7 +12,7 @@
 
 use super::results::{
     ErrorKind, FirstError, Generator, Latencies, Outcome, Percentiles, RunResult, ScenarioInfo,
-    Second, StopReason, TargetInfo, Totals, SCHEMA_VERSION,
+    Second, StopReason, TargetInfo, Totals, Worker, SCHEMA_VERSION,
 };
 use std::collections::BTreeMap;
 
@@ -178,12 +178,13 @@ pub fn build(spec: &Spec) -> RunResult {
             event_id: 7,
             embedded: false,
         },
-        started_at: format!("2026-11-28T01:{:02}:00Z", spec.repetition * 10),
+        started_at: format!("2026-11-28T01:{:02}:00Z", spec.repetition * 10).into(),
         ended_at: format!(
             "2026-11-28T01:{:02}:{:02}Z",
             spec.repetition * 10 + (end_s as u32) / 60,
             (end_s as u32) % 60
-        ),
+        )
+        .into(),
         duration_s: (end_s * 100.0).round() / 100.0,
         outcome: if first_error {
             Outcome::Saturated
@@ -199,7 +200,7 @@ pub fn build(spec: &Spec) -> RunResult {
             at_s: (end_s * 100.0).round() / 100.0,
             kind: ErrorKind::HandshakeTimeout,
             message: "WebSocket handshake did not complete within 45s".into(),
-            worker: format!("participant {}", last.participants),
+            worker: Worker::Participant(last.participants as u32),
             active_chats: last.active_chats,
             participants: last.participants,
             step: None,
