@@ -8,10 +8,12 @@
 
 mod clock;
 mod connection;
+mod counters;
 mod cpu;
 mod drain;
 mod event;
 mod failure;
+mod histograms;
 pub mod identity;
 mod info;
 mod organizer;
@@ -22,6 +24,7 @@ pub mod reply;
 mod rest;
 mod split;
 mod stop;
+mod stop_policy;
 pub mod wire;
 
 use std::future::Future;
@@ -49,8 +52,8 @@ pub use stop::StopReason;
 use crate::matrix::{Arrival, ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};
 use crate::results::{
-    CreationRate, Generator, Latencies, Outcome, RunResult, SplitInfo, StartFailure,
-    StartFailureCause, Step, Timestamp, Totals, Worker, SCHEMA_VERSION,
+    CreationRate, Outcome, RunResult, SplitInfo, StartFailure, StartFailureCause, Step, Timestamp,
+    Worker, SCHEMA_VERSION,
 };
 use failure::Failure;
 use recorder::{ErrorEvent, Event, Latency, Periods, Recorder, Stage};
@@ -217,7 +220,7 @@ pub fn connect_url(messenger_ws_url: &str) -> String {
 ///
 /// Start (wait for the common start, start the recorder and the organizers),
 /// wait for a stop rule while participants are spawned, drain, close every
-/// worker, then [`Finished::into_result`].
+/// worker, then [`recorder::Recording::into_result`].
 pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunControl) -> RunResult {
     let part = control.part;
     let clock = wait_for_start(&control).await;
@@ -275,7 +278,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
         reason,
         start_failure: start_failure.or_else(|| no_load(&rec, pool_here, reason)),
     };
-    finished.into_result(rec)
+    rec.into_result(finished)
 }
 
 /// The run's clock: at the common start of split parts (or now when a
@@ -357,107 +360,63 @@ struct Finished<'a> {
     start_failure: Option<StartFailure>,
 }
 
-impl Finished<'_> {
-    /// The result file of the run.
-    fn into_result(self, rec: recorder::Recording) -> RunResult {
-        let (scenario, clock, part) = (self.scenario, self.clock, self.control.part);
-        let outcome = match self.reason {
-            _ if self.start_failure.is_some() => Outcome::Failed,
+impl recorder::Recording {
+    /// The result file of the run: the recording's parts as they are, with
+    /// the drain's judgement of what never arrived.
+    fn into_result(self, run: Finished) -> RunResult {
+        let (scenario, clock, part) = (run.scenario, run.clock, run.control.part);
+        let outcome = match run.reason {
+            _ if run.start_failure.is_some() => Outcome::Failed,
             StopReason::FirstError | StopReason::ErrorBudget => Outcome::Saturated,
             StopReason::MaxDuration | StopReason::MaxParticipants => Outcome::Completed,
             StopReason::StartFailed => Outcome::Failed,
             StopReason::Signal => Outcome::Interrupted,
             StopReason::Skipped => Outcome::Skipped,
         };
-        let ran = self.stopped_at.duration_since(clock.start);
-        let creation = creation_rate(scenario, &rec, ran);
-        let (lost, still_arriving) = self.drained.judge(rec.lost);
-        let (totals, generator) = (totals(&rec, lost, still_arriving), generator(&rec));
-        let drain = self.drained.info(
+        let ran = run.stopped_at.duration_since(clock.start);
+        let creation = creation_rate(scenario, &self, ran);
+        let mut totals = self.totals;
+        (
+            totals.messages_lost,
+            totals.messages_undelivered_at_drain_end,
+        ) = run.drained.judge(totals.messages_lost);
+        let drain = run.drained.info(
             scenario.stop.drain,
-            clock.us_at(self.stopped_at),
-            rec.last_delivery_us,
+            clock.us_at(run.stopped_at),
+            self.last_delivery_us,
         );
         let split = part.is_split().then(|| SplitInfo {
             part: part.0.index,
             parts: part.0.count,
-            start_at: Timestamp::at(
-                self.control
-                    .start
-                    .map_or(clock.started_at, |c| c.started_at),
-            )
-            .to_string(),
-            min_one_way_ms: rec.one_way,
+            start_at: Timestamp::at(run.control.start.map_or(clock.started_at, |c| c.started_at))
+                .to_string(),
+            min_one_way_ms: self.one_way,
             ..SplitInfo::default()
         });
         RunResult {
             schema: SCHEMA_VERSION,
             scenario: scenario_info(scenario),
-            target: target_info(self.target, self.control.embedded),
+            target: target_info(run.target, run.control.embedded),
             started_at: Timestamp::at(clock.started_at),
-            ended_at: Timestamp::at(self.ended_at),
+            ended_at: Timestamp::at(run.ended_at),
             duration_s: ran.as_secs_f64(),
             outcome,
-            stop_reason: self.reason,
-            first_error: rec.first_error,
-            errors_by_kind: rec.errors_by_kind,
+            stop_reason: run.reason,
+            first_error: self.first_error,
+            errors_by_kind: self.errors_by_kind,
             totals,
-            generator,
-            latency_ms: Latencies {
-                message: rec.message,
-                handshake: rec.handshake,
-                sign_up: rec.sign_up,
-                chat_request: rec.chat_request,
-                round_trip: rec.replies.round_trip,
-            },
-            timeline: rec.timeline,
+            generator: self.generator,
+            latency_ms: self.latency_ms,
+            timeline: self.timeline,
             server: None,
             cloudwatch: None,
             skipped_reason: None,
             hooks: Vec::new(),
             split,
-            start_failure: self.start_failure,
+            start_failure: run.start_failure,
             creation: Some(creation),
             drain: Some(drain),
         }
-    }
-}
-
-/// The run's counts; `lost` and `still_arriving` as the drain judged them.
-fn totals(rec: &recorder::Recording, lost: u64, still_arriving: u64) -> Totals {
-    Totals {
-        participants: rec.participants,
-        chats: rec.chats,
-        messages_sent: rec.sent,
-        messages_delivered: rec.delivered,
-        messages_lost: lost,
-        messages_duplicated: rec.duplicated,
-        start_chats_sent: rec.start_chats_sent,
-        errors: rec.errors,
-        replies_sent: rec.replies.sent,
-        replies_received: rec.replies.received,
-        stages: rec.stages,
-        backlog_at_stop: rec.backlog_at_stop,
-        messages_delivered_late: rec.delivered_late,
-        messages_undelivered_at_drain_end: still_arriving,
-        messages_out_of_order: rec.out_of_order,
-    }
-}
-
-/// The load generator's own health over the run.
-fn generator(rec: &recorder::Recording) -> Generator {
-    let (cpu_ns, cpu_percent) = rec.cpu;
-    Generator {
-        max_send_lateness_ms: rec.lateness.max,
-        p99_send_lateness_ms: rec.lateness.p99,
-        late_ticks: rec.late_ticks,
-        cpu_percent,
-        cpu_us_per_message: if rec.sent == 0 {
-            0.0
-        } else {
-            (cpu_ns as f64 / 1000.0 / rec.sent as f64 * 100.0).round() / 100.0
-        },
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
     }
 }
 
@@ -486,7 +445,7 @@ fn no_load(
     if reason == StopReason::Signal {
         return None;
     }
-    let s = &rec.stages;
+    let s = &rec.totals.stages;
     let first = rec
         .first_error
         .as_ref()
@@ -517,7 +476,7 @@ fn no_load(
 /// The planned and the achieved participant creation rate of a run.
 fn creation_rate(scenario: &Scenario, rec: &recorder::Recording, ran: Duration) -> CreationRate {
     let planned = 1.0 / scenario.cpi.as_secs_f64().max(1e-9);
-    let started = rec.stages.participants_started;
+    let started = rec.totals.stages.participants_started;
     // Starts per second over the span they came in: n starts span n-1 gaps.
     let achieved = match rec.started_span_us {
         Some((first, last)) if started > 1 && last > first => {

@@ -1,7 +1,8 @@
 //! The recorder alone, fed events by hand: loss, duplicates, gauges, stop rules.
 
+use super::super::stop::StopReason;
 use super::*;
-use crate::results::{ErrorKind, Step, Worker};
+use crate::results::{ErrorKind, Phase, Step, Worker};
 
 fn recorder(on_error: OnError) -> (Recorder, Arc<StopSignal>) {
     let stop = Arc::new(StopSignal::new());
@@ -41,14 +42,24 @@ fn loss_and_duplicates_are_counted_per_message() {
         });
     }
     let rec = r.finish();
+    let t = &rec.totals;
     assert_eq!(
-        (rec.sent, rec.delivered, rec.lost, rec.duplicated),
+        (
+            t.messages_sent,
+            t.messages_delivered,
+            t.messages_lost,
+            t.messages_duplicated
+        ),
         (3, 2, 1, 1)
     );
     assert_eq!(rec.timeline.len(), 2);
     assert_eq!((rec.timeline[0].sent, rec.timeline[1].delivered), (3, 2));
-    assert_eq!(rec.message.count, 2);
-    assert!((rec.message.p50 - 0.9).abs() < 0.01, "{:?}", rec.message);
+    assert_eq!(rec.latency_ms.message.count, 2);
+    assert!(
+        (rec.latency_ms.message.p50 - 0.9).abs() < 0.01,
+        "{:?}",
+        rec.latency_ms.message
+    );
 }
 
 #[test]
@@ -168,12 +179,22 @@ fn deliveries_after_the_stop_are_late_and_their_seconds_are_drain() {
     deliver(&mut r, 2, 2_500_000);
     deliver(&mut r, 3, 2_600_000);
     let rec = r.finish();
-    assert_eq!((rec.delivered, rec.duplicated, rec.lost), (4, 1, 1));
-    assert_eq!((rec.backlog_at_stop, rec.delivered_late), (3, 2));
+    let t = &rec.totals;
+    assert_eq!(
+        (t.messages_delivered, t.messages_duplicated, t.messages_lost),
+        (4, 1, 1)
+    );
+    assert_eq!((t.backlog_at_stop, t.messages_delivered_late), (3, 2));
     assert_eq!(rec.last_delivery_us, Some(2_500_000));
     let phases: Vec<Phase> = rec.timeline.iter().map(|s| s.phase).collect();
     // Second 1 is [1.0, 2.0): mostly before the stop at 1.6 s.
     assert_eq!(phases, [Phase::Run, Phase::Run, Phase::Drain]);
-    assert_eq!(rec.message.count, 4, "late latencies are in the histogram");
-    assert_eq!(rec.out_of_order, 1, "seq 2 came after seq 3");
+    assert_eq!(
+        rec.latency_ms.message.count, 4,
+        "late latencies are in the histogram"
+    );
+    assert_eq!(
+        rec.totals.messages_out_of_order, 1,
+        "seq 2 came after seq 3"
+    );
 }

@@ -109,7 +109,7 @@ impl ReplyStats {
         Replies {
             sent: self.sent,
             received: self.received,
-            round_trip: super::recorder::percentiles(&self.round_trip),
+            round_trip: super::histograms::percentiles(&self.round_trip),
         }
     }
 }
