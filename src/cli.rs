@@ -135,6 +135,14 @@ pub struct ReportArgs {
     /// (defaults apply when the default file does not exist).
     #[arg(long, env = "MSGPERF_MATRIX", default_value = "matrix.yaml")]
     pub matrix: PathBuf,
+    /// Fetch each run's CloudWatch window (the matrix file's `cloudwatch:`
+    /// block, as `msgperf run` does) into the report; for downloaded result
+    /// files. The result files are not changed.
+    #[arg(long, env = "MSGPERF_CLOUDWATCH")]
+    pub cloudwatch: bool,
+    /// The AWS region for `--cloudwatch`, over the block's `region` (else AWS_REGION).
+    #[arg(long, env = "MSGPERF_AWS_REGION", requires = "cloudwatch")]
+    pub aws_region: Option<String>,
 }
 
 /// Options of `msgperf serve`.

@@ -4,8 +4,10 @@
 //!
 //! The only module that uses the AWS SDK. It reads a
 //! [`crate::matrix::CloudWatchConfig`] and [`RunResult`]s and gives back plain
-//! [`RunMetrics`] that `msgperf run` stores in each result file; the analysis
-//! and the report never see an SDK type.
+//! [`RunMetrics`] that the report pipeline's CloudWatch step
+//! (`report::cloudwatch`) puts into each run before rendering; the analysis
+//! and the report never see an SDK type. The runs come with their analysis,
+//! which says where the plateau starts: nothing here analyses a run again.
 //!
 //! - `client`: aws-config's default chain, region/endpoint, bounded credential
 //!   lookup, error classification;
@@ -30,7 +32,7 @@ use std::time::Instant;
 
 pub use client::{CloudWatch, Connect, StaticKeys, CREDENTIALS_TIMEOUT};
 
-use crate::analysis::analyze_run;
+use crate::analysis::RunAnalysis;
 use crate::matrix::CloudWatchConfig;
 use crate::results::{RunMetrics, RunResult};
 use window::{Marks, Window};
@@ -84,11 +86,15 @@ pub struct Fetched {
     pub errors: Vec<CloudWatchError>,
 }
 
-/// Where in a run the reference points are (plateau start, first error).
-pub fn marks_of(run: &RunResult) -> Marks {
+/// A run and its analysis, as the CloudWatch calls take them.
+pub type Analysed<'a> = (&'a RunResult, &'a RunAnalysis);
+
+/// Where in a run the reference points are (plateau start, first error),
+/// from its analysis.
+pub fn marks_of(analysis: &RunAnalysis) -> Marks {
     Marks {
-        plateau_start_s: analyze_run(run).plateau.map(|p| f64::from(p.start_s)),
-        first_error_s: run.first_error.as_ref().map(|e| e.at_s),
+        plateau_start_s: analysis.plateau.as_ref().map(|p| f64::from(p.start_s)),
+        first_error_s: analysis.first_error.as_ref().map(|e| e.at_s),
     }
 }
 
@@ -108,7 +114,7 @@ pub fn connect_of(config: &CloudWatchConfig, static_keys: Option<StaticKeys>) ->
 pub async fn fetch_runs(
     config: &CloudWatchConfig,
     connect: &Connect,
-    runs: &[RunResult],
+    runs: &[Analysed<'_>],
 ) -> Fetched {
     let deadline = Instant::now() + config.wait_for_data;
     let queries = window::queries(config);
@@ -127,12 +133,12 @@ pub async fn fetch_runs(
     let cw = match CloudWatch::connect(connect).await {
         Ok(cw) => cw,
         Err(e) => {
-            out.runs = runs.iter().map(|r| failed(&e, r)).collect();
+            out.runs = runs.iter().map(|(r, _)| failed(&e, r)).collect();
             out.errors.push(e);
             return out;
         }
     };
-    for run in runs {
+    for &(run, analysis) in runs {
         let Some(w) = Window::of_run(&run.started_at, &run.ended_at, config.period) else {
             let e = CloudWatchError::Service {
                 operation: "GetMetricData",
@@ -146,7 +152,7 @@ pub async fn fetch_runs(
             out.errors.push(e);
             continue;
         };
-        match fetch::fetch_window(&cw, &queries, &w, marks_of(run), deadline).await {
+        match fetch::fetch_window(&cw, &queries, &w, marks_of(analysis), deadline).await {
             Ok(m) => out.runs.push(m),
             Err(e) => {
                 out.runs.push(failed(&e, run));
@@ -164,7 +170,7 @@ pub async fn fetch_runs(
 pub async fn publish_runs(
     config: &CloudWatchConfig,
     connect: &Connect,
-    runs: &[RunResult],
+    runs: &[Analysed<'_>],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<usize, CloudWatchError> {
     let Some(p) = &config.publish else {

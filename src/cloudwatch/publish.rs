@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 
 use super::client::{classify, CloudWatch};
 use super::CloudWatchError;
-use crate::analysis::analyze_run;
+use crate::analysis::RunAnalysis;
 use crate::results::RunResult;
 
 /// Most datums one PutMetricData call takes.
@@ -31,9 +31,9 @@ pub struct Datum {
     pub at: i64,
 }
 
-/// The datums of one run (numbers the run does not have are left out).
-pub fn datums(run: &RunResult) -> Vec<Datum> {
-    let a = analyze_run(run);
+/// The datums of one run, from its analysis (numbers the run does not have
+/// are left out).
+pub fn datums(run: &RunResult, a: &RunAnalysis) -> Vec<Datum> {
     let at = run.ended_at.epoch_s().unwrap_or(0.0) as i64;
     let mut out = Vec::new();
     let mut push = |name, value: Option<f64>, unit| {
@@ -77,9 +77,9 @@ pub async fn publish(
     cw: &CloudWatch,
     namespace: &str,
     branch: &str,
-    runs: &[RunResult],
+    runs: &[super::Analysed<'_>],
 ) -> Result<usize, CloudWatchError> {
-    let all: Vec<Datum> = runs.iter().flat_map(datums).collect();
+    let all: Vec<Datum> = runs.iter().flat_map(|(r, a)| datums(r, a)).collect();
     for chunk in all.chunks(MAX_DATUMS_PER_CALL) {
         let data = chunk
             .iter()

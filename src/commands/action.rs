@@ -61,17 +61,18 @@ async fn configure_and_execute(env: &dyn Fn(&str) -> Option<String>) -> Result<C
 }
 
 async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<Code, Failure> {
-    let (results, gate) = match cfg.mode {
+    let (results, gate, cloudwatch) = match cfg.mode {
         Mode::Report => {
-            // A report needs only the plan's gate: no target secrets to resolve.
+            // A report needs only the plan's gate and CloudWatch settings: no
+            // target secrets to resolve.
             let plan = matrix::load_plan_only(&cfg.matrix)?;
-            let gate = overrides(&cfg).apply(plan, &cfg.matrix)?.gate;
+            let plan = overrides(&cfg).apply(plan, &cfg.matrix)?;
             let results = if cfg.results.is_empty() {
                 vec![cfg.results_dir.clone()]
             } else {
                 cfg.results.clone()
             };
-            (results, gate)
+            (results, plan.gate, plan.cloudwatch)
         }
         Mode::All | Mode::Run => {
             let outcome = run::run(&run_options(&cfg, &ctx)).await?;
@@ -85,10 +86,10 @@ async fn execute(cfg: ActionConfig, ctx: Context, files: RunnerFiles) -> Result<
                 commands::emit_annotation(Level::Warning, None, "no scenarios ran (empty shard?)");
                 return Ok(0);
             }
-            (outcome.paths, outcome.gate)
+            (outcome.paths, outcome.gate, outcome.cloudwatch)
         }
     };
-    report_and_publish(&cfg, &ctx, &files, results, gate).await
+    report_and_publish(&cfg, &ctx, &files, results, gate, cloudwatch.as_ref()).await
 }
 
 /// The action's inputs as the one raw invocation `msgperf run` also fills.
@@ -157,6 +158,7 @@ async fn report_and_publish(
     files: &RunnerFiles,
     results: Vec<PathBuf>,
     gate: matrix::Gate,
+    cloudwatch: Option<&matrix::CloudWatchConfig>,
 ) -> Result<Code, Failure> {
     let github = client(cfg, ctx)?;
     let (baseline, baseline_label, origin) = baseline(cfg, ctx, github.as_ref(), files).await;
@@ -173,7 +175,8 @@ async fn report_and_publish(
         history: None,
         baseline_label,
     };
-    let rep = report::run_for(&opts, &commit)?;
+    let prepared = super::report::prepare(&opts, cloudwatch, &|k| std::env::var(k).ok()).await?;
+    let rep = report::write(&opts, &commit, prepared)?;
     print!("{}", rep.summary_table);
     println!(
         "report: {} (one page: {})",

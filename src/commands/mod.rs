@@ -36,7 +36,7 @@ pub async fn execute(cli: Cli) -> Result<Code, Failure> {
         Command::Run(args) => run::run(args).await,
         Command::Serve(args) => serve::serve(args).await,
         Command::Expand(args) => expand::expand(args),
-        Command::Report(args) => report::report(args),
+        Command::Report(args) => report::report(args).await,
         Command::Action(_) => action::run().await,
     }
 }
@@ -125,6 +125,13 @@ impl From<ReportError> for Failure {
             ReportError::Io { .. } | ReportError::Chart(_) => Failure::tool(e),
             _ => Failure::config(e),
         }
+    }
+}
+
+/// `cloudwatch.required: true` and CloudWatch failed: the tool's failure.
+impl From<crate::report::cloudwatch::Required> for Failure {
+    fn from(e: crate::report::cloudwatch::Required) -> Self {
+        Failure::tool(e)
     }
 }
 

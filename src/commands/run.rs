@@ -37,14 +37,15 @@ pub(super) async fn run(args: RunArgs) -> Result<Code, Failure> {
     if outcome.paths.is_empty() {
         return Ok(0);
     }
-    let code = report::write(&crate::report::ReportOptions {
+    let opts = crate::report::ReportOptions {
         results: outcome.paths,
         baseline: args.baseline,
         out: args.report_dir,
         gate: outcome.gate,
         history: None,
         baseline_label: None,
-    })?;
+    };
+    let code = report::write(&opts, outcome.cloudwatch.as_ref()).await?;
     // A run that never loaded the API is no measurement: say what to fix.
     let failures = outcome
         .results

@@ -90,7 +90,7 @@ pub enum OverrideError {
     #[error("matrix has no `target:` block, so the target overrides must give all of messenger-ws-url, organizer-api-url, participant-api-url, organizer-email and organizer-password; missing: {0}")]
     Incomplete(String),
     /// `cloudwatch: true` with no `cloudwatch:` block to fetch.
-    #[error("input `cloudwatch` is true but {matrix} has no `cloudwatch:` block: add one listing the metrics to fetch, or set cloudwatch: false")]
+    #[error("input `cloudwatch` (or `msgperf report --cloudwatch`) is on but {matrix} has no `cloudwatch:` block: add one listing the metrics to fetch, or turn CloudWatch off")]
     NoCloudWatch {
         /// The matrix file.
         matrix: String,

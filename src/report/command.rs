@@ -136,7 +136,47 @@ pub struct Commit {
 
 /// Like [`run`], with the commit the history line names.
 pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, ReportError> {
+    write(opts, commit, prepare(opts)?)
+}
+
+/// The result files read (shards pooled, split parts merged) and analysed
+/// once: what every later step of the pipeline works on.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The runs, as the report shows them.
+    pub results: Vec<RunResult>,
+    /// Their analysis.
+    pub analysis: analysis::Analysis,
+}
+
+impl Prepared {
+    /// Each run with its analysis, in the order of `results`.
+    pub fn analysed(&self) -> Vec<(&RunResult, &analysis::RunAnalysis)> {
+        self.results
+            .iter()
+            .filter_map(|r| {
+                let a = self.analysis.runs.iter().find(|a| a.id == r.scenario.id)?;
+                Some((r, a))
+            })
+            .collect()
+    }
+}
+
+/// The first step of the pipeline: read and analyse `opts.results`.
+pub fn prepare(opts: &ReportOptions) -> Result<Prepared, ReportError> {
     let results = read_results(&opts.results)?;
+    let analysis = analysis::analyze(&results);
+    Ok(Prepared { results, analysis })
+}
+
+/// The last step: render and write report.md, report.json, report.html,
+/// charts/ and the history line of `prepared`.
+pub fn write(
+    opts: &ReportOptions,
+    commit: &Commit,
+    prepared: Prepared,
+) -> Result<ReportOutcome, ReportError> {
+    let Prepared { results, analysis } = prepared;
     let base = match &opts.baseline {
         Some(p) => Some(load_baseline(p, opts.baseline_label.clone())?),
         None => None,
@@ -149,7 +189,7 @@ pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, R
         .collect();
     let mut report = model::build(
         &results,
-        analysis::analyze(&results),
+        analysis,
         base.as_ref(),
         &opts.gate,
         &generated_at,

@@ -10,6 +10,7 @@
 
 pub mod baseline;
 pub mod charts;
+pub mod cloudwatch;
 pub mod command;
 pub mod delivery;
 mod details;
@@ -23,5 +24,7 @@ pub mod mermaid;
 pub mod model;
 pub mod terminal;
 
-pub use command::{run, run_for, Commit, ReportError, ReportOptions, ReportOutcome};
+pub use command::{
+    prepare, run, run_for, write, Commit, Prepared, ReportError, ReportOptions, ReportOutcome,
+};
 pub use model::{build, BaselineInput, Report, REPORT_SCHEMA};

@@ -68,8 +68,9 @@ pub struct RunResult {
     /// Counters of the embedded staging server, when the run used it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<BTreeMap<String, u64>>,
-    /// CloudWatch metrics of the staging system over the run's window, when
-    /// the plan has a `cloudwatch:` block (added after the run by `msgperf run`).
+    /// CloudWatch metrics of the staging system over the run's window: filled
+    /// in memory by the report pipeline's CloudWatch step (`report::cloudwatch`);
+    /// files written by older versions of `msgperf run` carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<RunMetrics>,
     /// Why the run did not happen, when `outcome` is `skipped`.

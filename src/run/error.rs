@@ -44,9 +44,6 @@ pub enum RunError {
     /// A result file could not be written.
     #[error(transparent)]
     Results(#[from] ResultsError),
-    /// `cloudwatch.required: true` and CloudWatch failed.
-    #[error("cloudwatch.required is true and CloudWatch failed: {0}")]
-    CloudWatch(String),
 }
 
 impl RunError {

@@ -5,7 +5,6 @@
 //! (signals, progress output, result files) so that [`crate::load`] stays a
 //! function from a scenario to a result.
 
-mod cloudwatch;
 mod error;
 mod hook_env;
 pub mod hooks;
@@ -44,6 +43,10 @@ pub struct RunOutcome {
     pub aborted: Option<String>,
     /// The plan's regression gate, for the report of this run.
     pub gate: Gate,
+    /// The plan's CloudWatch settings, for the report of this run (its
+    /// CloudWatch step fetches the runs' windows; the result files are
+    /// written without them).
+    pub cloudwatch: Option<matrix::CloudWatchConfig>,
 }
 
 /// Worker threads of the embedded server's own runtime.
@@ -56,8 +59,8 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
 }
 
 /// Runs a resolved plan: `before_all`, every slot ([`Session::run_slot`]),
-/// `after_all`, then the CloudWatch metrics of the runs. Each result file is
-/// written as soon as its run ends.
+/// `after_all`. Each result file is written as soon as its run ends, and
+/// never again: CloudWatch is the report's step (`report::cloudwatch`).
 pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
     let (target, embedded) = match &plan.target {
         TargetSource::External(target) => (target.clone(), None),
@@ -79,13 +82,7 @@ pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
         session.keep(result)?;
     }
     session.after_all().await?;
-    let mut outcome = session.finish().await;
-    if let Some(config) = &plan.cloudwatch {
-        if outcome.interrupted.is_none() {
-            cloudwatch::attach(config, &plan.out, &mut outcome.results, &mut outcome.paths).await?;
-        }
-    }
-    Ok(outcome)
+    Ok(session.finish().await)
 }
 
 /// The state of one execution of a plan, between its slots.
@@ -269,6 +266,7 @@ impl<'a> Session<'a> {
             interrupted,
             aborted: self.aborted,
             gate: self.plan.gate.clone(),
+            cloudwatch: self.plan.cloudwatch.clone(),
         }
     }
 

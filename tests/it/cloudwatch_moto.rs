@@ -16,7 +16,7 @@ use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,9 +24,10 @@ use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use common::builder::{build, Spec};
+use msgperf::analysis::analyze_run;
 use msgperf::cloudwatch::{self, Connect, StaticKeys};
 use msgperf::matrix::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
-use msgperf::results::RunResult;
+use msgperf::results::{RunMetrics, RunResult};
 
 const NAMESPACE: &str = "Msgperf/Test";
 const INSTANCE: &str = "i-0123456789abcdef0";
@@ -232,8 +233,8 @@ async fn check_fetch_equals_seed(page_size: usize) {
     let seeded = seed(&stack.sdk(), b - 60, b + 360).await;
     let run = run_at(b + 30, 220);
     let cfg = config(vec![cpu(NAMESPACE, &["Average", "Maximum"])]);
-    let fetched =
-        cloudwatch::fetch_runs(&cfg, &stack.connect("test"), std::slice::from_ref(&run)).await;
+    let a = analyze_run(&run);
+    let fetched = cloudwatch::fetch_runs(&cfg, &stack.connect("test"), &[(&run, &a)]).await;
     assert!(fetched.errors.is_empty(), "{:?}", fetched.errors);
     let m = &fetched.runs[0];
     assert_eq!(m.window_start, rfc3339(b - 60));
@@ -263,7 +264,7 @@ async fn check_fetch_equals_seed(page_size: usize) {
     assert!((avg.average.unwrap() - expected).abs() < 1e-9);
     assert_eq!(max.maximum, Some(per_minute(&seeded, minutes[5]).1));
     // Reference points: the period holding each instant.
-    let marks = cloudwatch::marks_of(&run);
+    let marks = cloudwatch::marks_of(&a);
     let plateau = marks.plateau_start_s.expect("the built run has a plateau");
     let minute_of =
         |s: f64| b - 60 + 60 * (((b + 30) as f64 + s - (b - 60) as f64) / 60.0).floor() as i64;
@@ -299,7 +300,9 @@ async fn empty_window_gives_notes_and_a_warning() {
     let stack = Stack::start(0);
     let b = base();
     let cfg = config(vec![cpu("Msgperf/Nothing", &["Average"])]);
-    let fetched = cloudwatch::fetch_runs(&cfg, &stack.connect("test"), &[run_at(b + 30, 60)]).await;
+    let run = run_at(b + 30, 60);
+    let a = analyze_run(&run);
+    let fetched = cloudwatch::fetch_runs(&cfg, &stack.connect("test"), &[(&run, &a)]).await;
     assert!(fetched.errors.is_empty(), "{:?}", fetched.errors);
     let m = &fetched.runs[0];
     assert_eq!(m.metrics.len(), 1);
@@ -318,7 +321,9 @@ async fn access_denied_is_a_warning_with_a_hint() {
     let stack = Stack::start(0);
     let cfg = config(vec![cpu(NAMESPACE, &["Average"])]);
     let runs = [run_at(base() + 30, 60), run_at(base() + 600, 60)];
-    let fetched = cloudwatch::fetch_runs(&cfg, &stack.connect("DENIED"), &runs).await;
+    let a: Vec<_> = runs.iter().map(analyze_run).collect();
+    let pairs = [(&runs[0], &a[0]), (&runs[1], &a[1])];
+    let fetched = cloudwatch::fetch_runs(&cfg, &stack.connect("DENIED"), &pairs).await;
     assert_eq!(fetched.errors.len(), 1, "said once: {:?}", fetched.errors);
     let text = fetched.errors[0].to_string();
     assert!(text.contains("access denied for GetMetricData"), "{text}");
@@ -340,15 +345,11 @@ async fn publish_puts_the_run_numbers_with_scenario_and_branch() {
         namespace: "Msgperf/Throughput".into(),
         branch: Some("main".into()),
     });
-    let n = cloudwatch::publish_runs(
-        &cfg,
-        &stack.connect("test"),
-        std::slice::from_ref(&run),
-        &|_| None,
-    )
-    .await
-    .expect("publish");
-    let expected = cloudwatch::publish::datums(&run);
+    let a = analyze_run(&run);
+    let n = cloudwatch::publish_runs(&cfg, &stack.connect("test"), &[(&run, &a)], &|_| None)
+        .await
+        .expect("publish");
+    let expected = cloudwatch::publish::datums(&run, &a);
     assert_eq!(n, expected.len());
     assert!(n >= 3, "{expected:?}");
     // Read one back through the SDK.
@@ -428,7 +429,9 @@ async fn no_credentials_child() {
     );
     let cfg = config(vec![cpu(NAMESPACE, &["Average"])]);
     let started = Instant::now();
-    let fetched = cloudwatch::fetch_runs(&cfg, &Connect::default(), &[run_at(base(), 60)]).await;
+    let run = run_at(base(), 60);
+    let a = analyze_run(&run);
+    let fetched = cloudwatch::fetch_runs(&cfg, &Connect::default(), &[(&run, &a)]).await;
     let elapsed = started.elapsed();
     println!("no-credentials fetch took {elapsed:?}");
     assert!(
@@ -442,63 +445,93 @@ async fn no_credentials_child() {
     assert_eq!(fetched.runs[0].warnings, [text]);
 }
 
-/// `msgperf run` end to end: embedded server, a 2 s run, the `cloudwatch:`
-/// block pointing at the proxy; credentials from the environment (the
-/// default chain). Returns (exit code, stderr, result file, report.md).
-fn msgperf_run(
-    stack: &Stack,
-    access_key: &str,
-    extra: &str,
-) -> (Option<i32>, String, RunResult, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let matrix = dir.path().join("matrix.yaml");
+/// A matrix file whose `cloudwatch:` block points at the proxy.
+fn cloudwatch_matrix(stack: &Stack, dir: &Path, extra: &str) -> PathBuf {
+    let matrix = dir.join("matrix.yaml");
     let yaml = format!(
         "matrix: {{ sci: [100ms], cpi: [100ms], smi: [500ms] }}\nstop: {{ max_duration: 2s, drain: 0s }}\ncloudwatch:\n  region: eu-central-1\n  endpoint_url: {}\n  wait_for_data: 0s\n{extra}  metrics:\n    - {{ label: messenger-cpu, namespace: {NAMESPACE}, metric: CPUUtilization, dimensions: {{ InstanceId: {INSTANCE} }}, stats: [Average, Maximum] }}\n",
         stack.endpoint
     );
     std::fs::write(&matrix, yaml).unwrap();
+    matrix
+}
+
+/// msgperf with `args`, credentials from the environment (the default chain).
+fn msgperf(access_key: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_msgperf"))
-        .args(["run", "--matrix"])
-        .arg(&matrix)
-        .arg("--out")
-        .arg(dir.path().join("results"))
-        .arg("--report-dir")
-        .arg(dir.path().join("report"))
+        .args(args)
         .env("CI", "true")
         .env("AWS_ACCESS_KEY_ID", access_key)
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_REGION")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let results = msgperf::results::read_dir(&dir.path().join("results")).unwrap();
-    let md = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap_or_default();
     (
         out.status.code(),
-        stderr,
-        results.into_iter().next().expect("one result"),
-        md,
+        String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
 
+/// The first run's CloudWatch metrics in a report.json, and report.md.
+fn report_cloudwatch(report: &Path) -> (Option<RunMetrics>, String) {
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap_or_default();
+    let json = std::fs::read_to_string(report.join("report.json")).unwrap_or_default();
+    let metrics = serde_json::from_str::<msgperf::report::Report>(&json)
+        .ok()
+        .and_then(|r| r.cloudwatch.into_iter().next())
+        .map(|c| c.metrics);
+    (metrics, md)
+}
+
+/// `msgperf run` end to end: embedded server, a 2 s run, the `cloudwatch:`
+/// block pointing at the proxy. Returns (exit code, stderr, result file,
+/// the report's CloudWatch metrics of the run, report.md).
+fn msgperf_run(
+    stack: &Stack,
+    access_key: &str,
+    extra: &str,
+) -> (Option<i32>, String, RunResult, Option<RunMetrics>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = cloudwatch_matrix(stack, dir.path(), extra);
+    let (results, report) = (dir.path().join("results"), dir.path().join("report"));
+    let (code, stderr) = msgperf(
+        access_key,
+        &[
+            "run".as_ref(),
+            "--matrix".as_ref(),
+            matrix.as_os_str(),
+            "--out".as_ref(),
+            results.as_os_str(),
+            "--report-dir".as_ref(),
+            report.as_os_str(),
+        ],
+    );
+    let run = msgperf::results::read_dir(&results).unwrap();
+    let (metrics, md) = report_cloudwatch(&report);
+    let run = run.into_iter().next().expect("one result");
+    (code, stderr, run, metrics, md)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn msgperf_run_stores_the_window_in_the_result_and_the_report() {
+async fn msgperf_run_puts_the_window_in_the_report_through_the_report_step() {
     let stack = Stack::start(0);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
     let seeded = seed(&stack.sdk(), now - now % 60 - 120, now - now % 60 + 240).await;
-    let (code, stderr, run, md) = msgperf_run(
+    let (code, stderr, run, cw, md) = msgperf_run(
         &stack,
         "test",
         "  publish: { namespace: Msgperf/Throughput, branch: e2e }\n",
     );
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("published"), "{stderr}");
-    let cw = run.cloudwatch.expect("cloudwatch field in the result file");
+    assert!(run.cloudwatch.is_none(), "the result file is not rewritten");
+    let cw = cw.expect("cloudwatch in report.json");
     assert!(cw.warnings.is_empty(), "{:?}", cw.warnings);
     assert_eq!(cw.metrics.len(), 2);
     let start = run.started_at.epoch_s().unwrap();
@@ -512,21 +545,89 @@ async fn msgperf_run_stores_the_window_in_the_result_and_the_report() {
 #[tokio::test(flavor = "multi_thread")]
 async fn msgperf_run_keeps_its_exit_code_on_access_denied_unless_required() {
     let stack = Stack::start(0);
-    let (code, stderr, run, md) = msgperf_run(&stack, "DENIED", "");
+    let (code, stderr, _, cw, md) = msgperf_run(&stack, "DENIED", "");
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("access denied for GetMetricData"),
         "{stderr}"
     );
     assert!(!stderr.contains("test-secret"), "{stderr}");
-    let cw = run.cloudwatch.expect("warnings stored in the result file");
+    let cw = cw.expect("warnings in report.json");
     assert!(
         cw.warnings[0].contains("access denied"),
         "{:?}",
         cw.warnings
     );
     assert!(md.contains("⚠️ r1: CloudWatch: access denied"), "{md}");
-    let (code, stderr, _, _) = msgperf_run(&stack, "DENIED", "  required: true\n");
+    let (code, stderr, _, _, _) = msgperf_run(&stack, "DENIED", "  required: true\n");
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("cloudwatch.required is true"), "{stderr}");
+}
+
+/// `msgperf report --cloudwatch` over result files from elsewhere (a
+/// downloaded artifact): the report has each run's window as seeded, the
+/// result files stay as they were, and without the flag there is none.
+#[tokio::test(flavor = "multi_thread")]
+async fn msgperf_report_cloudwatch_enriches_downloaded_results() {
+    let stack = Stack::start(0);
+    let b = base();
+    let seeded = seed(&stack.sdk(), b - 60, b + 360).await;
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = cloudwatch_matrix(&stack, dir.path(), "");
+    let results = dir.path().join("artifact");
+    std::fs::create_dir(&results).unwrap();
+    let file = run_at(b + 30, 220).write_to_dir(&results).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let report = |out: &str, flags: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "report".as_ref(),
+            "--results".as_ref(),
+            results.as_os_str(),
+            "--matrix".as_ref(),
+            matrix.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(flags.iter().map(|f| std::ffi::OsStr::new(f)));
+        let (code, stderr) = msgperf("test", &args);
+        assert_eq!(code, Some(0), "{stderr}");
+        report_cloudwatch(&out)
+    };
+    let (cw, md) = report("with", &["--cloudwatch"]);
+    let cw = cw.expect("cloudwatch in report.json");
+    assert!(cw.warnings.is_empty(), "{:?}", cw.warnings);
+    assert_eq!(cw.window_start, rfc3339(b - 60));
+    let max = &cw.metrics[1];
+    assert_eq!(max.points[1].value, per_minute(&seeded, b).1);
+    assert!(md.contains("**CloudWatch** (period 60 s"), "{md}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the result file is unchanged"
+    );
+    let (cw, md) = report("without", &[]);
+    assert!(cw.is_none() && !md.contains("**CloudWatch**"), "{md}");
+    // --cloudwatch with a matrix file that has no `cloudwatch:` block: exit 2.
+    let bare = dir.path().join("bare.yaml");
+    std::fs::write(
+        &bare,
+        "matrix: { sci: [10ms], cpi: [20ms], smi: [100ms] }\n",
+    )
+    .unwrap();
+    let (code, stderr) = msgperf(
+        "test",
+        &[
+            "report".as_ref(),
+            "--results".as_ref(),
+            results.as_os_str(),
+            "--matrix".as_ref(),
+            bare.as_os_str(),
+            "--cloudwatch".as_ref(),
+            "--out".as_ref(),
+            dir.path().join("bare").as_os_str(),
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no `cloudwatch:` block"), "{stderr}");
 }
