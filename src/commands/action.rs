@@ -130,7 +130,10 @@ fn finish_run_job(
     files: &RunnerFiles,
     outcome: &run::RunOutcome,
 ) -> Result<Code, Failure> {
-    print!("{}", run::table::render(&outcome.results));
+    print!(
+        "{}",
+        crate::report::format::text(|out| run::table::render(out, &outcome.results))
+    );
     if let Some(out) = &files.output {
         let dir = cfg.results_dir.display().to_string();
         commands::write_outputs(out, &[("results-dir", dir)])?;

@@ -21,7 +21,10 @@ pub(super) async fn run(args: RunArgs) -> Result<Code, Failure> {
         overrides: Default::default(),
     })
     .await?;
-    print!("{}", run::table::render(&outcome.results));
+    print!(
+        "{}",
+        crate::report::format::text(|out| run::table::render(out, &outcome.results))
+    );
     println!(
         "{} result file(s) in {}",
         outcome.paths.len(),

@@ -13,7 +13,7 @@
 use super::baseline;
 use super::charts::{self, ChartError};
 use super::model::{self, BaselineInput, Report};
-use super::{history, html, markdown, terminal};
+use super::{format, history, html, markdown, terminal};
 use crate::analysis;
 use crate::matrix::Gate;
 use crate::results::{self, ResultsError, RunResult};
@@ -108,6 +108,40 @@ pub enum ReportError {
     /// A chart could not be drawn.
     #[error(transparent)]
     Chart(#[from] ChartError),
+}
+
+/// Writes a file through a renderer (`fmt::Write`), buffered, keeping the
+/// I/O error a failed write had.
+fn write_file(
+    path: &Path,
+    render: impl FnOnce(&mut FmtFile) -> std::fmt::Result,
+) -> Result<(), ReportError> {
+    let file = std::fs::File::create(path).map_err(io(path))?;
+    let mut out = FmtFile {
+        file: std::io::BufWriter::new(file),
+        error: None,
+    };
+    let rendered = render(&mut out);
+    match (out.error.take(), rendered) {
+        (Some(e), _) => Err(io(path)(e)),
+        (None, Err(_)) => Err(io(path)(std::io::Error::other("a renderer failed"))),
+        (None, Ok(())) => out.file.flush().map_err(io(path)),
+    }
+}
+
+/// A buffered file as a renderer's `fmt::Write`.
+struct FmtFile {
+    file: std::io::BufWriter<std::fs::File>,
+    error: Option<std::io::Error>,
+}
+
+impl std::fmt::Write for FmtFile {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.file.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
@@ -209,9 +243,10 @@ pub fn write(
         }
     }
     let html_path = opts.out.join(html::FILE_NAME);
-    let page = html::render(&report, &chart_files, commit.run_url.as_deref());
-    std::fs::write(&html_path, page).map_err(io(&html_path))?;
-    let md = markdown::render(&report);
+    write_file(&html_path, |out| {
+        html::render(out, &report, &chart_files, commit.run_url.as_deref())
+    })?;
+    let md = format::text(|out| markdown::render(out, &report));
     let markdown_path = opts.out.join("report.md");
     std::fs::write(&markdown_path, &md).map_err(io(&markdown_path))?;
     let json_path = opts.out.join("report.json");
@@ -223,7 +258,7 @@ pub fn write(
         append(h, &history::to_json_line(&line))?;
     }
     Ok(ReportOutcome {
-        summary_table: terminal::summary_table(&report),
+        summary_table: format::text(|out| terminal::summary_table(out, &report)),
         regressed: report.regressed,
         exit_code: i32::from(report.gate_failed),
         markdown: md,

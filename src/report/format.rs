@@ -184,3 +184,10 @@ mod tests {
         assert_eq!(cell("abcdef", 3), "abc…");
     }
 }
+
+/// What a renderer writes, as text (writing to a `String` cannot fail).
+pub fn text(render: impl FnOnce(&mut String) -> std::fmt::Result) -> String {
+    let mut out = String::new();
+    let _ = render(&mut out);
+    out
+}

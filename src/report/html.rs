@@ -13,7 +13,7 @@ use super::charts::ChartFile;
 use super::markdown;
 use super::model::Report;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 /// File name of the page, next to report.md.
 pub const FILE_NAME: &str = "report.html";
@@ -55,44 +55,49 @@ pub fn expected_series(stem: &str) -> &'static [&'static str] {
 
 /// Renders report.html from the report, its charts, and the run's web page
 /// (`run_url`, the workflow run, when known).
-pub fn render(report: &Report, charts: &[ChartFile], run_url: Option<&str>) -> String {
-    let mut out = String::with_capacity(64 * 1024);
+pub fn render(
+    out: &mut impl Write,
+    report: &Report,
+    charts: &[ChartFile],
+    run_url: Option<&str>,
+) -> fmt::Result {
     let title = format!("msgperf report · {}", report.generated_at);
-    let _ = write!(
+    write!(
         out,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(&title)
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         out,
         "<h1>msgperf report</h1>\n<p id=\"headline\">{}</p>",
         escape(&report.headline)
-    );
-    out.push_str("<nav><a href=\"#details\">Run details</a><a href=\"#charts\">Charts</a><a href=\"#tables\">Tables</a></nav>\n");
-    out.push_str(&details_table(report, run_url));
-    out.push_str(&charts_section(charts));
-    out.push_str("<section id=\"tables\">\n<h2>Tables</h2>\n");
-    out.push_str(
+    )?;
+    out.write_str("<nav><a href=\"#details\">Run details</a><a href=\"#charts\">Charts</a><a href=\"#tables\">Tables</a></nav>\n")?;
+    details_table(out, report, run_url)?;
+    charts_section(out, charts)?;
+    out.write_str("<section id=\"tables\">\n<h2>Tables</h2>\n")?;
+    out.write_str(
         "<button id=\"toggle-details\" type=\"button\" hidden>Show/hide all run details</button>\n",
-    );
-    out.push_str(&markdown_to_html(&tables_markdown(report)));
-    out.push_str("</section>\n");
-    let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
-    out
+    )?;
+    out.write_str(&markdown_to_html(&tables_markdown(report)?))?;
+    out.write_str("</section>\n")?;
+    write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n")
 }
 
 /// report.md's text as the page shows it: without the Mermaid chart (the
 /// SVG charts draw the same) and without the comment's size budget.
-fn tables_markdown(report: &Report) -> String {
+fn tables_markdown(report: &Report) -> Result<String, fmt::Error> {
     let mut r = report.clone();
     r.timeline = None;
-    markdown::render_within(&r, usize::MAX / 2)
+    let mut md = String::new();
+    markdown::render_within(&mut md, &r, usize::MAX / 2)?;
+    Ok(md)
 }
 
-fn details_table(report: &Report, run_url: Option<&str>) -> String {
+fn details_table(out: &mut impl Write, report: &Report, run_url: Option<&str>) -> fmt::Result {
     let mut rows: Vec<(String, String)> = vec![
         ("Generated".into(), escape(&report.generated_at)),
         ("msgperf".into(), escape(&report.msgperf_version)),
@@ -122,22 +127,20 @@ fn details_table(report: &Report, run_url: Option<&str>) -> String {
             format!("<a href=\"{0}\">{0}</a>", escape(url)),
         ));
     }
-    let mut out =
-        String::from("<section id=\"details\">\n<h2>Run details</h2>\n<table class=\"meta\">\n");
+    out.write_str("<section id=\"details\">\n<h2>Run details</h2>\n<table class=\"meta\">\n")?;
     for (k, v) in rows {
-        let _ = writeln!(out, "<tr><td>{k}</td><td>{v}</td></tr>");
+        writeln!(out, "<tr><td>{k}</td><td>{v}</td></tr>")?;
     }
-    out.push_str("</table>\n</section>\n");
-    out
+    out.write_str("</table>\n</section>\n")
 }
 
-fn charts_section(charts: &[ChartFile]) -> String {
-    let mut out = String::from("<section id=\"charts\">\n<h2>Charts</h2>\n");
+fn charts_section(out: &mut impl Write, charts: &[ChartFile]) -> fmt::Result {
+    out.write_str("<section id=\"charts\">\n<h2>Charts</h2>\n")?;
     if charts.is_empty() {
-        out.push_str("<p>No charts: no run has a timeline.</p>\n");
+        out.write_str("<p>No charts: no run has a timeline.</p>\n")?;
     }
     for c in charts {
-        let _ = write!(
+        write!(
             out,
             "<figure class=\"chart\" id=\"chart-{0}\" data-stem=\"{0}\" data-series=\"{1}\">\n\
 <figcaption>{2}</figcaption>\n{3}\n</figure>\n",
@@ -145,10 +148,9 @@ fn charts_section(charts: &[ChartFile]) -> String {
             escape(&expected_series(&c.stem).join("|")),
             escape(&c.title),
             inline_svg(&c.svg)
-        );
+        )?;
     }
-    out.push_str("</section>\n");
-    out
+    out.write_str("</section>\n")
 }
 
 /// An SVG document as an element to put in HTML: without an XML declaration.

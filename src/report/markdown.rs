@@ -14,7 +14,7 @@ use super::headline::change_phrase;
 use super::mermaid;
 use super::model::{Report, ScenarioReport};
 use crate::analysis::{ChangeStatus, RunAnalysis, Verdict};
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 /// Hard limit on report.md's length in characters (GitHub's comment limit is 65,536).
 pub const MARKDOWN_BUDGET: usize = 60_000;
@@ -25,20 +25,23 @@ const ERRORS_SHARE: f64 = 0.4;
 /// Room kept for the notes about omitted rows.
 const MARGIN: usize = 1_500;
 
-/// Renders report.md within [`MARKDOWN_BUDGET`].
-pub fn render(report: &Report) -> String {
-    render_within(report, MARKDOWN_BUDGET)
+/// Writes report.md within [`MARKDOWN_BUDGET`].
+pub fn render(out: &mut impl fmt::Write, report: &Report) -> fmt::Result {
+    render_within(out, report, MARKDOWN_BUDGET)
 }
 
-/// Renders report.md within `budget` characters (Unicode scalar values).
-pub fn render_within(report: &Report, budget: usize) -> String {
+/// Writes report.md within `budget` characters (Unicode scalar values). Its
+/// sections are measured before they are written (what fits decides which
+/// rows are left out), so each is built as text first.
+pub fn render_within(out: &mut impl fmt::Write, report: &Report, budget: usize) -> fmt::Result {
     let label = baseline_label(report);
     let head = head(report);
-    let timeline = report
-        .timeline
-        .as_ref()
-        .map(|t| format!("### Rate timeline\n\n{}\n", mermaid::timeline_block(t)))
-        .unwrap_or_default();
+    let mut timeline = String::new();
+    if let Some(t) = &report.timeline {
+        timeline.push_str("### Rate timeline\n\n");
+        mermaid::timeline_block(&mut timeline, t)?;
+        timeline.push('\n');
+    }
     let foot = footer(report);
     let split = split_section(report);
     let delivery = super::delivery::section(report);
@@ -83,18 +86,22 @@ pub fn render_within(report: &Report, budget: usize) -> String {
         .collect();
     let details = fit_blocks(&blocks, left);
 
-    let mut out = head;
-    out.push_str("### Scenarios\n\n");
-    out.push_str(&table);
-    out.push_str(&legend(report));
-    out.push_str(&missing(report, &label));
-    out.push_str(&delivery);
-    out.push_str(&split);
-    out.push_str(&timeline);
-    out.push_str(&errors);
-    out.push_str(&details);
-    out.push_str(&foot);
-    out
+    for part in [
+        head.as_str(),
+        "### Scenarios\n\n",
+        &table,
+        &legend(report),
+        &missing(report, &label),
+        &delivery,
+        &split,
+        &timeline,
+        &errors,
+        &details,
+        &foot,
+    ] {
+        out.write_str(part)?;
+    }
+    Ok(())
 }
 
 /// Most split-load lines shown; the rest are in report.json.

@@ -5,15 +5,15 @@
 
 use super::format;
 use super::model::TimelineSample;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 /// Colour of the sent/s line.
 pub const SENT_COLOUR: &str = "#2563eb";
 /// Colour of the delivered/s line.
 pub const DELIVERED_COLOUR: &str = "#16a34a";
 
-/// A fenced ```` ```mermaid ```` block plus a one-line caption.
-pub fn timeline_block(t: &TimelineSample) -> String {
+/// Writes a fenced ```` ```mermaid ```` block plus a one-line caption.
+pub fn timeline_block(s: &mut impl Write, t: &TimelineSample) -> fmt::Result {
     let top = t
         .sent
         .iter()
@@ -29,39 +29,37 @@ pub fn timeline_block(t: &TimelineSample) -> String {
     };
     let title =
         format!("Messages per second, {} ({})", t.label, short_run(&t.run)).replace('"', "'");
-    let mut s = String::new();
-    s.push_str("```mermaid\n---\nconfig:\n  themeVariables:\n    xyChart:\n");
-    let _ = writeln!(
+    s.write_str("```mermaid\n---\nconfig:\n  themeVariables:\n    xyChart:\n")?;
+    writeln!(
         s,
         "      plotColorPalette: \"{SENT_COLOUR}, {DELIVERED_COLOUR}\""
-    );
-    s.push_str("---\nxychart-beta\n");
-    let _ = writeln!(s, "    title \"{title}\"");
-    let _ = writeln!(
+    )?;
+    s.write_str("---\nxychart-beta\n")?;
+    writeln!(s, "    title \"{title}\"")?;
+    writeln!(
         s,
         "    x-axis \"seconds since start\" 0 --> {}",
         t.duration_s
-    );
-    let _ = writeln!(s, "    y-axis \"msg/s\" 0 --> {y_max:.0}");
-    let _ = writeln!(s, "    line [{}]", series(&t.sent));
-    let _ = writeln!(s, "    line [{}]", series(&t.delivered));
-    s.push_str("```\n\n");
-    let mut caption = format!(
+    )?;
+    writeln!(s, "    y-axis \"msg/s\" 0 --> {y_max:.0}")?;
+    writeln!(s, "    line [{}]", series(&t.sent))?;
+    writeln!(s, "    line [{}]", series(&t.delivered))?;
+    s.write_str("```\n\n")?;
+    write!(
+        s,
         "*Blue: sent/s, green: delivered/s ({}-second means of run `{}`)",
         t.step_s, t.run
-    );
+    )?;
     if let Some(p) = t.plateau_start_s {
-        let _ = write!(caption, "; plateau from {p} s");
+        write!(s, "; plateau from {p} s")?;
     }
     if let Some(e) = t.first_error_s {
-        let _ = write!(caption, "; first error at {}", format::secs(e));
+        write!(s, "; first error at {}", format::secs(e))?;
     }
     if let Some(after) = &t.after_stop {
-        let _ = write!(caption, "; the chart ends at the stop: {after}");
+        write!(s, "; the chart ends at the stop: {after}")?;
     }
-    caption.push_str(".*\n");
-    s.push_str(&caption);
-    s
+    s.write_str(".*\n")
 }
 
 fn short_run(id: &str) -> &str {
@@ -98,7 +96,8 @@ mod tests {
             first_error_s: Some(5.5),
             after_stop: Some("all delivered within 5.7 s of drain".into()),
         };
-        let b = timeline_block(&t);
+        let mut b = String::new();
+        timeline_block(&mut b, &t).unwrap();
         assert!(b.starts_with("```mermaid\n---\n"));
         assert!(b.contains("\nxychart-beta\n"));
         assert!(b.contains("x-axis \"seconds since start\" 0 --> 6"));

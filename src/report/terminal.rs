@@ -4,12 +4,13 @@
 use super::format;
 use super::headline::change_phrase;
 use super::model::Report;
+use std::fmt::{self, Write};
 
 /// Most scenario rows printed; the rest are counted in a last line.
 pub const MAX_ROWS: usize = 50;
 
-/// The headline and one aligned row per scenario.
-pub fn summary_table(r: &Report) -> String {
+/// Writes the headline and one aligned row per scenario.
+pub fn summary_table(out: &mut impl Write, r: &Report) -> fmt::Result {
     let label = r
         .baseline
         .as_ref()
@@ -52,16 +53,17 @@ pub fn summary_table(r: &Report) -> String {
                 .unwrap_or_else(dash),
         ]);
     }
-    let mut out = format!("{}\n\n", r.headline);
-    out.push_str(&format::aligned_table(&rows, |i| (1..=4).contains(&i)));
+    write!(out, "{}\n\n", r.headline)?;
+    out.write_str(&format::aligned_table(&rows, |i| (1..=4).contains(&i)))?;
     if r.scenarios.len() > MAX_ROWS {
-        out.push_str(&format!(
-            "... and {} more scenarios (see report.md)\n",
+        writeln!(
+            out,
+            "... and {} more scenarios (see report.md)",
             r.scenarios.len() - MAX_ROWS
-        ));
+        )?;
     }
     for c in &r.missing {
-        out.push_str(&format!("missing vs {label}: {}\n", c.id));
+        writeln!(out, "missing vs {label}: {}", c.id)?;
     }
-    out
+    Ok(())
 }

@@ -1,10 +1,11 @@
 //! The plain-text table of all runs that `msgperf run` prints at the end.
 
 use crate::results::RunResult;
+use std::fmt::{self, Write};
 
-/// One line per run: participants, chats, peak sent/s, peak delivered/s, p99
-/// message latency and the first error.
-pub fn render(results: &[RunResult]) -> String {
+/// Writes one line per run: participants, chats, peak sent/s, peak
+/// delivered/s, p99 message latency and the first error.
+pub fn render(out: &mut impl Write, results: &[RunResult]) -> fmt::Result {
     let header = [
         "scenario",
         "outcome",
@@ -58,14 +59,16 @@ pub fn render(results: &[RunResult]) -> String {
     let mut table = vec![header.map(String::from)];
     table.extend(rows);
     // Text columns left, numbers right.
-    let mut out = crate::report::format::aligned_table(&table, |i| (2..9).contains(&i));
+    out.write_str(&crate::report::format::aligned_table(&table, |i| {
+        (2..9).contains(&i)
+    }))?;
     if results
         .iter()
         .any(|r| r.split.as_ref().is_some_and(|s| s.part > 0))
     {
-        out.push_str("split parts: loss and the whole run's rates come from `msgperf report` over every part's results\n");
+        out.write_str("split parts: loss and the whole run's rates come from `msgperf report` over every part's results\n")?;
     }
-    out
+    Ok(())
 }
 
 /// How long the drain took and why it ended, e.g. `5.7s all_delivered`, with
@@ -122,7 +125,7 @@ mod tests {
             service: None,
             http_status: None,
         });
-        let text = render(&[r.clone(), r]);
+        let text = crate::report::format::text(|out| render(out, &[r.clone(), r]));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert!(
@@ -149,7 +152,7 @@ mod tests {
             quiet_s: 2.0,
             last_delivery_s: Some(30.0),
         });
-        let text = render(&[r]);
+        let text = crate::report::format::text(|out| render(out, &[r]));
         let cells: Vec<&str> = text
             .lines()
             .nth(1)

@@ -53,7 +53,7 @@ fn report_of(r: &RunResult) -> model::Report {
 
 /// report.md of `r` alone.
 fn report_md(r: &RunResult) -> String {
-    markdown::render(&report_of(r))
+    msgperf::report::format::text(|out| markdown::render(out, &report_of(r)))
 }
 
 /// The sent count of every second that began after the stop, checking that
