@@ -1,5 +1,9 @@
-//! The `msgperf` binary: parses arguments, builds the one tokio runtime,
-//! installs the TLS crypto provider, and turns results into exit codes.
+//! The `msgperf` binary: parses arguments, builds the tokio runtime of the
+//! command and the load generator, installs the TLS crypto provider, and
+//! turns results into exit codes. The embedded server of `msgperf run` runs
+//! on a small runtime of its own (`server::start_on_own_runtime`), so the
+//! generator's CPU figure can leave the server's threads out; see
+//! docs/architecture.md, "Runtimes".
 
 use std::process::ExitCode;
 
@@ -19,6 +23,8 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // The command's and the load generator's runtime; its threads are the
+    // generator's in `load::cpu` (the embedded server's are named apart).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("msgperf-load")
