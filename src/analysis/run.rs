@@ -12,8 +12,8 @@ use super::delivery::DeliveryInfo;
 use super::plateau::{self, Plateau};
 use super::verdict::{self, Verdict};
 use crate::results::{
-    CreationRate, ErrorKind, Latencies, Outcome, Phase, RunResult, Second, Service, StageCounts,
-    StartFailure, Step,
+    CreationRate, ErrorKind, FirstError, Latencies, Outcome, Phase, RunResult, Second, StageCounts,
+    StartFailure,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,32 +53,24 @@ pub struct PlateauInfo {
     pub delivered_rate: f64,
 }
 
-/// The first error of a run, and when it came relative to the plateau.
+/// The first error of a run, as its result file has it, and when it came
+/// relative to the plateau. It reads as the [`FirstError`] it holds (`Deref`).
+/// In report.json its fields are the file's, then `since_plateau_s`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FirstErrorInfo {
-    /// Seconds since start.
-    pub at_s: f64,
-    /// Classified kind.
-    pub kind: ErrorKind,
-    /// Message, for people.
-    pub message: String,
-    /// Worker that saw it.
-    pub worker: crate::results::Worker,
-    /// Active chats at that moment.
-    pub active_chats: u64,
-    /// Participants created at that moment.
-    pub participants: u64,
+    /// The first error as recorded.
+    #[serde(flatten)]
+    pub error: FirstError,
     /// Seconds from the plateau start to this error (negative: before the plateau).
     pub since_plateau_s: Option<f64>,
-    /// The scenario step that failed (absent for older files).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<Step>,
-    /// The service answering that step.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<Service>,
-    /// The HTTP status of a REST call that answered with an unexpected one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
+}
+
+impl std::ops::Deref for FirstErrorInfo {
+    type Target = FirstError;
+
+    fn deref(&self) -> &FirstError {
+        &self.error
+    }
 }
 
 /// The load generator's health numbers, copied for the report.
@@ -227,16 +219,8 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
     let (peak_sent_at, peak_sent) = peak(&sent);
     let (_, peak_delivered) = peak(&delivered);
     let first_error = run.first_error.as_ref().map(|e| FirstErrorInfo {
-        at_s: e.at_s,
-        kind: e.kind,
-        message: e.message.clone(),
-        worker: e.worker.clone(),
-        active_chats: e.active_chats,
-        participants: e.participants,
+        error: e.clone(),
         since_plateau_s: plateau.as_ref().map(|p| e.at_s - f64::from(p.start_s)),
-        step: e.step,
-        service: e.service,
-        http_status: e.http_status,
     });
     let replies = (run.totals.replies_sent > 0).then(|| RepliesInfo {
         sent: run.totals.replies_sent,

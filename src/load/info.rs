@@ -6,10 +6,7 @@ use std::time::SystemTime;
 
 use super::ms;
 use crate::matrix::{Scenario, Target};
-use crate::results::{
-    Generator, Latencies, Outcome, RunResult, ScenarioInfo, TargetInfo, Timestamp, Totals,
-    SCHEMA_VERSION,
-};
+use crate::results::{RunResult, ScenarioInfo, TargetInfo, Timestamp};
 
 /// The scenario's parameters as a result file records them.
 pub fn scenario_info(scenario: &Scenario) -> ScenarioInfo {
@@ -44,27 +41,9 @@ pub fn skipped_result(
 ) -> RunResult {
     let now = Timestamp::at(SystemTime::now());
     RunResult {
-        schema: SCHEMA_VERSION,
-        scenario: scenario_info(scenario),
-        target: target_info(target, embedded),
         started_at: now.clone(),
         ended_at: now,
-        duration_s: 0.0,
-        outcome: Outcome::Skipped,
-        stop_reason: crate::results::StopReason::Skipped,
-        first_error: None,
-        errors_by_kind: Default::default(),
-        totals: Totals::default(),
-        timeline: Vec::new(),
-        latency_ms: Latencies::default(),
-        generator: Generator::default(),
-        server: None,
-        cloudwatch: None,
         skipped_reason: Some(reason),
-        hooks: Vec::new(),
-        split: None,
-        start_failure: None,
-        creation: None,
-        drain: None,
+        ..RunResult::empty(scenario_info(scenario), target_info(target, embedded))
     }
 }

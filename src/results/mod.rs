@@ -476,6 +476,36 @@ pub struct Generator {
 }
 
 impl RunResult {
+    /// A result of `scenario` against `target` with nothing recorded: no
+    /// time, no counts, no timeline, `skipped`. What a skipped run is, and
+    /// what a fuller result is built from (`..RunResult::empty(..)`).
+    pub fn empty(scenario: ScenarioInfo, target: TargetInfo) -> RunResult {
+        RunResult {
+            schema: SCHEMA_VERSION,
+            scenario,
+            target,
+            started_at: Timestamp::default(),
+            ended_at: Timestamp::default(),
+            duration_s: 0.0,
+            outcome: Outcome::Skipped,
+            stop_reason: StopReason::Skipped,
+            first_error: None,
+            errors_by_kind: BTreeMap::new(),
+            totals: Totals::default(),
+            timeline: Vec::new(),
+            latency_ms: Latencies::default(),
+            generator: Generator::default(),
+            server: None,
+            cloudwatch: None,
+            skipped_reason: None,
+            hooks: Vec::new(),
+            split: None,
+            start_failure: None,
+            creation: None,
+            drain: None,
+        }
+    }
+
     /// The part number of one part of a split run; 0 for a whole or merged run.
     pub fn part(&self) -> u32 {
         self.split.as_ref().map_or(0, |s| s.part)
@@ -488,43 +518,30 @@ pub(crate) mod tests {
 
     /// A small, complete result for tests of later stages.
     pub(crate) fn sample() -> RunResult {
+        let scenario = ScenarioInfo {
+            id: "sci10ms-cpi20ms-smi100ms-r1".into(),
+            sci_ms: 10.0,
+            cpi_ms: 20.0,
+            smi_ms: 100.0,
+            repetition: 1,
+            organizers: 1,
+            group: "sci10ms-cpi20ms-smi100ms".into(),
+        };
+        let target = TargetInfo {
+            messenger_ws_url: "ws://127.0.0.1:1/connect".into(),
+            organizer_api_url: "http://127.0.0.1:2".into(),
+            participant_api_url: "http://127.0.0.1:3".into(),
+            event_id: 1,
+            embedded: true,
+        };
         RunResult {
-            schema: SCHEMA_VERSION,
-            scenario: ScenarioInfo {
-                id: "sci10ms-cpi20ms-smi100ms-r1".into(),
-                sci_ms: 10.0,
-                cpi_ms: 20.0,
-                smi_ms: 100.0,
-                repetition: 1,
-                organizers: 1,
-                group: "sci10ms-cpi20ms-smi100ms".into(),
-            },
-            target: TargetInfo {
-                messenger_ws_url: "ws://127.0.0.1:1/connect".into(),
-                organizer_api_url: "http://127.0.0.1:2".into(),
-                participant_api_url: "http://127.0.0.1:3".into(),
-                event_id: 1,
-                embedded: true,
-            },
             started_at: "2026-11-28T01:00:00.000Z".into(),
             ended_at: "2026-11-28T01:00:02.000Z".into(),
             duration_s: 2.0,
             outcome: Outcome::Completed,
             stop_reason: StopReason::MaxDuration,
-            first_error: None,
-            errors_by_kind: BTreeMap::new(),
-            totals: Totals::default(),
             timeline: vec![Second::default()],
-            latency_ms: Latencies::default(),
-            generator: Generator::default(),
-            server: None,
-            cloudwatch: None,
-            skipped_reason: None,
-            hooks: Vec::new(),
-            split: None,
-            start_failure: None,
-            creation: None,
-            drain: None,
+            ..RunResult::empty(scenario, target)
         }
     }
 

@@ -13,6 +13,19 @@ fn msgperf() -> Command {
     cmd
 }
 
+/// `run --matrix M --out RESULTS --report-dir DIR/report`.
+fn run_args(matrix: &Path, results: &Path, dir: &Path) -> Vec<std::ffi::OsString> {
+    vec![
+        "run".into(),
+        "--matrix".into(),
+        matrix.into(),
+        "--out".into(),
+        results.into(),
+        "--report-dir".into(),
+        dir.join("report").into(),
+    ]
+}
+
 /// Load tests share two cores: one at a time, so none measures another's load.
 fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     crate::common::LOAD.blocking_lock()
@@ -167,12 +180,7 @@ fn a_wrong_password_is_a_failed_start_exit_2_naming_the_email_never_the_password
     let results_dir = dir.path().join("results");
     let started = Instant::now();
     let out = msgperf()
-        .args(["run", "--matrix"])
-        .arg(&matrix)
-        .arg("--out")
-        .arg(&results_dir)
-        .arg("--report-dir")
-        .arg(dir.path().join("report"))
+        .args(run_args(&matrix, &results_dir, dir.path()))
         .env("MSGPERF_TEST_PASSWORD", secret)
         .env("MSGPERF_LOG", "debug")
         .output()
@@ -236,12 +244,7 @@ fn a_target_that_is_down_from_the_start_is_a_failed_start_exit_1() {
     );
     let results_dir = dir.path().join("results");
     let out = msgperf()
-        .args(["run", "--matrix"])
-        .arg(&matrix)
-        .arg("--out")
-        .arg(&results_dir)
-        .arg("--report-dir")
-        .arg(dir.path().join("report"))
+        .args(run_args(&matrix, &results_dir, dir.path()))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -277,12 +280,7 @@ fn a_server_killed_mid_run_is_a_collapse_not_a_plateau_at_zero() {
         ),
     );
     let run = msgperf()
-        .args(["run", "--matrix"])
-        .arg(&matrix)
-        .arg("--out")
-        .arg(dir.path().join("results"))
-        .arg("--report-dir")
-        .arg(dir.path().join("report"))
+        .args(run_args(&matrix, &dir.path().join("results"), dir.path()))
         .env("MSGPERF_TEST_PASSWORD", serve.get("organizer_password"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -37,6 +37,14 @@ fn list_page_1() -> MockBuilder {
         .and(header("accept", "application/vnd.github+json"))
 }
 
+/// The PR has no comment yet (the first page of comments is empty).
+async fn no_comments_yet(server: &MockServer) {
+    list_page_1()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(server)
+        .await;
+}
+
 /// Fails the test (on the server's drop) if anything is POSTed: the comment
 /// must be updated in place, never created a second time.
 async fn no_posts(server: &MockServer) {
@@ -149,10 +157,7 @@ async fn the_marker_is_found_on_page_two() {
 #[tokio::test]
 async fn a_read_only_token_is_a_permission_error_without_retries() {
     let server = MockServer::start().await;
-    list_page_1()
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
-        .await;
+    no_comments_yet(&server).await;
     Mock::given(method("POST"))
         .and(path(COMMENTS))
         .respond_with(
@@ -250,10 +255,7 @@ async fn github_enterprise_base_url_prefixes_every_path() {
 #[tokio::test]
 async fn a_huge_report_is_posted_under_githubs_limit() {
     let server = MockServer::start().await;
-    list_page_1()
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
-        .await;
+    no_comments_yet(&server).await;
     Mock::given(method("POST"))
         .and(path(COMMENTS))
         .respond_with(ResponseTemplate::new(201).set_body_json(comment(4, "x")))

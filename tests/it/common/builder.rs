@@ -12,7 +12,7 @@
 
 use super::results::{
     ErrorKind, FirstError, Generator, Latencies, Outcome, Percentiles, RunResult, ScenarioInfo,
-    Second, StopReason, TargetInfo, Totals, Worker, SCHEMA_VERSION,
+    Second, StopReason, TargetInfo, Totals, Worker,
 };
 use std::collections::BTreeMap;
 
@@ -160,24 +160,23 @@ pub fn build(spec: &Spec) -> RunResult {
     }
     let id = format!("{}-r{}", spec.group, spec.repetition);
     let sent = totals.messages_sent;
+    let scenario = ScenarioInfo {
+        id,
+        sci_ms: spec.sci_ms,
+        cpi_ms: spec.cpi_ms,
+        smi_ms: spec.smi_ms,
+        repetition: spec.repetition,
+        organizers: 1,
+        group: spec.group.clone(),
+    };
+    let target = TargetInfo {
+        messenger_ws_url: "wss://messenger.staging.example/connect".into(),
+        organizer_api_url: "https://organizer.staging.example".into(),
+        participant_api_url: "https://participant.staging.example".into(),
+        event_id: 7,
+        embedded: false,
+    };
     RunResult {
-        schema: SCHEMA_VERSION,
-        scenario: ScenarioInfo {
-            id,
-            sci_ms: spec.sci_ms,
-            cpi_ms: spec.cpi_ms,
-            smi_ms: spec.smi_ms,
-            repetition: spec.repetition,
-            organizers: 1,
-            group: spec.group.clone(),
-        },
-        target: TargetInfo {
-            messenger_ws_url: "wss://messenger.staging.example/connect".into(),
-            organizer_api_url: "https://organizer.staging.example".into(),
-            participant_api_url: "https://participant.staging.example".into(),
-            event_id: 7,
-            embedded: false,
-        },
         started_at: format!("2026-11-28T01:{:02}:00Z", spec.repetition * 10).into(),
         ended_at: format!(
             "2026-11-28T01:{:02}:{:02}Z",
@@ -225,13 +224,6 @@ pub fn build(spec: &Spec) -> RunResult {
             cpu_us_per_message: 9.5,
             cores: 2,
         },
-        server: None,
-        cloudwatch: None,
-        skipped_reason: None,
-        hooks: Vec::new(),
-        split: None,
-        start_failure: None,
-        creation: None,
-        drain: None,
+        ..RunResult::empty(scenario, target)
     }
 }

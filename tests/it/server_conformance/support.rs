@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use msgperf::protocol::{
-    ChatRequestBody, ClientFrame, ServerFrame, SignInRequest, SignInResponse, SignUpResponse,
-    CHAT_REQUESTS, ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP,
+    ChatRequestBody, ClientFrame, Notice, ServerFrame, SignInRequest, SignInResponse,
+    SignUpResponse, CHAT_REQUESTS, NO_NEW_CHATS, ORGANIZER_SIGN_IN, PARTICIPANT_SIGN_UP,
 };
 use msgperf::server::{self, Capacity, RunningServer, ServerConfig};
 use reqwest::StatusCode;
@@ -235,6 +235,26 @@ impl Ws {
     }
 
     /// Whether the server answers within a short time (it is still open).
+    /// `start_chat` answered with the "no new chats" notice.
+    pub async fn expect_no_new_chats(&mut self) {
+        self.send(&ClientFrame::StartChat(String::new())).await;
+        assert_eq!(
+            self.next().await,
+            ServerFrame::Info(Notice {
+                message: NO_NEW_CHATS.into()
+            })
+        );
+    }
+
+    /// `get_chats` answered with an empty list.
+    pub async fn expect_no_chats(&mut self) {
+        self.send(&ClientFrame::GetChats(String::new())).await;
+        match self.next().await {
+            ServerFrame::Chats(list) => assert!(list.chats.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+
     pub async fn answers_get_chats(&mut self) -> bool {
         self.send(&ClientFrame::GetChats(String::new())).await;
         matches!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use msgperf::protocol::{
     no_access_message, Chat, ChatRef, ClientFrame, Message, Notice, SendMessage, ServerFrame,
-    INVALID_MESSAGE_PAYLOAD, INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE, NO_NEW_CHATS,
+    INVALID_MESSAGE_PAYLOAD, INVALID_MESSAGE_TYPE, MALFORMED_MESSAGE,
 };
 
 use futures_util::SinkExt;
@@ -95,13 +95,7 @@ async fn the_whole_chat_lifecycle() {
     let api = Api::new(&s);
     let (org_id, org_token) = api.organizer(1).await;
     let mut org = Ws::authorized(&api.ws, &org_token).await;
-    org.send(&ClientFrame::StartChat(String::new())).await;
-    assert_eq!(
-        org.next().await,
-        ServerFrame::Info(Notice {
-            message: NO_NEW_CHATS.into()
-        })
-    );
+    org.expect_no_new_chats().await;
 
     let p = api.requesting_participant("my phone is lost").await;
     let mut part = Ws::authorized(&api.ws, &p.token).await;
@@ -325,18 +319,8 @@ async fn reset_empties_queues_and_chats_and_closes_participants() {
     expect_message(part.next().await);
     s.reset();
     assert_eq!(part.closed().await, Some(1001));
-    org.send(&ClientFrame::StartChat(String::new())).await;
-    assert_eq!(
-        org.next().await,
-        ServerFrame::Info(Notice {
-            message: NO_NEW_CHATS.into()
-        })
-    );
-    org.send(&ClientFrame::GetChats(String::new())).await;
-    match org.next().await {
-        ServerFrame::Chats(list) => assert!(list.chats.is_empty()),
-        other => panic!("{other:?}"),
-    }
+    org.expect_no_new_chats().await;
+    org.expect_no_chats().await;
     org.send(&send(&chat.id, "anyone?")).await;
     assert_eq!(org.next().await, error(&no_access_message(&chat.id)));
     // Organizers keep their tokens; participant tokens are gone.
@@ -366,18 +350,8 @@ async fn reset_over_http_empties_queues_and_chats() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     // "two" was still queued: gone.
-    org.send(&ClientFrame::StartChat(String::new())).await;
-    assert_eq!(
-        org.next().await,
-        ServerFrame::Info(Notice {
-            message: NO_NEW_CHATS.into()
-        })
-    );
-    org.send(&ClientFrame::GetChats(String::new())).await;
-    match org.next().await {
-        ServerFrame::Chats(list) => assert!(list.chats.is_empty()),
-        other => panic!("{other:?}"),
-    }
+    org.expect_no_new_chats().await;
+    org.expect_no_chats().await;
 }
 
 #[tokio::test]
