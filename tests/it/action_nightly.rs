@@ -100,6 +100,20 @@ fn night(
     }
 }
 
+/// A GitHub stand-in on its own runtime (kept alive by the caller), its URL,
+/// and a scratch directory.
+fn stand_in() -> (
+    tokio::runtime::Runtime,
+    FakeGitHub,
+    String,
+    tempfile::TempDir,
+) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let gh = rt.block_on(FakeGitHub::start(TOKEN));
+    let api = gh.server.uri();
+    (rt, gh, api, tempfile::tempdir().unwrap())
+}
+
 fn sha(run_id: u64) -> String {
     format!("{run_id:0>7}aa{run_id}bbbbccccddddeeeeffff0000111122")
 }
@@ -137,10 +151,7 @@ fn show(title: &str, n: &Night) {
 
 #[test]
 fn four_nights_good_regressed_regressed_recovered() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let gh = rt.block_on(FakeGitHub::start(TOKEN));
-    let api = gh.server.uri();
-    let dir = tempfile::tempdir().unwrap();
+    let (_rt, gh, api, dir) = stand_in();
     let d = dir.path();
 
     let n1 = night(d, &api, "schedule", GOOD, 101, &[]);
@@ -247,10 +258,7 @@ fn four_nights_good_regressed_regressed_recovered() {
 
 #[test]
 fn workflow_dispatch_is_a_nightly_only_with_nightly_true() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let gh = rt.block_on(FakeGitHub::start(TOKEN));
-    let api = gh.server.uri();
-    let dir = tempfile::tempdir().unwrap();
+    let (_rt, gh, api, dir) = stand_in();
     let d = dir.path();
     gh.upload(
         "msgperf-results",
