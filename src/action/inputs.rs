@@ -348,11 +348,6 @@ impl ActionConfig {
     }
 }
 
-/// Parses the `i/N` of input `name` (1 <= i <= N).
-pub fn parse_slice(name: &'static str, s: &str) -> Result<Slice, InputError> {
-    Slice::parse_value(s).map_err(|e| InputError::new(name, s, e.expected))
-}
-
 /// The values of every secret input, raw from the environment (for masking
 /// before anything else happens, even before the inputs are checked).
 pub fn secret_values(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {

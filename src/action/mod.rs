@@ -4,12 +4,13 @@
 //! `msgperf action` itself, which wires these to the stages, is a command
 //! (`crate::commands`).
 
-pub mod event;
-pub mod inputs;
-pub mod nightly;
-pub mod publish;
+pub(crate) mod event;
+pub(crate) mod inputs;
+pub(crate) mod nightly;
+pub(crate) mod publish;
 #[cfg(test)]
 mod tests;
 
 pub use event::{Context, Event};
 pub use inputs::{ActionConfig, Baseline, CommentMode, InputSpec, Inputs, Mode, Nightly, INPUTS};
+pub use nightly::previous_rows;

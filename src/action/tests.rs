@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::inputs::{env_name, parse_slice, ActionConfig, Baseline, CommentMode, Inputs, INPUTS};
+use super::inputs::{env_name, ActionConfig, Baseline, CommentMode, Inputs, INPUTS};
 
 fn action_yml() -> serde_json::Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
@@ -128,12 +128,16 @@ fn inputs_parse_with_defaults_and_reject_bad_values() {
 
 #[test]
 fn shards_are_validated() {
+    let shard = |v: &'static str| {
+        let env = move |k: &str| (k == "INPUT_SHARD").then(|| v.to_string());
+        ActionConfig::from_inputs(&Inputs::new(&env)).map(|c| c.shard)
+    };
     assert_eq!(
-        parse_slice("shard", "2/4").unwrap(),
+        shard("2/4").unwrap(),
         crate::matrix::Slice { index: 2, count: 4 }
     );
-    for bad in ["0/4", "5/4", "1/0", "2", "a/b", ""] {
-        assert!(parse_slice("shard", bad).is_err(), "{bad}");
+    for bad in ["0/4", "5/4", "1/0", "2", "a/b"] {
+        assert!(shard(bad).is_err(), "{bad}");
     }
 }
 

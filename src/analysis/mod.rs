@@ -10,21 +10,22 @@
 //! - [`published_points`]: the published cross-scenario analysis;
 //! - [`merge`]: one run from the parts of a split scenario.
 
-pub mod collapse;
-pub mod compare;
-pub mod delivery;
-pub mod merge;
-pub mod plateau;
-pub mod run;
-pub mod scenario;
-pub mod stats;
-pub mod verdict;
+pub(crate) mod collapse;
+pub(crate) mod compare;
+pub(crate) mod delivery;
+pub(crate) mod merge;
+pub(crate) mod plateau;
+pub(crate) mod run;
+pub(crate) mod scenario;
+pub(crate) mod stats;
+pub(crate) mod verdict;
 
 #[cfg(test)]
 mod tests;
 
 pub use compare::{compare, BaselineScenario, ChangeStatus, Comparison};
-pub use run::{analyze_run, RateBasis, RunAnalysis};
+pub use merge::merge_parts;
+pub use run::{analyze_run, usable_seconds, RateBasis, RunAnalysis};
 pub use scenario::{Params, ScenarioSummary};
 pub use stats::{Stat, Welch};
 pub use verdict::Verdict;

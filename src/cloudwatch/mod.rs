@@ -24,13 +24,14 @@
 //! CBOR, so production code needs nothing of the sort.
 
 mod client;
-pub mod fetch;
-pub mod publish;
-pub mod window;
+pub(crate) mod fetch;
+pub(crate) mod publish;
+pub(crate) mod window;
 
 use std::time::Instant;
 
 pub use client::{CloudWatch, Connect, StaticKeys, CREDENTIALS_TIMEOUT};
+pub use publish::{datums, Datum};
 
 use crate::analysis::RunAnalysis;
 use crate::matrix::CloudWatchConfig;

@@ -9,11 +9,11 @@
 //! says what to do. Requests are built by hand on octocrab's transport (auth,
 //! base URL, TLS) so the retry logic can read status and headers.
 
-pub mod artifact;
-pub mod commands;
-pub mod comment;
-pub mod issue;
-pub mod permission;
+pub(crate) mod artifact;
+pub(crate) mod commands;
+pub(crate) mod comment;
+pub(crate) mod issue;
+pub(crate) mod permission;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

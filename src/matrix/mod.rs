@@ -17,16 +17,16 @@ use std::time::Duration;
 
 use crate::staging::Capacity;
 
-pub mod cloudwatch;
+pub(crate) mod cloudwatch;
 mod decode;
 mod error;
-pub mod expand;
+pub(crate) mod expand;
 mod hooks;
 mod interpolate;
 mod overrides;
 mod raw;
 mod select;
-pub mod shard;
+pub(crate) mod shard;
 mod validate;
 
 #[cfg(test)]

@@ -10,21 +10,23 @@
 
 pub mod baseline;
 pub mod charts;
-pub mod cloudwatch;
-pub mod command;
-pub mod delivery;
+pub(crate) mod cloudwatch;
+pub(crate) mod command;
+pub(crate) mod delivery;
 mod details;
-pub mod first_failure;
-pub mod format;
-pub mod headline;
-pub mod history;
-pub mod html;
+pub(crate) mod first_failure;
+pub(crate) mod format;
+pub(crate) mod headline;
+pub(crate) mod history;
+pub(crate) mod html;
 pub mod markdown;
-pub mod mermaid;
+pub(crate) mod mermaid;
 pub mod model;
 pub mod terminal;
 
 pub use command::{
-    prepare, run, run_for, write, Commit, Prepared, ReportError, ReportOptions, ReportOutcome,
+    prepare, read_results, run, run_for, write, Commit, Prepared, ReportError, ReportOptions,
+    ReportOutcome,
 };
+pub use format::text;
 pub use model::{build, BaselineInput, Report, REPORT_SCHEMA};

@@ -7,11 +7,11 @@
 
 mod error;
 mod hook_env;
-pub mod hooks;
+pub(crate) mod hooks;
 mod plan;
-pub mod progress;
-pub mod signals;
-pub mod table;
+pub(crate) mod progress;
+pub(crate) mod signals;
+pub(crate) mod table;
 
 pub use error::RunError;
 

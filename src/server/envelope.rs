@@ -19,7 +19,7 @@ use crate::protocol::{RawEnvelope, SendMessage, ORGANIZER_TOKEN_PREFIX, PARTICIP
 /// connection: not a JSON object, the key missing (matched ignoring case) or
 /// not a string, not exactly `Bearer <token>`, or not exactly one known
 /// `prefix:jwt`.
-pub(crate) fn auth_token(data: &[u8]) -> Option<String> {
+pub fn auth_token(data: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(data).ok()?;
     let header = match field(value.as_object()?, "Authorization") {
         None | Some(Value::Null) => "",
@@ -41,15 +41,16 @@ pub(crate) fn auth_token(data: &[u8]) -> Option<String> {
 }
 
 /// An envelope's `type` and its payload as JSON text (`None`: no payload).
-pub(crate) struct Envelope<'a> {
+pub struct Envelope<'a> {
     /// `""` when the frame had no type (answered "invalid message type").
-    pub(crate) kind: Cow<'a, str>,
-    pub(crate) payload: Option<Cow<'a, str>>,
+    pub kind: Cow<'a, str>,
+    /// The payload as JSON text; `None` when the frame had none.
+    pub payload: Option<Cow<'a, str>>,
 }
 
 /// Decodes an envelope; `None` is "malformed message" (not JSON, not an
 /// object, or a `type` that is not a string).
-pub(crate) fn envelope(data: &[u8]) -> Option<Envelope<'_>> {
+pub fn envelope(data: &[u8]) -> Option<Envelope<'_>> {
     if let Ok(raw) = serde_json::from_slice::<RawEnvelope>(data) {
         return Some(Envelope {
             kind: raw.kind,
@@ -80,7 +81,7 @@ fn go_object(payload: Option<&str>) -> Option<Value> {
 }
 
 /// The `chatId` of a `get_chat_history` or `close_chat` payload.
-pub(crate) fn chat_ref(payload: Option<&str>) -> Option<String> {
+pub fn chat_ref(payload: Option<&str>) -> Option<String> {
     let value = go_object(payload)?;
     GoStruct::parse(&value, "chatDto")
         .ok()?
@@ -89,7 +90,7 @@ pub(crate) fn chat_ref(payload: Option<&str>) -> Option<String> {
 }
 
 /// A `send_message` payload.
-pub(crate) fn send_message(payload: Option<&str>) -> Option<SendMessage> {
+pub fn send_message(payload: Option<&str>) -> Option<SendMessage> {
     if let Ok(p) = serde_json::from_str::<SendMessage>(payload?) {
         return Some(p);
     }

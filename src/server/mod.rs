@@ -26,6 +26,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub use capacity::{DEFAULT_SEND_QUEUE, SIGN_UP_TIMEOUT};
+/// The decoding of client frames, as the server reads them (fuzz targets call it).
+pub use envelope::{auth_token, chat_ref, envelope, send_message, Envelope};
 pub use rest::{INVALID_CREDENTIALS, RESET_PATH, STATS_PATH};
 pub use run::{start, start_on_own_runtime, RunningServer};
 pub use state::{ESME_ADMIN_EMAIL, ESME_OWNER_EMAIL, SEEDED_ORGANIZERS, SEED_EVENTS, VIEWER_EMAIL};

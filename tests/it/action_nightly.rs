@@ -208,7 +208,7 @@ fn four_nights_good_regressed_regressed_recovered() {
             "{}",
             i.body
         );
-        let rows = msgperf::action::nightly::previous_rows(&i.body);
+        let rows = msgperf::action::previous_rows(&i.body);
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert!(
             rows[0].contains("[102](https://github.test/octo/app/actions/runs/102)")

@@ -349,7 +349,7 @@ async fn publish_puts_the_run_numbers_with_scenario_and_branch() {
     let n = cloudwatch::publish_runs(&cfg, &stack.connect("test"), &[(&run, &a)], &|_| None)
         .await
         .expect("publish");
-    let expected = cloudwatch::publish::datums(&run, &a);
+    let expected = cloudwatch::datums(&run, &a);
     assert_eq!(n, expected.len());
     assert!(n >= 3, "{expected:?}");
     // Read one back through the SDK.

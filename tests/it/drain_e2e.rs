@@ -3,7 +3,7 @@
 //! server shows its loss, a reordering one neither loss nor duplicates, and a
 //! drain bound that is too short leaves messages "still arriving", not lost.
 
-use msgperf::analysis::{self, run::usable_seconds};
+use msgperf::analysis::{self, usable_seconds};
 use msgperf::matrix::Gate;
 use msgperf::report::{charts, markdown, model};
 use msgperf::results::{DrainEnd, Phase, RunResult};
@@ -53,7 +53,7 @@ fn report_of(r: &RunResult) -> model::Report {
 
 /// report.md of `r` alone.
 fn report_md(r: &RunResult) -> String {
-    msgperf::report::format::text(|out| markdown::render(out, &report_of(r)))
+    msgperf::report::text(|out| markdown::render(out, &report_of(r)))
 }
 
 /// The sent count of every second that began after the stop, checking that

@@ -80,13 +80,13 @@ fn report_md_with_a_regression_and_a_generator_bound_run() {
     assert_eq!(status("smi100ms"), Some(ChangeStatus::Unchanged));
     assert_eq!(status("smi10000ms"), Some(ChangeStatus::New));
     assert_eq!(r.missing[0].status, ChangeStatus::Missing);
-    let md = msgperf::report::format::text(|out| markdown::render(out, &r));
+    let md = msgperf::report::text(|out| markdown::render(out, &r));
     insta::assert_snapshot!("report_with_baseline", md);
 }
 
 #[test]
 fn report_md_without_baseline() {
-    let md = msgperf::report::format::text(|out| markdown::render(out, &fixture_report(false)));
+    let md = msgperf::report::text(|out| markdown::render(out, &fixture_report(false)));
     insta::assert_snapshot!("report_without_baseline", md);
 }
 
@@ -94,7 +94,7 @@ fn report_md_without_baseline() {
 fn terminal_summary_table() {
     insta::assert_snapshot!(
         "summary_table",
-        msgperf::report::format::text(|out| terminal::summary_table(out, &fixture_report(true)))
+        msgperf::report::text(|out| terminal::summary_table(out, &fixture_report(true)))
     );
 }
 
@@ -152,7 +152,7 @@ fn huge_report() -> Report {
 fn markdown_stays_within_budget_with_500_scenarios() {
     let r = huge_report();
     assert_eq!(r.scenarios.len(), 500);
-    let md = msgperf::report::format::text(|out| markdown::render(out, &r));
+    let md = msgperf::report::text(|out| markdown::render(out, &r));
     let n = md.chars().count();
     assert!(n <= markdown::MARKDOWN_BUDGET, "{n} characters");
     assert!(n > markdown::MARKDOWN_BUDGET / 2, "budget badly used: {n}");
@@ -219,7 +219,6 @@ fn headline_without_any_valid_run_says_why() {
     );
     assert_eq!(none.headline, "No runs to report.");
     assert!(
-        msgperf::report::format::text(|out| markdown::render(out, &none))
-            .contains("No runs to report.")
+        msgperf::report::text(|out| markdown::render(out, &none)).contains("No runs to report.")
     );
 }

@@ -160,16 +160,16 @@ fn several_result_directories_merge_and_conflicts_are_reported() {
     }
     // The same run in both directories (an artifact downloaded twice) is fine.
     runs[1].write_to_dir(&a).unwrap();
-    let merged = report::command::read_results(&[a.clone(), b.clone()]).unwrap();
+    let merged = report::read_results(&[a.clone(), b.clone()]).unwrap();
     assert_eq!(merged.len(), runs.len());
     // A different run under the same id is a conflict.
     let mut other = runs[1].clone();
     other.totals.messages_sent += 1;
     other.write_to_dir(&a).unwrap();
-    let err = report::command::read_results(&[a, b]).unwrap_err();
+    let err = report::read_results(&[a, b]).unwrap_err();
     assert!(matches!(err, ReportError::Conflict { .. }));
     assert!(err.to_string().contains("distinct repetitions"), "{err}");
-    let none = report::command::read_results(&[tmp.path().to_path_buf()]).unwrap_err();
+    let none = report::read_results(&[tmp.path().to_path_buf()]).unwrap_err();
     assert!(none.to_string().contains("msgperf run"), "{none}");
 }
 

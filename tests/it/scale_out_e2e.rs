@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::serve::Serve;
-use msgperf::report::command::read_results;
+use msgperf::report::read_results;
 use msgperf::results::{Outcome, RunResult};
 use serde_json::Value;
 

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use msgperf::analysis::merge::merge_parts;
+use msgperf::analysis::merge_parts;
 use msgperf::load::{self, Clock, Part, Progress, RunControl};
 use msgperf::matrix::{self, Slice};
-use msgperf::report::command::read_results;
+use msgperf::report::read_results;
 use msgperf::results::{self, Outcome};
 use msgperf::run;
 use msgperf::server::{self, ServerConfig};
