@@ -154,6 +154,13 @@ pub fn aligned_table<R: AsRef<[String]>>(rows: &[R], right: impl Fn(usize) -> bo
     out
 }
 
+/// What a renderer writes, as text (writing to a `String` cannot fail).
+pub fn text(render: impl FnOnce(&mut String) -> std::fmt::Result) -> String {
+    let mut out = String::new();
+    let _ = render(&mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,11 +190,4 @@ mod tests {
         assert_eq!(cell("a|b\n<script>", 100), "a\\|b &lt;script&gt;");
         assert_eq!(cell("abcdef", 3), "abc…");
     }
-}
-
-/// What a renderer writes, as text (writing to a `String` cannot fail).
-pub fn text(render: impl FnOnce(&mut String) -> std::fmt::Result) -> String {
-    let mut out = String::new();
-    let _ = render(&mut out);
-    out
 }

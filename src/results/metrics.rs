@@ -1,5 +1,6 @@
-//! The CloudWatch part of a result file: metrics of the staging system over
-//! the run's window, as plain data (no SDK types), added after the run.
+//! The CloudWatch part of a run: metrics of the staging system over the
+//! run's window, as plain data (no SDK types), filled by the report's
+//! CloudWatch step (result files of older versions carry it too).
 
 use serde::{Deserialize, Serialize};
 

@@ -101,7 +101,7 @@ pub struct RunPlan {
     pub cooldown: Duration,
     /// The regression gate, for the report of the runs.
     pub gate: Gate,
-    /// CloudWatch metrics to fetch after the runs.
+    /// CloudWatch metrics for the report of the runs (its CloudWatch step).
     pub cloudwatch: Option<CloudWatchConfig>,
     /// Where result files go.
     pub out: PathBuf,

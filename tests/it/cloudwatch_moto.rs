@@ -589,7 +589,7 @@ async fn msgperf_report_cloudwatch_enriches_downloaded_results() {
             "--out".as_ref(),
             out.as_os_str(),
         ];
-        args.extend(flags.iter().map(|f| std::ffi::OsStr::new(f)));
+        args.extend(flags.iter().map(std::ffi::OsStr::new));
         let (code, stderr) = msgperf("test", &args);
         assert_eq!(code, Some(0), "{stderr}");
         report_cloudwatch(&out)
