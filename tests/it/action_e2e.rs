@@ -305,7 +305,7 @@ async fn a_read_only_token_falls_back_to_the_summary_and_exits_0() {
         .expect(1)
         .mount(&api)
         .await;
-    never_posts(&api).await;
+    crate::github_wiremock::no_posts(&api).await;
     let run = run_action(&api.uri()).await;
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -407,7 +407,7 @@ async fn a_wrong_password_keeps_the_last_good_comment_marked_stale_and_exits_2()
         .expect(1)
         .mount(&api)
         .await;
-    never_posts(&api).await;
+    crate::github_wiremock::no_posts(&api).await;
     let (srv, dir) = server_and_matrix("100ms").await;
     let wrong = "a-wrong-password-0000";
     let step = action_step(
@@ -458,13 +458,4 @@ async fn a_wrong_password_keeps_the_last_good_comment_marked_stale_and_exits_2()
                 .any(|l| l.contains(wrong) && !l.starts_with("::add-mask::"))
     );
     assert!(step.summary.contains("could not start"), "{}", step.summary);
-}
-
-/// Fails the test (when `api` drops) if anything is POSTed.
-async fn never_posts(api: &MockServer) {
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(api)
-        .await;
 }

@@ -46,8 +46,9 @@ async fn no_comments_yet(server: &MockServer) {
 }
 
 /// Fails the test (on the server's drop) if anything is POSTed: the comment
-/// must be updated in place, never created a second time.
-async fn no_posts(server: &MockServer) {
+/// must be updated in place, never created a second time. Shared with the
+/// action's tests.
+pub(crate) async fn no_posts(server: &MockServer) {
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(201))
         .expect(0)
