@@ -10,6 +10,7 @@ mod common;
 mod act_workflows;
 mod action_e2e;
 mod action_nightly;
+mod allowed_hosts;
 mod architecture;
 mod cli;
 mod cloudwatch_moto;
