@@ -16,6 +16,7 @@ mod cli;
 mod cloudwatch_moto;
 mod drain_e2e;
 mod engine_e2e;
+mod faults_e2e;
 mod fixtures_roundtrip;
 mod github_nightly_wiremock;
 mod github_wiremock;
