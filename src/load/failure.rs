@@ -4,6 +4,7 @@
 //! report can tell a saturated Messenger API from a Participant API that
 //! could not sign anybody up.
 
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
@@ -61,10 +62,14 @@ impl From<ConnectError> for Failure {
 
 /// A failed WebSocket read while doing `step`: a frame the protocol does not
 /// allow (over [`super::wire::MAX_FRAME`], bad UTF-8 in a text frame, a
-/// broken frame header) is the server's protocol error; anything else is
-/// the connection going away.
+/// broken frame header) is the server's protocol error; anything else,
+/// a reset without a close frame included, is the connection going away.
 pub(crate) fn read_failed(step: Step, e: &WsError) -> Failure {
     match e {
+        // A reset (the server died) is the connection going away.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            Failure::closed(step, format!("WebSocket read failed: {e}"))
+        }
         WsError::Capacity(_) | WsError::Protocol(_) | WsError::Utf8(_) => Failure::new(
             step,
             ErrorKind::Protocol,

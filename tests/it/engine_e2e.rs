@@ -292,8 +292,9 @@ async fn participants_are_counted_by_stage_and_every_websocket_ends_with_a_close
     assert_eq!(
         closed,
         conns.len(),
-        "{closed} of {} connections got a close frame",
-        conns.len()
+        "{closed} of {} connections got a close frame: {:?} {st:?}",
+        conns.len(),
+        r.errors_by_kind
     );
     server.shutdown().await;
 }

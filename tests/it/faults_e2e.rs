@@ -160,6 +160,16 @@ fn write_matrix(
     path
 }
 
+/// Every `POST /auth/sign-up` gets `answer` from the proxy.
+fn on_sign_up(answer: Answer) -> impl FnOnce(&[FaultProxy; 3]) {
+    move |[_, part, _]: &[FaultProxy; 3]| {
+        part.set(Fault::Http {
+            path: "/auth/sign-up",
+            answer,
+        })
+    }
+}
+
 const TCP: (Kind, Kind) = (Kind::Tcp, Kind::Tcp);
 const WS: (Kind, Kind) = (Kind::Tcp, Kind::Ws);
 const HTTP: (Kind, Kind) = (Kind::Http, Kind::Tcp);
@@ -195,12 +205,13 @@ async fn connections_reset_mid_run_are_a_collapse() {
 async fn http_500_on_sign_up_mid_run_is_setup_bound() {
     let _serial = SERIAL.lock().await;
     let stop = "  max_duration: 7s\n  on_error: never\n  drain: 1s\n  handshake_timeout: 2s\n";
-    let r = faulted(HTTP, "1s", stop, Duration::from_secs(2), |[_, part, _]| {
-        part.set(Fault::Http {
-            path: "/auth/sign-up",
-            answer: Answer::Status(500),
-        });
-    })
+    let r = faulted(
+        HTTP,
+        "100ms",
+        stop,
+        Duration::from_secs(2),
+        on_sign_up(Answer::Status(500)),
+    )
     .await;
     r.assert_first(
         ErrorKind::HttpStatus,
@@ -229,13 +240,7 @@ async fn http_500_on_sign_up_mid_run_is_setup_bound() {
 async fn http_503_on_sign_up_from_the_start_is_a_failed_start() {
     let _serial = SERIAL.lock().await;
     let stop = "  max_duration: 2s\n  on_error: never\n  drain: 1s\n  handshake_timeout: 2s\n";
-    let r = faulted(HTTP, "100ms", stop, NOW, |[_, part, _]| {
-        part.set(Fault::Http {
-            path: "/auth/sign-up",
-            answer: Answer::Status(503),
-        });
-    })
-    .await;
+    let r = faulted(HTTP, "100ms", stop, NOW, on_sign_up(Answer::Status(503))).await;
     r.assert_first(
         ErrorKind::HttpStatus,
         &[Step::SignUp],
@@ -254,13 +259,7 @@ async fn http_503_on_sign_up_from_the_start_is_a_failed_start() {
 async fn a_sign_up_that_never_answers_times_out_after_handshake_timeout() {
     let _serial = SERIAL.lock().await;
     let stop = "  max_duration: 5s\n  drain: 1s\n  handshake_timeout: 1s\n";
-    let r = faulted(HTTP, "100ms", stop, NOW, |[_, part, _]| {
-        part.set(Fault::Http {
-            path: "/auth/sign-up",
-            answer: Answer::Hang,
-        });
-    })
-    .await;
+    let r = faulted(HTTP, "100ms", stop, NOW, on_sign_up(Answer::Hang)).await;
     r.assert_first(
         ErrorKind::Timeout,
         &[Step::SignUp],
@@ -318,7 +317,9 @@ async fn a_websocket_that_never_sends_a_frame_after_the_upgrade_times_out_the_au
 async fn half_a_frame_then_silence_times_out_the_reads_and_collapses_the_run() {
     let _serial = SERIAL.lock().await;
     let stop = "  max_duration: 6s\n  on_error: never\n  drain: 1s\n  handshake_timeout: 1s\n";
-    let r = faulted(WS, "100ms", stop, Duration::from_secs(2), |[_, _, ws]| {
+    // smi 1 s: a participant still waiting for its chat asks `get_chats`
+    // for 10 s, so it is the silence, not the tries, that ends it.
+    let r = faulted(WS, "1s", stop, Duration::from_secs(2), |[_, _, ws]| {
         ws.set(Fault::HalfFrame)
     })
     .await;

@@ -201,9 +201,9 @@ async fn serve(
             _ => faults.borrow().clone(),
         };
         let step = match event {
-            Event::Client(n) => conn.from_client(&cbuf[..n], &fault).await,
+            Event::Client(n) => conn.on_client_bytes(&cbuf[..n], &fault).await,
             Event::ClientEnd => Step::End,
-            Event::Server(n) => conn.from_server(&sbuf[..n], &fault).await,
+            Event::Server(n) => conn.on_server_bytes(&sbuf[..n], &fault).await,
             Event::ServerEnd => {
                 server_open = false;
                 if !conn.muted && !conn.hung && fault != Fault::Silent {
@@ -265,7 +265,7 @@ struct Conn {
 }
 
 impl Conn {
-    async fn from_client(&mut self, bytes: &[u8], fault: &Fault) -> Step {
+    async fn on_client_bytes(&mut self, bytes: &[u8], fault: &Fault) -> Step {
         if self.shared.kind == Kind::Ws {
             self.watch.feed(bytes, &self.log);
         }
@@ -273,7 +273,7 @@ impl Conn {
             return Step::Go;
         }
         if self.shared.kind != Kind::Http {
-            return self.to_server(bytes).await;
+            return self.send_server(bytes).await;
         }
         self.requests.extend_from_slice(bytes);
         while let Some(len) = request_len(&self.requests) {
@@ -291,7 +291,7 @@ impl Conn {
                     }
                 },
                 _ => {
-                    if let Step::End = self.to_server(&request).await {
+                    if let Step::End = self.send_server(&request).await {
                         return Step::End;
                     }
                 }
@@ -300,26 +300,26 @@ impl Conn {
         Step::Go
     }
 
-    async fn to_server(&mut self, bytes: &[u8]) -> Step {
+    async fn send_server(&mut self, bytes: &[u8]) -> Step {
         match self.server.write_all(bytes).await {
             Ok(()) => Step::Go,
             Err(_) => Step::End,
         }
     }
 
-    async fn to_client(&mut self, bytes: &[u8]) -> Step {
+    async fn send_client(&mut self, bytes: &[u8]) -> Step {
         match self.client.write_all(bytes).await {
             Ok(()) => Step::Go,
             Err(_) => Step::End,
         }
     }
 
-    async fn from_server(&mut self, bytes: &[u8], fault: &Fault) -> Step {
+    async fn on_server_bytes(&mut self, bytes: &[u8], fault: &Fault) -> Step {
         if self.muted || self.hung || *fault == Fault::Silent {
             return Step::Go;
         }
         if self.shared.kind != Kind::Ws {
-            return self.to_client(bytes).await;
+            return self.send_client(bytes).await;
         }
         self.frames.extend_from_slice(bytes);
         if !self.upgrade_passed {
@@ -328,7 +328,7 @@ impl Conn {
             };
             let head: Vec<u8> = self.frames.drain(..end + 4).collect();
             self.upgrade_passed = true;
-            if let Step::End = self.to_client(&head).await {
+            if let Step::End = self.send_client(&head).await {
                 return Step::End;
             }
             if self.mute_after_upgrade {
@@ -336,30 +336,29 @@ impl Conn {
                 return Step::Go;
             }
         }
-        while let Some(len) = frame_len(&self.frames) {
-            let frame: Vec<u8> = self.frames.drain(..len).collect();
-            let out: &[u8] = match fault {
-                Fault::HalfFrame => {
-                    self.muted = true;
-                    &frame[..len / 2]
-                }
-                _ => &frame,
-            };
-            if let Fault::Inject(bytes) = fault {
-                if !self.shared.injected.swap(true, Ordering::SeqCst) {
-                    if let Step::End = self.to_client(bytes).await {
-                        return Step::End;
-                    }
+        let Some(first) = frame_len(&self.frames) else {
+            return Step::Go;
+        };
+        match fault {
+            Fault::HalfFrame => {
+                self.muted = true;
+                let half: Vec<u8> = self.frames[..first / 2].to_vec();
+                return self.send_client(&half).await;
+            }
+            Fault::Inject(bytes) if !self.shared.injected.swap(true, Ordering::SeqCst) => {
+                if let Step::End = self.send_client(bytes).await {
+                    return Step::End;
                 }
             }
-            if let Step::End = self.to_client(out).await {
-                return Step::End;
-            }
-            if self.muted {
-                break;
-            }
+            _ => {}
         }
-        Step::Go
+        // Every whole frame buffered, in one write (the organizer gets many).
+        let mut whole = first;
+        while let Some(len) = frame_len(&self.frames[whole..]) {
+            whole += len;
+        }
+        let frames: Vec<u8> = self.frames.drain(..whole).collect();
+        self.send_client(&frames).await
     }
 
     /// A fault set while this connection is open.
