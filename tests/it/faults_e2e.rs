@@ -333,33 +333,12 @@ async fn half_a_frame_then_silence_times_out_the_reads_and_collapses_the_run() {
     r.assert_bounded(6, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_10_mb_frame_is_a_protocol_error_refused_from_its_header() {
-    let _serial = SERIAL.lock().await;
+/// A run of 6 s stopped by its first error, into which the server's side
+/// sends `frame` to one connection at 2 s: a protocol error at 2 s, so the
+/// run is saturated and too short to claim anything.
+async fn with_frame_injected(frame: Vec<u8>) -> Faulted {
     let stop = "  max_duration: 6s\n  drain: 1s\n  handshake_timeout: 1s\n";
-    let big = Arc::new(server_frame(0x1, &vec![b' '; 10 << 20]));
-    let r = faulted(WS, "100ms", stop, Duration::from_secs(2), |[_, _, ws]| {
-        ws.set(Fault::Inject(big))
-    })
-    .await;
-    r.assert_first(
-        ErrorKind::Protocol,
-        &MESSENGER_STEPS,
-        Service::MessengerApi,
-        (2.0, 2.6),
-    );
-    assert!(r.first().message.contains("10485760"), "{:?}", r.first());
-    assert_eq!(r.result.outcome, Outcome::Saturated);
-    assert_eq!(r.result.stop_reason, results::StopReason::FirstError);
-    r.assert_verdict(Verdict::TooShort);
-    r.assert_bounded(6, 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_binary_frame_is_a_protocol_error() {
-    let _serial = SERIAL.lock().await;
-    let stop = "  max_duration: 6s\n  drain: 1s\n  handshake_timeout: 1s\n";
-    let frame = Arc::new(server_frame(0x2, br#"{"type":"info","payload":{}}"#));
+    let frame = Arc::new(frame);
     let r = faulted(WS, "100ms", stop, Duration::from_secs(2), |[_, _, ws]| {
         ws.set(Fault::Inject(frame))
     })
@@ -370,14 +349,26 @@ async fn a_binary_frame_is_a_protocol_error() {
         Service::MessengerApi,
         (2.0, 2.6),
     );
-    assert!(
-        r.first().message.contains("binary frame (28 bytes)"),
-        "{:?}",
-        r.first()
-    );
     assert_eq!(r.result.outcome, Outcome::Saturated);
+    assert_eq!(r.result.stop_reason, results::StopReason::FirstError);
     r.assert_verdict(Verdict::TooShort);
     r.assert_bounded(6, 1);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_10_mb_frame_is_a_protocol_error_refused_from_its_header() {
+    let _serial = SERIAL.lock().await;
+    let r = with_frame_injected(server_frame(0x1, &vec![b' '; 10 << 20])).await;
+    assert!(r.first().message.contains("10485760"), "{:?}", r.first());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_frame_is_a_protocol_error() {
+    let _serial = SERIAL.lock().await;
+    let r = with_frame_injected(server_frame(0x2, br#"{"type":"info","payload":{}}"#)).await;
+    let message = &r.first().message;
+    assert!(message.contains("binary frame (28 bytes)"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
