@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::load::PlanId;
 use crate::matrix::shard::{self, BadValue};
-use crate::matrix::Slice;
+use crate::matrix::{HostPattern, Slice};
 
 /// Performance tests for a chat Messenger API.
 #[derive(Debug, Parser)]
@@ -83,6 +83,11 @@ pub struct RunArgs {
     /// job keeps the plan id but signs up new participants.
     #[arg(long, env = "GITHUB_RUN_ATTEMPT", default_value_t = 1)]
     pub attempt: u32,
+    /// Also allow loading HOST for this run (a host name, an IP address or a
+    /// CIDR block), besides loopback and matrix.yaml's `target.allowed_hosts`;
+    /// repeatable. Any other target host is refused before any traffic (exit 2).
+    #[arg(long = "allow-host", value_name = "HOST", env = "MSGPERF_ALLOW_HOST", value_delimiter = ',', value_parser = typed(HostPattern::parse_value))]
+    pub allow_hosts: Vec<HostPattern>,
 }
 
 /// Options of `msgperf expand`.

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use crate::load::PlanId;
 use crate::matrix::shard::{parse_split, parse_start_at, BadValue};
-use crate::matrix::{Secret, Slice, TargetOverrides};
+use crate::matrix::{HostPattern, Secret, Slice, TargetOverrides};
 
 /// One declared input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("event-id", ""),
     input("organizer-email", ""),
     secret("organizer-password", ""),
+    input("allow-host", ""),
 ];
 
 /// The environment variable the runner uses for an input.
@@ -172,6 +173,8 @@ pub struct ActionConfig {
     pub aws_region: Option<String>,
     /// Target overrides.
     pub target: TargetOverrides,
+    /// Hosts this run may load besides loopback and `target.allowed_hosts`.
+    pub allow_hosts: Vec<HostPattern>,
 }
 
 /// A wrong input value; the message names the input and the allowed values.
@@ -227,6 +230,16 @@ impl<'a> Inputs<'a> {
         }
     }
 
+    /// The comma- or newline-separated items of a list input.
+    fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
     fn optional(&self, name: &str) -> Option<String> {
         Some(self.get(name)).filter(|v| !v.is_empty())
     }
@@ -265,13 +278,8 @@ impl ActionConfig {
         let split = i.typed("split", parse_split)?;
         let start_at = i.typed("start-at", parse_start_at)?;
         let plan_id = i.typed("plan-id", PlanId::parse_value)?;
-        let results = i
-            .get("results")
-            .split(['\n', ','])
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .collect();
+        let results = i.list("results").into_iter().map(PathBuf::from).collect();
+        let allow_hosts = allow_hosts(i)?;
         let comment = match i.get("comment").as_str() {
             "on-pr" => CommentMode::OnPr,
             "always" => CommentMode::Always,
@@ -344,8 +352,19 @@ impl ActionConfig {
                 organizer_email: i.optional("organizer-email"),
                 organizer_password: i.optional("organizer-password").map(Secret::new),
             },
+            allow_hosts,
         })
     }
+}
+
+/// The `allow-host` input: host names, addresses or CIDR blocks.
+fn allow_hosts(i: &Inputs<'_>) -> Result<Vec<HostPattern>, InputError> {
+    i.list("allow-host")
+        .iter()
+        .map(|h| {
+            HostPattern::parse_value(h).map_err(|e| InputError::new("allow-host", h, e.expected))
+        })
+        .collect()
 }
 
 /// The values of every secret input, raw from the environment (for masking

@@ -28,7 +28,7 @@ pub use merge::merge_parts;
 pub use run::{analyze_run, usable_seconds, RateBasis, RunAnalysis};
 pub use scenario::{Params, ScenarioSummary};
 pub use stats::{Stat, Welch};
-pub use verdict::Verdict;
+pub use verdict::{setup_bound, Verdict};
 
 use crate::results::{ErrorKind, RunResult};
 use serde::{Deserialize, Serialize};

@@ -105,6 +105,7 @@ fn run_options(cfg: &ActionConfig, ctx: &Context) -> RunOptions {
         plan_id: cfg.plan_id,
         attempt: ctx.run_attempt,
         overrides: overrides(cfg),
+        allow_hosts: cfg.allow_hosts.clone(),
     }
 }
 

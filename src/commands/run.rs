@@ -19,6 +19,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Code, Failure> {
         plan_id: args.plan_id,
         attempt: args.attempt,
         overrides: Default::default(),
+        allow_hosts: args.allow_hosts,
     })
     .await?;
     print!(

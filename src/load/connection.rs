@@ -4,15 +4,19 @@
 
 use std::ops::{Deref, DerefMut};
 
-use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::failure::Failure;
 use super::recorder::Event;
 use super::{Clock, Ctx};
+use crate::results::{ErrorKind, Step};
 
 /// An open connection that tells the recorder when it closes (also when its
 /// task is aborted).
@@ -37,6 +41,36 @@ impl<T> ConnectionGuard<T> {
 }
 
 impl ConnectionGuard<super::wire::Ws> {
+    /// Sends `message` as part of `step`, failing when the server has not
+    /// taken it within `within` (a server that stopped reading: the socket's
+    /// buffer stays full). A send that completes at once, the usual case,
+    /// costs no timer.
+    pub(crate) async fn send_within(
+        &mut self,
+        message: Message,
+        within: Duration,
+        step: Step,
+    ) -> Result<(), Failure> {
+        let mut send = std::pin::pin!(self.inner.send(message));
+        let sent = match (&mut send).now_or_never() {
+            Some(sent) => sent,
+            None => match tokio::time::timeout(within, send).await {
+                Ok(sent) => sent,
+                Err(_) => {
+                    return Err(Failure::new(
+                        step,
+                        ErrorKind::Timeout,
+                        format!(
+                            "the Messenger API did not take a frame within {}: it stopped reading",
+                            humantime::format_duration(within)
+                        ),
+                    ))
+                }
+            },
+        };
+        sent.map_err(|e| Failure::closed(step, format!("send failed: {e}")))
+    }
+
     /// Closes the WebSocket as a well-behaved client does: a close frame
     /// (1000), then reading until the server answers it or goes away, all by
     /// `deadline`. The TCP connection is then dropped with nothing unread, so

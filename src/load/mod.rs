@@ -17,6 +17,7 @@ mod histograms;
 pub(crate) mod identity;
 mod info;
 mod organizer;
+mod owed;
 mod participant;
 pub mod read;
 mod recorder;
@@ -32,7 +33,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::SinkExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -196,9 +196,8 @@ impl Ctx {
             authorization: format!("Bearer {token}"),
         })
         .expect("protocol frames serialize");
-        ws.send(Message::text(auth))
-            .await
-            .map_err(|e| Failure::closed(Step::Authorize, format!("authorization failed: {e}")))?;
+        ws.send_within(Message::text(auth), self.handshake_timeout, Step::Authorize)
+            .await?;
         Ok(ws)
     }
 }

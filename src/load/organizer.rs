@@ -14,11 +14,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::failure::{unreadable, Failure};
+use super::failure::{binary_frame, closed_by_server, read_failed, unreadable, Failure};
+use super::owed::Owed;
 use super::participant::Guarded;
 use super::read::{self, Frame};
 use super::recorder::{Event, Stage};
@@ -47,7 +48,14 @@ pub async fn run(ctx: Arc<Ctx>, n: u32, pool: u32, email: String) {
         }
     };
     if let Some(f) = work(&ctx, n, pool, &mut ws).await {
+        // Not authorized: this organizer can start no chat. Recorded first:
+        // the last organizer giving up stops the run, and a stopped run
+        // records nothing more.
+        let gave_up = f.step == Step::Authorize;
         ctx.fail(who(), f);
+        if gave_up {
+            ctx.organizer_gave_up();
+        }
     }
     ws.close(ctx.close_deadline()).await;
 }
@@ -88,6 +96,7 @@ async fn work(ctx: &Ctx, n: u32, pool: u32, ws: &mut Guarded) -> Option<Failure>
     let mut authorized = false;
     let mut ready_at = Instant::now();
     let mut replies = ReplyFrames::default();
+    let mut owed = Owed::new(ctx.handshake_timeout);
     let who = || Worker::Organizer(n);
     // Pinned once, not re-registered with the shared tokens on every frame.
     let done = ctx.done.cancelled();
@@ -99,39 +108,73 @@ async fn work(ctx: &Ctx, n: u32, pool: u32, ws: &mut Guarded) -> Option<Failure>
             _ = &mut done => return None,
             _ = &mut stopped, if !stopping => stopping = true,
             scheduled = tick.tick(), if !stopping => {
-                let late_us = super::lateness_us(scheduled, ready_at, Instant::now());
-                if let Err(e) = ws.send(Message::Text(Utf8Bytes::from_static(START_CHAT))).await {
-                    return Some(Failure::closed(Step::Send, format!("send failed: {e}")));
+                let now = Instant::now();
+                if owed.overdue(now) {
+                    return Some(unanswered(authorized, owed));
+                }
+                let late_us = super::lateness_us(scheduled, ready_at, now);
+                let start = Message::Text(Utf8Bytes::from_static(START_CHAT));
+                if let Err(f) = ws.send_within(start, ctx.handshake_timeout, Step::Send).await {
+                    return Some(f);
                 }
                 ready_at = Instant::now();
+                owed.sent(ready_at);
                 ctx.emit(Event::StartChatSent { late_us });
             }
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    if !authorized {
-                        authorized = true;
-                        ctx.stage(Stage::OrganizerConnected);
-                    }
-                    if let Some(reply) = on_frame(ctx, text.as_bytes(), &who, &mut replies) {
-                        if let Err(e) = ws.send(reply).await {
-                            return Some(Failure::closed(Step::Send, format!("reply failed: {e}")));
+            frame = ws.next() => {
+                if matches!(frame, Some(Ok(_))) {
+                    owed.received();
+                }
+                match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        if !authorized {
+                            authorized = true;
+                            ctx.stage(Stage::OrganizerConnected);
                         }
-                        ctx.emit(Event::ReplySent { t_us: ctx.clock.elapsed_us() });
+                        if let Some(reply) = on_frame(ctx, text.as_bytes(), &who, &mut replies) {
+                            if let Err(f) = ws.send_within(reply, ctx.handshake_timeout, Step::Send).await {
+                                return Some(f);
+                            }
+                            ctx.emit(Event::ReplySent { t_us: ctx.clock.elapsed_us() });
+                        }
                     }
+                    Some(Ok(Message::Binary(data))) => ctx.fail(who(), binary_frame(Step::Read, data.len())),
+                    // The real API refuses a token by dropping the connection,
+                    // with no close frame (PROTOCOL.md §2); a close frame is a
+                    // server closing (before authorization: this organizer
+                    // gives up, see `run`).
+                    Some(Ok(Message::Close(None))) | None if !authorized => {
+                        return Some(Failure::closed(Step::Authorize, "the Messenger API closed the connection after the authorization frame: it refused the token (is the organizer's role allowed to chat?)"));
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let step = if authorized { Step::Read } else { Step::Authorize };
+                        return Some(closed_by_server(step, frame.as_ref()));
+                    }
+                    None => return Some(closed_by_server(Step::Read, None)),
+                    Some(Err(e)) => return Some(read_failed(Step::Read, &e)),
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(Message::Close(_))) | None if !authorized => {
-                    ctx.organizer_gave_up();
-                    return Some(Failure::closed(Step::Authorize, "the Messenger API closed the connection after the authorization frame: it refused the token (is the organizer's role allowed to chat?)"));
-                }
-                Some(Ok(Message::Close(_))) | None => {
-                    return Some(Failure::closed(Step::Read, "the server closed the WebSocket"));
-                }
-                Some(Err(e)) => {
-                    return Some(Failure::closed(Step::Read, format!("WebSocket read failed: {e}")));
-                }
-                Some(Ok(_)) => {}
             }
         }
+    }
+}
+
+/// The server owed this organizer a frame for too long: before the first
+/// one, its authorization was never answered; after, it stopped answering.
+fn unanswered(authorized: bool, owed: Owed) -> Failure {
+    let within = humantime::format_duration(owed.within());
+    if authorized {
+        Failure::new(
+            Step::Read,
+            ErrorKind::Timeout,
+            format!("no frame from the Messenger API for {within} after start_chat: it stopped answering"),
+        )
+    } else {
+        Failure::new(
+            Step::Authorize,
+            ErrorKind::Timeout,
+            format!("no frame from the Messenger API within {within} of the authorization and start_chat: it never answered"),
+        )
     }
 }
 

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, StreamExt};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::failure::{unreadable, Failure};
+use super::failure::{binary_frame, closed_by_server, read_failed, unreadable, Failure};
+use super::owed::Owed;
 use super::read::{self, Frame};
 use super::recorder::{Event, Latency, Stage};
 use super::wire::{self, MessageFrames, SocketSizing, Ws};
@@ -70,7 +71,10 @@ pub async fn run_connected(ctx: Arc<Ctx>, id: u32, token: String) {
         Some(Ok(ws)) => ws,
     };
     drop(token);
-    let failure = match ctx.until_stopped(Box::pin(find_chat(&ctx, &mut ws))).await {
+    let failure = match ctx
+        .until_stopped(Box::pin(find_chat(&ctx, id, &mut ws)))
+        .await
+    {
         None => None,
         Some(Err(f)) => Some(f),
         Some(Ok(chat_id)) => {
@@ -113,6 +117,7 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
     let replies = ctx.reply.is_on();
     let mut stopping = false;
     let read_every = read_every(ctx.smi);
+    let mut owed = Owed::new(ctx.handshake_timeout);
     loop {
         let scheduled = tokio::select! {
             biased;
@@ -123,7 +128,7 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
             }
             scheduled = tick.tick(), if !stopping => scheduled,
             frame = ws.next(), if replies || stopping => {
-                if let Err(f) = on_read(frame, ctx, id) {
+                if let Err(f) = on_read(frame, ctx, id, &mut owed) {
                     return Some(f);
                 }
                 continue;
@@ -133,18 +138,29 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
         // in one go, at most every READ_EVERY: waking for every echo would
         // double the generator's wake-ups per message, and each read costs
         // two syscalls (the data, then the empty read that re-arms epoll).
-        if seq.is_multiple_of(read_every) {
-            if let Err(f) = drain(ws, ctx, id) {
+        let read = seq.is_multiple_of(read_every);
+        if read {
+            if let Err(f) = drain(ws, ctx, id, &mut owed) {
                 return Some(f);
             }
         }
         let now = Instant::now();
+        // Only right after a read does silence mean anything: echoes may sit
+        // unread between two reads.
+        if read && owed.overdue(now) {
+            return Some(no_echo(&owed));
+        }
         let late_us = super::lateness_us(scheduled, ready_at, now);
         let t_us = ctx.clock.us_at(now);
-        if let Err(e) = ws.send(frames.frame(seq, t_us)).await {
-            return Some(Failure::closed(Step::Send, format!("send failed: {e}")));
+        let frame = frames.frame(seq, t_us);
+        if let Err(f) = ws
+            .send_within(frame, ctx.handshake_timeout, Step::Send)
+            .await
+        {
+            return Some(f);
         }
         ready_at = Instant::now();
+        owed.sent(ready_at);
         ctx.emit(Event::Sent {
             t_us,
             participant: id,
@@ -155,17 +171,38 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
     }
 }
 
+/// The server echoes every message to its sender: none for the wait `owed`
+/// allows means it stopped answering (or is stuck half-way through a frame).
+fn no_echo(owed: &Owed) -> Failure {
+    Failure::new(
+        Step::Read,
+        ErrorKind::Timeout,
+        format!(
+            "no frame from the Messenger API for {} while sending (it echoes every message to its sender): it stopped answering",
+            humantime::format_duration(owed.within())
+        ),
+    )
+}
+
 /// Consumes every frame already received without waiting for more.
-fn drain(ws: &mut Guarded, ctx: &Ctx, id: u32) -> Result<(), Failure> {
+fn drain(ws: &mut Guarded, ctx: &Ctx, id: u32, owed: &mut Owed) -> Result<(), Failure> {
     while let Some(frame) = ws.next().now_or_never() {
-        on_read(frame, ctx, id)?;
+        on_read(frame, ctx, id, owed)?;
     }
     Ok(())
 }
 
 /// Handles one read: times replies to our own messages, records `error`
-/// frames, and fails when the connection is gone.
-fn on_read(frame: Option<Result<Message, WsError>>, ctx: &Ctx, id: u32) -> Result<(), Failure> {
+/// and binary frames, and fails when the connection is gone.
+fn on_read(
+    frame: Option<Result<Message, WsError>>,
+    ctx: &Ctx,
+    id: u32,
+    owed: &mut Owed,
+) -> Result<(), Failure> {
+    if matches!(frame, Some(Ok(_))) {
+        owed.received();
+    }
     match frame {
         Some(Ok(Message::Text(text))) => {
             let bytes = text.as_bytes();
@@ -184,14 +221,13 @@ fn on_read(frame: Option<Result<Message, WsError>>, ctx: &Ctx, id: u32) -> Resul
             }
             Ok(())
         }
-        Some(Ok(Message::Close(_))) | None => Err(Failure::closed(
-            Step::Read,
-            "the server closed the WebSocket",
-        )),
-        Some(Err(e)) => Err(Failure::closed(
-            Step::Read,
-            format!("WebSocket read failed: {e}"),
-        )),
+        Some(Ok(Message::Binary(data))) => {
+            ctx.fail(who(id), binary_frame(Step::Read, data.len()));
+            Ok(())
+        }
+        Some(Ok(Message::Close(frame))) => Err(closed_by_server(Step::Read, frame.as_ref())),
+        None => Err(closed_by_server(Step::Read, None)),
+        Some(Err(e)) => Err(read_failed(Step::Read, &e)),
         Some(Ok(_)) => Ok(()),
     }
 }
@@ -226,44 +262,56 @@ pub type Guarded = super::ConnectionGuard<Ws>;
 /// until a chat exists; a `new_chat` pushed by the server counts too. The
 /// first frame that comes back shows the authorization was accepted (the
 /// real API never acknowledges it; it refuses by closing the connection).
-async fn find_chat(ctx: &Ctx, ws: &mut Guarded) -> Result<String, Failure> {
+/// No frame within `handshake_timeout` of a `get_chats` is a timeout.
+async fn find_chat(ctx: &Ctx, id: u32, ws: &mut Guarded) -> Result<String, Failure> {
     let get_chats = serde_json::to_string(&ClientFrame::GetChats(String::new()))
         .expect("protocol frames serialize");
     let mut tick = tokio::time::interval(ctx.smi);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut tries = 0;
     let mut authorized = false;
+    let mut owed = Owed::new(ctx.handshake_timeout);
     loop {
+        let step = if authorized {
+            Step::GetChats
+        } else {
+            Step::Authorize
+        };
+        // Far ahead when nothing is owed: the branch never fires then.
+        let deadline = owed
+            .deadline()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
         let frame = tokio::select! {
             _ = tick.tick() => {
                 if tries == GET_CHATS_TRIES {
                     return Err(Failure::new(Step::GetChats, ErrorKind::NoChat, format!("no chat after {tries} get_chats tries, {} apart", humantime::format_duration(ctx.smi))));
                 }
                 tries += 1;
-                ws.send(Message::text(get_chats.clone())).await
-                    .map_err(|e| Failure::closed(if authorized { Step::GetChats } else { Step::Authorize }, format!("send failed: {e}")))?;
+                ws.send_within(Message::text(get_chats.clone()), ctx.handshake_timeout, step).await?;
+                owed.sent(Instant::now());
                 continue;
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                return Err(Failure::new(step, ErrorKind::Timeout, format!("no frame from the Messenger API within {} of get_chats: it never answered", humantime::format_duration(owed.within()))));
             }
             frame = ws.next() => frame,
         };
+        if matches!(frame, Some(Ok(_))) {
+            owed.received();
+        }
         let text = match frame {
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(_))) | None if !authorized => {
+            // The real API refuses a token by dropping the connection, with no
+            // close frame (PROTOCOL.md §2); a close frame is a server closing.
+            Some(Ok(Message::Close(None))) | None if !authorized => {
                 return Err(Failure::closed(Step::Authorize, "the Messenger API closed the connection after the authorization frame: it refused the token"));
             }
-            Some(Ok(Message::Close(_))) | None => {
-                return Err(Failure::closed(
-                    Step::GetChats,
-                    "the server closed the WebSocket before a chat started",
-                ));
-            }
-            Some(Err(e)) => {
-                let step = if authorized {
-                    Step::GetChats
-                } else {
-                    Step::Authorize
-                };
-                return Err(Failure::closed(step, format!("WebSocket read failed: {e}")));
+            Some(Ok(Message::Close(frame))) => return Err(closed_by_server(step, frame.as_ref())),
+            None => return Err(closed_by_server(step, None)),
+            Some(Err(e)) => return Err(read_failed(step, &e)),
+            Some(Ok(Message::Binary(data))) => {
+                ctx.fail(who(id), binary_frame(step, data.len()));
+                continue;
             }
             Some(Ok(_)) => continue,
         };

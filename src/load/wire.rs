@@ -20,6 +20,13 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::results::ErrorKind;
 
+/// The largest frame (and message) the client reads. No frame of the
+/// Messenger API comes near it (messages, chats and notices are a few
+/// hundred bytes); a bigger one is a protocol error refused from its header,
+/// before a byte of it is buffered, so a broken server cannot make each of
+/// thousands of connections hold megabytes.
+pub const MAX_FRAME: usize = 1 << 20;
+
 /// A client WebSocket as the workers use it.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -128,7 +135,8 @@ async fn connect_inner(
     let config = WebSocketConfig::default()
         .read_buffer_size(sizing.read_buffer)
         .write_buffer_size(0)
-        .max_message_size(Some(16 << 20));
+        .max_frame_size(Some(MAX_FRAME))
+        .max_message_size(Some(MAX_FRAME));
     let (ws, _response) = tokio_tungstenite::client_async_tls_with_config(
         request,
         stream,

@@ -22,6 +22,7 @@ mod decode;
 mod error;
 pub(crate) mod expand;
 mod hooks;
+pub mod hosts;
 mod interpolate;
 mod overrides;
 mod raw;
@@ -40,6 +41,7 @@ pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
 pub use hooks::{Hook, HookPhase, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
+pub use hosts::HostPattern;
 pub use interpolate::{interpolate, InterpolationError};
 pub use overrides::{
     apply_overrides, CloudWatchChoice, OverrideError, PlanOverrides, TargetOverrides,
@@ -103,6 +105,9 @@ pub fn load_file(path: &Path) -> Result<Plan, MatrixError> {
 pub struct Plan {
     /// The target, or `None` to start the embedded staging server.
     pub target: Option<Target>,
+    /// `target.allowed_hosts`: the hosts besides loopback the target may be
+    /// ([`hosts`] has the rule).
+    pub allowed_hosts: Vec<HostPattern>,
     /// Capacity knobs of the embedded server (ignored with a target).
     pub embedded: Capacity,
     /// The expanded scenarios, in file order (matrix order, then repetition).

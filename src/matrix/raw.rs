@@ -91,6 +91,28 @@ pub(crate) struct RawTarget {
     pub organizer_email: Spanned<String>,
     /// The password or its `${VAR}`; becomes a `Secret`.
     pub organizer_password: Spanned<String>,
+    /// Hosts besides loopback this target may be (names or CIDRs); never
+    /// interpolated: the list is what the file's author meant to load.
+    #[serde(default)]
+    pub allowed_hosts: Vec<AllowedHost>,
+}
+
+/// One `target.allowed_hosts` entry, checked while it is read (so the error
+/// has its line and key).
+pub(crate) struct AllowedHost(pub super::hosts::HostPattern);
+
+impl<'de> Deserialize<'de> for AllowedHost {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        super::hosts::HostPattern::parse_value(&text)
+            .map(AllowedHost)
+            .map_err(|e| {
+                fail(
+                    format_args!("`{text}` is not a host or a CIDR block"),
+                    format_args!("write {}", e.expected),
+                )
+            })
+    }
 }
 
 /// `matrix:`.

@@ -42,6 +42,9 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// `env` resolves the target's `${VAR}`s; `None` plans only: the target is
 /// kept unresolved and unchecked (see [`super::load_plan_only`]).
 pub(crate) fn build(src: Source, raw: RawFile, env: Option<Env<'_>>) -> Result<Plan, MatrixError> {
+    let allowed_hosts = raw.target.as_ref().map_or_else(Vec::new, |t| {
+        t.value.allowed_hosts.iter().map(|h| h.0.clone()).collect()
+    });
     let target = match (raw.target, env) {
         (Some(t), Some(env)) => Some(target(src, t.value, env)?),
         (Some(t), None) => Some(unresolved(t.value)),
@@ -129,6 +132,7 @@ pub(crate) fn build(src: Source, raw: RawFile, env: Option<Env<'_>>) -> Result<P
     }
     Ok(Plan {
         target,
+        allowed_hosts,
         embedded: raw.embedded.unwrap_or_default(),
         scenarios,
         hooks: super::hooks::hooks(raw.hooks),

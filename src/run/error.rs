@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::matrix::hosts::Why;
 use crate::matrix::shard::PartError;
 use crate::matrix::{MatrixError, OverrideError};
 use crate::results::ResultsError;
@@ -44,6 +45,16 @@ pub enum RunError {
     /// A result file could not be written.
     #[error(transparent)]
     Results(#[from] ResultsError),
+    /// A target host is neither loopback nor allowed: nothing was sent.
+    #[error("refusing to load `{host}` (the host of target.{key}): {why}. msgperf loads only loopback and the hosts it is told to, so that a copied matrix never load-tests a system by accident. If `{host}` is the system you mean to load, add it to `target.allowed_hosts` in the matrix file, or allow it for this run only with `--allow-host {host}` (the action's `allow-host` input)")]
+    NotAllowed {
+        /// The host as the URL names it.
+        host: String,
+        /// The target key whose URL names it, e.g. `messenger_ws_url`.
+        key: &'static str,
+        /// Why it is refused.
+        why: Why,
+    },
 }
 
 impl RunError {
@@ -56,6 +67,7 @@ impl RunError {
                 | RunError::Part(_)
                 | RunError::SplitWithoutTarget { .. }
                 | RunError::StartTooFarAhead { .. }
+                | RunError::NotAllowed { .. }
         )
     }
 }

@@ -5,6 +5,7 @@
 //! (signals, progress output, result files) so that [`crate::load`] stays a
 //! function from a scenario to a result.
 
+mod allow;
 mod error;
 mod hook_env;
 pub(crate) mod hooks;
@@ -58,10 +59,15 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
     execute(resolve(plan, opts)?).await
 }
 
-/// Runs a resolved plan: `before_all`, every slot ([`Session::run_slot`]),
-/// `after_all`. Each result file is written as soon as its run ends, and
-/// never again: CloudWatch is the report's step (`report::cloudwatch`).
+/// Runs a resolved plan: the allowed-hosts check of an external target,
+/// `before_all`, every slot ([`Session::run_slot`]), `after_all`. Each result
+/// file is written as soon as its run ends, and never again: CloudWatch is the
+/// report's step (`report::cloudwatch`).
 pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
+    if let TargetSource::External(target) = &plan.target {
+        // Before any hook or traffic: a refused host is never touched.
+        allow::check(target, &plan.allowed_hosts, allow::system_resolver).await?;
+    }
     let (target, embedded) = match &plan.target {
         TargetSource::External(target) => (target.clone(), None),
         TargetSource::Embedded(capacity) => {

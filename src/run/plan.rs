@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use crate::load::{Identity, PlanId};
 use crate::matrix::shard::{self as sharding, Slot};
 use crate::matrix::{
-    self, CloudWatchConfig, Gate, Hooks, OnHookFailure, Plan, PlanOverrides, Scenario, Slice,
-    Target,
+    self, CloudWatchConfig, Gate, Hooks, HostPattern, OnHookFailure, Plan, PlanOverrides, Scenario,
+    Slice, Target,
 };
 use crate::staging::Capacity;
 
@@ -46,6 +46,9 @@ pub struct RunOptions {
     /// Target, gate and CloudWatch settings from outside matrix.yaml (the
     /// action's inputs).
     pub overrides: PlanOverrides,
+    /// Hosts this invocation may load besides loopback and
+    /// `target.allowed_hosts` (`--allow-host`, the action's `allow-host`).
+    pub allow_hosts: Vec<HostPattern>,
 }
 
 impl Default for RunOptions {
@@ -61,6 +64,7 @@ impl Default for RunOptions {
             plan_id: None,
             attempt: 1,
             overrides: PlanOverrides::default(),
+            allow_hosts: Vec::new(),
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct RunPlan {
     pub slots: Vec<PlannedSlot>,
     /// Where the load goes.
     pub target: TargetSource,
+    /// The hosts besides loopback an external target may be: the file's
+    /// `target.allowed_hosts` and the invocation's `--allow-host`.
+    pub allowed_hosts: Vec<HostPattern>,
     /// The plan's hooks.
     pub hooks: Hooks,
     /// Whether this runner runs them: part 1 of a split shard prepares the
@@ -138,6 +145,12 @@ pub fn resolve(plan: Plan, opts: &RunOptions) -> Result<RunPlan, RunError> {
             Some(target) => TargetSource::External(target),
             None => TargetSource::Embedded(plan.embedded),
         },
+        allowed_hosts: plan
+            .allowed_hosts
+            .iter()
+            .chain(&opts.allow_hosts)
+            .cloned()
+            .collect(),
         hooks: plan.hooks,
         hooks_here: opts.part.index == 1,
         on_hook_failure: plan.on_hook_failure,

@@ -286,11 +286,18 @@ fn a_server_killed_mid_run_is_a_collapse_not_a_plateau_at_zero() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let started = Instant::now();
     std::thread::sleep(Duration::from_secs(5));
     // Dropping the server kills it (SIGKILL): the API dies mid-run.
     drop(serve);
     let out = run.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // No worker waits past its timeouts: max_duration + drain + 5 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(12 + 1 + 5),
+        "{:?}",
+        started.elapsed()
+    );
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
     )
@@ -303,6 +310,18 @@ fn a_server_killed_mid_run_is_a_collapse_not_a_plateau_at_zero() {
         .map(|s| (s.t, s.sent, s.delivered))
         .collect();
     let why = format!("{seconds:?} {:?}", results[0].first_error);
+    // The fault, classified and timed: the Messenger API's connections
+    // closed (or a REST call refused) when the server died, about 5 s in.
+    let first = results[0].first_error.as_ref().expect("a first error");
+    assert!(
+        matches!(
+            first.kind,
+            ErrorKind::ConnectionClosed | ErrorKind::ConnectRefused
+        ),
+        "{first:?}"
+    );
+    assert!(first.step.is_some() && first.service.is_some(), "{first:?}");
+    assert!((4.0..=7.0).contains(&first.at_s), "{first:?}");
     assert_eq!(run["verdict"], "collapsed", "{run:#} {why}");
     assert!(run["sustained_rate"].is_null(), "{run:#}");
     let c = &run["collapse"];

@@ -212,34 +212,14 @@ async fn a_reply_share_answers_that_share_of_each_participants_messages() {
     assert_eq!(t.replies_received, t.replies_sent, "{t:?}");
 }
 
-#[path = "common/fault_proxy.rs"]
-mod fault_proxy;
+use crate::common::fault_proxy::{self, FaultProxy, Kind};
 
 /// The embedded server behind three fault proxies (one per service); the
 /// target points at the proxies.
-async fn proxied(
-    watch_ws: bool,
-) -> (
-    server::RunningServer,
-    [fault_proxy::FaultProxy; 3],
-    matrix::Target,
-) {
-    let server = server::start(ServerConfig::default()).await.unwrap();
-    let direct = run::target_of(server.info());
-    let addr = |url: &str| -> std::net::SocketAddr {
-        let hostport = url.split("://").nth(1).unwrap().split('/').next().unwrap();
-        hostport.parse().unwrap()
-    };
-    let org = fault_proxy::FaultProxy::start(addr(&direct.organizer_api_url), false).await;
-    let part = fault_proxy::FaultProxy::start(addr(&direct.participant_api_url), false).await;
-    let ws = fault_proxy::FaultProxy::start(addr(&direct.messenger_ws_url), watch_ws).await;
-    let target = matrix::Target {
-        messenger_ws_url: format!("{}/connect", ws.url("ws")),
-        organizer_api_url: org.url("http"),
-        participant_api_url: part.url("http"),
-        ..direct
-    };
-    (server, [org, part, ws], target)
+async fn proxied(watch_ws: bool) -> (server::RunningServer, [FaultProxy; 3], matrix::Target) {
+    let ws = if watch_ws { Kind::Ws } else { Kind::Tcp };
+    let p = fault_proxy::proxied(Kind::Tcp, ws).await;
+    (p.server, p.proxies, p.target)
 }
 
 fn control() -> RunControl {
@@ -312,8 +292,9 @@ async fn participants_are_counted_by_stage_and_every_websocket_ends_with_a_close
     assert_eq!(
         closed,
         conns.len(),
-        "{closed} of {} connections got a close frame",
-        conns.len()
+        "{closed} of {} connections got a close frame: {:?} {st:?}",
+        conns.len(),
+        r.errors_by_kind
     );
     server.shutdown().await;
 }

@@ -6,6 +6,7 @@
 pub mod act;
 pub mod builder;
 pub mod fake_github;
+pub mod fault_proxy;
 pub mod fixtures;
 pub mod serve;
 
