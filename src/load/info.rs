@@ -64,6 +64,8 @@ pub fn skipped_result(
         split: None,
         start_failure: None,
         creation: None,
+        side: None,
+        pair: None,
         drain: None,
     }
 }

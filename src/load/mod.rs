@@ -416,6 +416,8 @@ impl Finished<'_> {
             split,
             start_failure: self.start_failure,
             creation: Some(creation),
+            side: None,
+            pair: None,
             drain: Some(drain),
         }
     }

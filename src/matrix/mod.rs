@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::staging::Capacity;
 
+mod ab;
 pub mod cloudwatch;
 mod decode;
 mod error;
@@ -36,6 +37,7 @@ mod hooks_tests;
 #[cfg(test)]
 mod tests;
 
+pub use ab::{AbPlan, Compare, SideTarget};
 pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
@@ -103,8 +105,11 @@ pub fn load_file(path: &Path) -> Result<Plan, MatrixError> {
 pub struct Plan {
     /// The target, or `None` to start the embedded staging server.
     pub target: Option<Target>,
-    /// Capacity knobs of the embedded server (ignored with a target).
+    /// Capacity knobs of the embedded server (ignored with a target). With
+    /// `targets:`, `target` and `embedded` are the base side.
     pub embedded: Capacity,
+    /// `targets:`'s candidate side and `compare:`; `None` for one target.
+    pub ab: Option<AbPlan>,
     /// The expanded scenarios, in file order (matrix order, then repetition).
     pub scenarios: Vec<Scenario>,
     /// When a baseline comparison fails the command.

@@ -10,6 +10,7 @@
 //! second ([`crate::analysis::merge`]). Any other repeat of a scenario id is a
 //! [`ReportError::Conflict`]: each machine must run distinct repetitions.
 
+use super::ab;
 use super::baseline;
 use super::charts::{self, ChartError};
 use super::model::{self, BaselineInput, Report};
@@ -136,10 +137,19 @@ pub struct Commit {
 
 /// Like [`run`], with the commit the history line names.
 pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, ReportError> {
-    let results = read_results(&opts.results)?;
-    let base = match &opts.baseline {
-        Some(p) => Some(load_baseline(p, opts.baseline_label.clone())?),
-        None => None,
+    let all = read_results(&opts.results)?;
+    // An A/B job: the candidate's runs are the report's, the base runs its
+    // baseline (unless one is given), and the pairs are judged on their own.
+    let sides = ab::split(&all);
+    let results = sides.as_ref().map_or(all.clone(), |(_, c)| c.clone());
+    let base = match (&opts.baseline, &sides) {
+        (Some(p), _) => Some(load_baseline(p, opts.baseline_label.clone())?),
+        (None, Some((b, _))) => Some(BaselineInput {
+            label: "base".into(),
+            source: "the base runs of this job".into(),
+            scenarios: baseline::from_results(b),
+        }),
+        (None, None) => None,
     };
     let generated_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let sources = opts
@@ -155,6 +165,9 @@ pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, R
         &generated_at,
         sources,
     );
+    if let Some((b, c)) = &sides {
+        ab::apply(&mut report, ab::section(b, c, &opts.gate), &opts.gate);
+    }
     let chart_files = charts::render_all(&report, &results)?;
     let chart_dir = opts.out.join("charts");
     std::fs::create_dir_all(&chart_dir).map_err(io(&chart_dir))?;
@@ -211,9 +224,9 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
         };
         for r in batch {
             let part = |x: &RunResult| x.split.as_ref().map(|s| s.part);
-            match seen
-                .iter()
-                .find(|(s, _)| s.scenario.id == r.scenario.id && part(s) == part(&r))
+            // Both sides of an A/B job run the same scenario ids.
+            let same = |s: &RunResult| s.scenario.id == r.scenario.id && s.side == r.side;
+            match seen.iter().find(|(s, _)| same(s) && part(s) == part(&r))
             {
                 Some((s, _)) if *s == r => {}
                 Some((_, first)) => {
@@ -237,7 +250,11 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
     let mut parts: Vec<(String, Vec<RunResult>, PathBuf)> = Vec::new();
     for (r, path) in seen {
         if r.split.is_some() {
-            match parts.iter_mut().find(|(id, _, _)| *id == r.scenario.id) {
+            let side = |x: &RunResult| x.side;
+            match parts
+                .iter_mut()
+                .find(|(id, list, _)| *id == r.scenario.id && list.first().map(side) == Some(r.side))
+            {
                 Some((_, list, _)) => list.push(r),
                 None => parts.push((r.scenario.id.clone(), vec![r], path)),
             }
@@ -246,7 +263,8 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
         }
     }
     for (id, list, path) in parts {
-        if let Some(whole) = out.iter().find(|r| r.scenario.id == id) {
+        let side = list.first().and_then(|r| r.side);
+        if let Some(whole) = out.iter().find(|r| r.scenario.id == id && r.side == side) {
             return Err(ReportError::Conflict {
                 id,
                 first: PathBuf::from(format!("{} (a whole run)", whole.file_name())),
@@ -255,7 +273,7 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
         }
         out.push(crate::analysis::merge::merge_parts(list));
     }
-    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    out.sort_by(|a, b| (&a.scenario.id, a.side).cmp(&(&b.scenario.id, b.side)));
     Ok(out)
 }
 

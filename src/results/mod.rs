@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 
 mod drain;
 mod io;
+mod side;
 mod metrics;
 mod split;
 mod stage;
 
 pub use drain::{DrainEnd, DrainInfo, Phase};
 pub use io::{read_dir, ResultsError};
+pub use side::Side;
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
 pub use stage::{worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step};
@@ -83,6 +85,14 @@ pub struct RunResult {
     /// drain was recorded (their drain was a fixed wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainInfo>,
+    /// The side of an A/B plan this run measured (`targets:`); absent for
+    /// a plan with one target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    /// The pair of an A/B plan this run belongs to: its repetition, run
+    /// back to back with the other side's (`compare: interleaved`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<u32>,
 }
 
 /// How fast participants were created: `arrival: sequential` falls behind
@@ -491,6 +501,8 @@ pub(crate) mod tests {
             start_failure: None,
             creation: None,
             drain: None,
+            side: None,
+            pair: None,
         }
     }
 

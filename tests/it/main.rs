@@ -7,6 +7,7 @@
 
 mod common;
 
+mod ab_e2e;
 mod act_workflows;
 mod action_e2e;
 mod action_nightly;

@@ -232,5 +232,7 @@ pub fn build(spec: &Spec) -> RunResult {
         start_failure: None,
         creation: None,
         drain: None,
+        side: None,
+        pair: None,
     }
 }
