@@ -31,6 +31,8 @@ pub mod shard;
 mod validate;
 
 #[cfg(test)]
+mod ab_tests;
+#[cfg(test)]
 mod error_tests;
 #[cfg(test)]
 mod hooks_tests;
