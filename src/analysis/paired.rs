@@ -226,9 +226,8 @@ fn group(id: &str, members: &[&(&RunResult, RunAnalysis)], gate: &Gate) -> Paire
             }
         }
     }
-    let optional = |kind, pairs: Vec<PairValue>| {
-        (!pairs.is_empty()).then(|| judge(kind, pairs, gate))
-    };
+    let optional =
+        |kind, pairs: Vec<PairValue>| (!pairs.is_empty()).then(|| judge(kind, pairs, gate));
     PairedGroup {
         group: id.to_string(),
         sustained: judge(PairedMetricKind::SustainedRate, sustained, gate),

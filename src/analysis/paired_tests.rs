@@ -1,13 +1,8 @@
 //! The paired comparison on synthetic runs with known capacities: ratios,
 //! interval, sign test, verdicts, and the pairs that do not count.
 
-use crate::results;
-
-#[path = "../../tests/it/common/builder.rs"]
-mod builder;
-
 use super::*;
-use builder::{build, Spec};
+use crate::analysis::tests::builder::{build, Spec};
 
 /// A pair of runs: base at `base` msg/s, candidate at `cand`.
 fn pair(rep: u32, base: f64, cand: f64) -> [RunResult; 2] {
@@ -54,7 +49,12 @@ fn a_ten_percent_slower_candidate_is_regressed_with_a_tight_interval() {
 fn equal_sides_are_unchanged_and_a_faster_candidate_improved() {
     let same = runs(&[(3000.0, 3000.0), (3100.0, 3100.0), (2900.0, 2900.0)]);
     let a = paired(&same, &Gate::default()).unwrap();
-    assert_eq!(a.overall.verdict, ChangeStatus::Unchanged, "{:?}", a.overall);
+    assert_eq!(
+        a.overall.verdict,
+        ChangeStatus::Unchanged,
+        "{:?}",
+        a.overall
+    );
     assert!(!a.regressed);
     let faster = runs(&[(3000.0, 3600.0); 4]);
     let a = paired(&faster, &Gate::default()).unwrap();
@@ -65,7 +65,12 @@ fn equal_sides_are_unchanged_and_a_faster_candidate_improved() {
 fn noisy_pairs_that_straddle_one_are_inconclusive() {
     let results = runs(&[(3000.0, 2400.0), (3000.0, 3600.0), (3000.0, 2500.0)]);
     let a = paired(&results, &Gate::default()).unwrap();
-    assert_eq!(a.overall.verdict, ChangeStatus::Inconclusive, "{:?}", a.overall);
+    assert_eq!(
+        a.overall.verdict,
+        ChangeStatus::Inconclusive,
+        "{:?}",
+        a.overall
+    );
     assert!(!a.regressed);
     // One pair is never enough for an interval.
     let one = runs(&[(3000.0, 2000.0)]);

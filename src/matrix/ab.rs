@@ -16,8 +16,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::error::{MatrixError, Source};
 use super::overrides::{check_scheme, OverrideError, TargetOverrides};
-use super::Plan;
 use super::raw::{fail, IntOrText, RawTarget};
+use super::Plan;
 use super::Target;
 use crate::staging::Capacity;
 
@@ -209,7 +209,11 @@ pub(crate) fn apply_candidate(plan: &mut Plan, o: &TargetOverrides) -> Result<()
     const HTTP: &[&str] = &["http://", "https://"];
     check_scheme("candidate-messenger-ws-url", &o.messenger_ws_url, WS)?;
     check_scheme("candidate-organizer-api-url", &o.organizer_api_url, HTTP)?;
-    check_scheme("candidate-participant-api-url", &o.participant_api_url, HTTP)?;
+    check_scheme(
+        "candidate-participant-api-url",
+        &o.participant_api_url,
+        HTTP,
+    )?;
     let Some(base) = plan.target.clone() else {
         return Err(OverrideError::CandidateWithoutBase);
     };
@@ -219,7 +223,10 @@ pub(crate) fn apply_candidate(plan: &mut Plan, o: &TargetOverrides) -> Result<()
             let missing: Vec<&str> = [
                 ("candidate-messenger-ws-url", o.messenger_ws_url.is_none()),
                 ("candidate-organizer-api-url", o.organizer_api_url.is_none()),
-                ("candidate-participant-api-url", o.participant_api_url.is_none()),
+                (
+                    "candidate-participant-api-url",
+                    o.participant_api_url.is_none(),
+                ),
             ]
             .into_iter()
             .filter_map(|(name, gone)| gone.then_some(name))

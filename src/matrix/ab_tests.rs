@@ -70,11 +70,18 @@ fn bad_combinations_name_the_key_and_line() {
     );
     err(
         &format!("{MATRIX}targets:\n  base: embedded\n"),
-        &["key `targets.candidate`", "required key `candidate` is missing"],
+        &[
+            "key `targets.candidate`",
+            "required key `candidate` is missing",
+        ],
     );
     err(
         &format!("{MATRIX}targets:\n  base: embedded\n  candidate: staging\n"),
-        &["line 7", "key `targets.candidate`", "`staging` is not a target"],
+        &[
+            "line 7",
+            "key `targets.candidate`",
+            "`staging` is not a target",
+        ],
     );
     err(
         &format!("{MATRIX}targets:\n  base: embedded\n  candidate:\n    messenger_ws_url: wss://x\n"),
@@ -90,14 +97,26 @@ fn bad_combinations_name_the_key_and_line() {
     );
     err(
         &format!("{MATRIX}targets:\n  base: embedded\n  candidate:\n    embeded: {{}}\n"),
-        &["line 8", "targets.candidate.embeded", "did you mean `embedded`?"],
+        &[
+            "line 8",
+            "targets.candidate.embeded",
+            "did you mean `embedded`?",
+        ],
     );
     err(
-        &format!("{MATRIX}targets:\n  base: embedded\n  candidate: {}\n", TARGET.replace("wss://", "https://")),
-        &["key `targets.candidate.messenger_ws_url`", "ws:// or wss://"],
+        &format!(
+            "{MATRIX}targets:\n  base: embedded\n  candidate: {}\n",
+            TARGET.replace("wss://", "https://")
+        ),
+        &[
+            "key `targets.candidate.messenger_ws_url`",
+            "ws:// or wss://",
+        ],
     );
     err(
-        &format!("{MATRIX}targets:\n  base: embedded\n  candidate: embedded\ncompare: alternating\n"),
+        &format!(
+            "{MATRIX}targets:\n  base: embedded\n  candidate: embedded\ncompare: alternating\n"
+        ),
         &["line 8", "key `compare`"],
     );
 }
@@ -118,26 +137,53 @@ fn candidate_inputs_make_or_change_the_candidate() {
     };
     // The base's credentials and event.
     assert_eq!(c.organizer_password.expose(), "hunter2: #not yaml");
-    assert_eq!((c.messenger_ws_url.as_str(), c.event_id), ("wss://preview", 3));
+    assert_eq!(
+        (c.messenger_ws_url.as_str(), c.event_id),
+        ("wss://preview", 3)
+    );
     // Changing one field of a deployed candidate.
-    ab::apply_candidate(&mut p, &TargetOverrides { event_id: Some(9), ..Default::default() }).unwrap();
-    assert!(matches!(p.ab.unwrap().candidate, SideTarget::External(t) if t.event_id == 9 && t.messenger_ws_url == "wss://preview"));
+    ab::apply_candidate(
+        &mut p,
+        &TargetOverrides {
+            event_id: Some(9),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        matches!(p.ab.unwrap().candidate, SideTarget::External(t) if t.event_id == 9 && t.messenger_ws_url == "wss://preview")
+    );
     // Half a candidate, or no deployed base to take the credentials from.
     let mut q = plan(&format!("{MATRIX}target: {TARGET}\n"));
-    let half = TargetOverrides { messenger_ws_url: Some("wss://p".into()), ..Default::default() };
+    let half = TargetOverrides {
+        messenger_ws_url: Some("wss://p".into()),
+        ..Default::default()
+    };
     let e = ab::apply_candidate(&mut q, &half).unwrap_err().to_string();
-    assert!(e.contains("missing: candidate-organizer-api-url, candidate-participant-api-url"), "{e}");
+    assert!(
+        e.contains("missing: candidate-organizer-api-url, candidate-participant-api-url"),
+        "{e}"
+    );
     let mut embedded = plan(MATRIX);
-    let e = ab::apply_candidate(&mut embedded, &given).unwrap_err().to_string();
+    let e = ab::apply_candidate(&mut embedded, &given)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("need a deployed base target"), "{e}");
-    let bad = TargetOverrides { organizer_api_url: Some("ftp://x".into()), ..given };
-    let e = ab::apply_candidate(&mut plan(&format!("{MATRIX}target: {TARGET}\n")), &bad).unwrap_err().to_string();
+    let bad = TargetOverrides {
+        organizer_api_url: Some("ftp://x".into()),
+        ..given
+    };
+    let e = ab::apply_candidate(&mut plan(&format!("{MATRIX}target: {TARGET}\n")), &bad)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("candidate-organizer-api-url"), "{e}");
 }
 
 #[test]
 fn an_ab_plans_scale_out_jobs_take_both_sides_time() {
-    let one = plan(&format!("{MATRIX}repetitions: 2\nstop:\n  max_duration: 10s\n  drain: 0s\n"));
+    let one = plan(&format!(
+        "{MATRIX}repetitions: 2\nstop:\n  max_duration: 10s\n  drain: 0s\n"
+    ));
     let two = plan(&format!(
         "{MATRIX}repetitions: 2\nstop:\n  max_duration: 10s\n  drain: 0s\ntargets:\n  base: embedded\n  candidate: embedded\n"
     ));

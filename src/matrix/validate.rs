@@ -46,7 +46,14 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// kept unresolved and unchecked (see [`super::load_plan_only`]).
 pub(crate) fn build(src: Source, raw: RawFile, env: Option<Env<'_>>) -> Result<Plan, MatrixError> {
     let mut embedded = raw.embedded.unwrap_or_default();
-    let (target, ab) = targets(src, raw.target, raw.targets, raw.compare, &mut embedded, env)?;
+    let (target, ab) = targets(
+        src,
+        raw.target,
+        raw.targets,
+        raw.compare,
+        &mut embedded,
+        env,
+    )?;
     let matrix_at = at(&raw.matrix.referenced);
     let m = raw.matrix.value;
     // Locations outlive the values moved into the spec, for later errors.
@@ -404,7 +411,13 @@ fn target(
     const HTTP: [&str; 2] = ["http", "https"];
     let k = |key: &str| format!("{prefix}.{key}");
     let messenger_ws_url = url(src, &k("messenger_ws_url"), &t.messenger_ws_url, WS, env)?;
-    let organizer_api_url = url(src, &k("organizer_api_url"), &t.organizer_api_url, HTTP, env)?;
+    let organizer_api_url = url(
+        src,
+        &k("organizer_api_url"),
+        &t.organizer_api_url,
+        HTTP,
+        env,
+    )?;
     let participant_api_url = url(
         src,
         &k("participant_api_url"),

@@ -199,7 +199,9 @@ pub fn markdown(ab: Option<&AbReport>) -> String {
 }
 
 fn pairs_table(s: &mut String, ab: &AbReport) {
-    s.push_str("\n| scenario | pair | base msg/s | candidate msg/s | ratio |\n|---|---:|---:|---:|---:|\n");
+    s.push_str(
+        "\n| scenario | pair | base msg/s | candidate msg/s | ratio |\n|---|---:|---:|---:|---:|\n",
+    );
     let mut shown = 0;
     let mut total = 0;
     for g in &ab.paired.groups {

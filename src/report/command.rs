@@ -226,8 +226,7 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
             let part = |x: &RunResult| x.split.as_ref().map(|s| s.part);
             // Both sides of an A/B job run the same scenario ids.
             let same = |s: &RunResult| s.scenario.id == r.scenario.id && s.side == r.side;
-            match seen.iter().find(|(s, _)| same(s) && part(s) == part(&r))
-            {
+            match seen.iter().find(|(s, _)| same(s) && part(s) == part(&r)) {
                 Some((s, _)) if *s == r => {}
                 Some((_, first)) => {
                     return Err(ReportError::Conflict {
@@ -251,10 +250,9 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
     for (r, path) in seen {
         if r.split.is_some() {
             let side = |x: &RunResult| x.side;
-            match parts
-                .iter_mut()
-                .find(|(id, list, _)| *id == r.scenario.id && list.first().map(side) == Some(r.side))
-            {
+            match parts.iter_mut().find(|(id, list, _)| {
+                *id == r.scenario.id && list.first().map(side) == Some(r.side)
+            }) {
                 Some((_, list, _)) => list.push(r),
                 None => parts.push((r.scenario.id.clone(), vec![r], path)),
             }

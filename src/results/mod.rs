@@ -12,15 +12,15 @@ use std::collections::BTreeMap;
 
 mod drain;
 mod io;
-mod side;
 mod metrics;
+mod side;
 mod split;
 mod stage;
 
 pub use drain::{DrainEnd, DrainInfo, Phase};
 pub use io::{read_dir, ResultsError};
-pub use side::Side;
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
+pub use side::Side;
 pub use split::SplitInfo;
 pub use stage::{worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step};
 

@@ -256,7 +256,13 @@ impl<'a> Session<'a> {
         let scenario = &planned.slot.scenario;
         let Some(rec) = self
             .around
-            .run(HookPhase::BeforeEach, Some(scenario), None, planned.side, &token)
+            .run(
+                HookPhase::BeforeEach,
+                Some(scenario),
+                None,
+                planned.side,
+                &token,
+            )
             .await
         else {
             return Some(None);

@@ -78,7 +78,9 @@ mod tests {
     fn slots(reps: u32) -> Vec<PlannedSlot> {
         let plan = crate::matrix::parse(
             "m.yaml",
-            &format!("matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: {reps}\n"),
+            &format!(
+                "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: {reps}\n"
+            ),
             &|_| None,
         )
         .unwrap();

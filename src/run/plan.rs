@@ -180,8 +180,16 @@ pub fn resolve(plan: Plan, opts: &RunOptions) -> Result<RunPlan, RunError> {
 
 /// Split A/B scenarios need a shared candidate target too, and the
 /// interleaved order (a split shard's schedule is a fixed slot per pair).
-fn check_ab(slots: &[PlannedSlot], candidate: &SideTarget, compare: Compare) -> Result<(), RunError> {
-    let width = slots.iter().filter_map(|p| p.slot.part).map(|p| p.count).max();
+fn check_ab(
+    slots: &[PlannedSlot],
+    candidate: &SideTarget,
+    compare: Compare,
+) -> Result<(), RunError> {
+    let width = slots
+        .iter()
+        .filter_map(|p| p.slot.part)
+        .map(|p| p.count)
+        .max();
     let Some(width) = width.filter(|w| *w > 1) else {
         return Ok(());
     };

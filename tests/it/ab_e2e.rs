@@ -141,7 +141,10 @@ fn interleaved_pairs_measure_a_ten_percent_slower_candidate() {
     assert_eq!(names[1], "sci1ms-cpi8ms-smi100ms-r1.candidate.json");
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(results.join(&names[1])).unwrap()).unwrap();
-    assert_eq!((file["side"].as_str(), file["pair"].as_u64()), (Some("candidate"), Some(1)));
+    assert_eq!(
+        (file["side"].as_str(), file["pair"].as_u64()),
+        (Some("candidate"), Some(1))
+    );
     assert_eq!(file["schema"], 1);
 
     let (report, code) = report(&results, &dir.path().join("report"), None);
@@ -165,7 +168,10 @@ fn interleaved_pairs_measure_a_ten_percent_slower_candidate() {
     assert!(charts.join("ab-ratios.svg").is_file());
     assert!(charts.join("ab-ratios.png").is_file());
     let md = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
-    assert!(md.contains("### Base against candidate (paired runs)"), "{md}");
+    assert!(
+        md.contains("### Base against candidate (paired runs)"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -222,7 +228,8 @@ fn stored_baseline(results: &Path, dir: &Path) -> f64 {
     let (base, cand) = (dir.join("stored-base"), dir.join("stored-candidate"));
     for entry in std::fs::read_dir(results).unwrap() {
         let path = entry.unwrap().path();
-        let mut run: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut run: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let to = match run["side"].as_str() {
             Some("base") => &base,
             _ => &cand,
@@ -231,7 +238,12 @@ fn stored_baseline(results: &Path, dir: &Path) -> f64 {
         obj.remove("side");
         obj.remove("pair");
         std::fs::create_dir_all(to).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().replace(".base", "").replace(".candidate", "");
+        let name = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".base", "")
+            .replace(".candidate", "");
         std::fs::write(to.join(name), serde_json::to_string(&run).unwrap()).unwrap();
     }
     let (b, _) = report(&base, &dir.join("stored-base-report"), None);

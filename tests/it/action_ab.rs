@@ -42,7 +42,10 @@ async fn two_targets_run_in_pairs_and_the_comment_leads_with_the_ab_headline() {
     let candidate = [
         ("CANDIDATE-MESSENGER-WS-URL", c.messenger_ws_url.as_str()),
         ("CANDIDATE-ORGANIZER-API-URL", c.organizer_api_url.as_str()),
-        ("CANDIDATE-PARTICIPANT-API-URL", c.participant_api_url.as_str()),
+        (
+            "CANDIDATE-PARTICIPANT-API-URL",
+            c.participant_api_url.as_str(),
+        ),
         ("CANDIDATE-EVENT-ID", event.as_str()),
     ];
     let step = action_step(d, &api.uri(), base.info(), &candidate).await;
@@ -85,7 +88,10 @@ async fn two_targets_run_in_pairs_and_the_comment_leads_with_the_ab_headline() {
         body.contains("**candidate / base: no pair with two valid runs: inconclusive**"),
         "{body}"
     );
-    assert!(body.contains("### Base against candidate (paired runs)"), "{body}");
+    assert!(
+        body.contains("### Base against candidate (paired runs)"),
+        "{body}"
+    );
     assert!(body.contains(&c.messenger_ws_url), "{body}");
     assert!(body.contains("pair 1: base run too-short"), "{body}");
     assert_eq!(step.outputs["regressed"], "false");

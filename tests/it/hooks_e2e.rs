@@ -211,5 +211,10 @@ hooks:
     );
     // Cooldown before every run but the first: three seconds at least.
     assert!(started.elapsed() >= std::time::Duration::from_secs(3 + 3));
-    assert_eq!(results::read_dir(&dir.path().join("results")).unwrap().len(), 4);
+    assert_eq!(
+        results::read_dir(&dir.path().join("results"))
+            .unwrap()
+            .len(),
+        4
+    );
 }

@@ -108,11 +108,16 @@ fn draw<DB: DrawingBackend>(
             )])
             .map_err(err)?
             .label("geometric mean")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(2))
+            });
     }
     let grey = RGBColor(120, 120, 120);
     chart
-        .draw_series([PathElement::new(vec![(0.5, 1.0), (n + 0.5, 1.0)], grey.stroke_width(1))])
+        .draw_series([PathElement::new(
+            vec![(0.5, 1.0), (n + 0.5, 1.0)],
+            grey.stroke_width(1),
+        )])
         .map_err(err)?
         .label("1.0 = no change")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1)));
