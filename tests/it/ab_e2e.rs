@@ -2,8 +2,8 @@
 //! run` with `targets: {base, candidate}` on two embedded servers, then
 //! `msgperf report`, whose report.json holds the paired comparison.
 //!
-//! (a) candidate capped at 2,700 msg/s, base at 3,000: the interleaved
-//!     ratio is 0.90 ± 0.02.
+//! (a) candidate capped 10% below the base: the interleaved ratio is
+//!     0.90 ± 0.02.
 //! (b) the same caps falling 1% per run over the job (the server's test-only
 //!     `drift_per_run` knob): interleaved pairs still give 0.90 ± 0.03, while
 //!     `compare: sequential` and the stored-baseline method (base runs first,
@@ -12,47 +12,66 @@
 //!
 //! Runs are 7 s (the shortest a plateau can be found in: two 3 s windows),
 //! with participants added fast enough that the cap holds from the second
-//! second on. Each test prints its figures (README's "Which comparison").
+//! second on. The tests run by default at 500 vs 450 msg/s ([`LIGHT`]): a
+//! debug build's load generator falls behind its schedule (a
+//! `generator-bound` run, which no pair counts) at the 3,000 vs 2,700 msg/s
+//! of the issue on two cores shared with both servers, and the ratios do not
+//! depend on the scale. The `#[ignore]`d `..._at_3000` variants use those
+//! caps: `cargo test --release --test it ab_e2e -- --ignored` on a quiet
+//! machine. Each test prints its figures (README's "Which comparison").
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use serde_json::Value;
+
+use crate::cli::{msgperf, serial};
 
 /// Four pairs: AB, BA, AB, BA, so a linear drift cancels exactly.
 const PAIRS: u32 = 4;
 
-fn msgperf() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_msgperf"));
-    cmd.env("CI", "true").env_remove("GITHUB_ACTIONS");
-    cmd
+/// The caps of the two sides, and the participant and send intervals that
+/// make a run reach the base's cap at about two seconds.
+#[derive(Clone, Copy)]
+struct Scale {
+    base: u32,
+    candidate: u32,
+    cpi: &'static str,
+    smi: &'static str,
 }
 
-/// Load tests share two cores: one at a time.
-fn serial() -> tokio::sync::MutexGuard<'static, ()> {
-    crate::common::LOAD.blocking_lock()
-}
+/// 500 vs 450 msg/s: 50 participants/s sending every 200 ms, 250 msg/s
+/// more every second.
+const LIGHT: Scale = Scale {
+    base: 500,
+    candidate: 450,
+    cpi: "20ms",
+    smi: "200ms",
+};
 
-/// A plan whose runs saturate a 3,000 msg/s cap from about the second
-/// second on: 125 participants/s sending every 100 ms.
-fn matrix(targets: &str) -> String {
-    format!(
-        "matrix:\n  sci: [1ms]\n  cpi: [8ms]\n  smi: [100ms]\nrepetitions: {PAIRS}\n\
-         stop:\n  max_duration: 7s\n  drain: 0s\n  on_error: never\n{targets}"
-    )
-}
+/// The issue's 3,000 vs 2,700 msg/s: 143 participants/s sending every 100 ms.
+const ISSUE: Scale = Scale {
+    base: 3000,
+    candidate: 2700,
+    cpi: "7ms",
+    smi: "100ms",
+};
 
-fn side(cap: u32, drift: bool) -> String {
-    let drift = if drift { ", drift_per_run: 0.01" } else { "" };
-    format!("{{ embedded: {{ max_messages_per_second: {cap}{drift} }} }}")
-}
-
-fn targets(compare: &str, drift: bool) -> String {
-    format!(
-        "targets:\n  base: {}\n  candidate: {}\ncompare: {compare}\n",
-        side(3000, drift),
-        side(2700, drift)
-    )
+impl Scale {
+    /// The A/B plan in `compare` order, with or without the drift.
+    fn matrix(self, compare: &str, drift: bool) -> String {
+        let side = |cap: u32| {
+            let drift = if drift { ", drift_per_run: 0.01" } else { "" };
+            format!("{{ embedded: {{ max_messages_per_second: {cap}{drift} }} }}")
+        };
+        format!(
+            "matrix:\n  sci: [5ms]\n  cpi: [{}]\n  smi: [{}]\nrepetitions: {PAIRS}\n\
+             stop:\n  max_duration: 7s\n  drain: 0s\n  on_error: never\n\
+             targets:\n  base: {}\n  candidate: {}\ncompare: {compare}\n",
+            self.cpi,
+            self.smi,
+            side(self.base),
+            side(self.candidate)
+        )
+    }
 }
 
 /// `msgperf run` of `yaml` into `dir/results`.
@@ -127,9 +146,31 @@ fn show(name: &str, p: &Paired) {
 
 #[test]
 fn interleaved_pairs_measure_a_ten_percent_slower_candidate() {
+    ten_percent_slower(LIGHT);
+}
+
+#[test]
+#[ignore = "3,000 msg/s: a release build on a quiet machine"]
+fn interleaved_pairs_measure_a_ten_percent_slower_candidate_at_3000() {
+    ten_percent_slower(ISSUE);
+}
+
+#[test]
+fn interleaved_pairs_cancel_drift_that_sequential_and_a_stored_baseline_do_not() {
+    drift_cancels(LIGHT);
+}
+
+#[test]
+#[ignore = "3,000 msg/s: a release build on a quiet machine"]
+fn interleaved_pairs_cancel_drift_that_sequential_and_a_stored_baseline_do_not_at_3000() {
+    drift_cancels(ISSUE);
+}
+
+/// (a): no drift, four interleaved pairs.
+fn ten_percent_slower(scale: Scale) {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let results = run(dir.path(), &matrix(&targets("interleaved", false)));
+    let results = run(dir.path(), &scale.matrix("interleaved", false));
     // Both sides' files, side and pair in each, never colliding.
     let mut names: Vec<String> = std::fs::read_dir(&results)
         .unwrap()
@@ -137,8 +178,9 @@ fn interleaved_pairs_measure_a_ten_percent_slower_candidate() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 2 * PAIRS as usize, "{names:?}");
-    assert_eq!(names[0], "sci1ms-cpi8ms-smi100ms-r1.base.json");
-    assert_eq!(names[1], "sci1ms-cpi8ms-smi100ms-r1.candidate.json");
+    let id = format!("sci5ms-cpi{}-smi{}-r1", scale.cpi, scale.smi);
+    assert_eq!(names[0], format!("{id}.base.json"));
+    assert_eq!(names[1], format!("{id}.candidate.json"));
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(results.join(&names[1])).unwrap()).unwrap();
     assert_eq!(
@@ -174,14 +216,14 @@ fn interleaved_pairs_measure_a_ten_percent_slower_candidate() {
     );
 }
 
-#[test]
-fn interleaved_pairs_cancel_drift_that_sequential_and_a_stored_baseline_do_not() {
+/// (b): the caps fall 1% per run; three orders of the same runs.
+fn drift_cancels(scale: Scale) {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     // Interleaved: pair r's runs are neighbours in the sequence.
     let inter = dir.path().join("interleaved");
     std::fs::create_dir_all(&inter).unwrap();
-    let results = run(&inter, &matrix(&targets("interleaved", true)));
+    let results = run(&inter, &scale.matrix("interleaved", true));
     let (r, _) = report(&results, &inter.join("report"), None);
     let interleaved = paired(&r);
     show("(b) interleaved, 1%/run drift", &interleaved);
@@ -189,7 +231,7 @@ fn interleaved_pairs_cancel_drift_that_sequential_and_a_stored_baseline_do_not()
     // Sequential: every base run, then every candidate run.
     let seq = dir.path().join("sequential");
     std::fs::create_dir_all(&seq).unwrap();
-    let results = run(&seq, &matrix(&targets("sequential", true)));
+    let results = run(&seq, &scale.matrix("sequential", true));
     let (r, _) = report(&results, &seq.join("report"), None);
     let sequential = paired(&r);
     show("(b) sequential, 1%/run drift", &sequential);
