@@ -141,16 +141,8 @@ pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, R
     // An A/B job: the candidate's runs are the report's, the base runs its
     // baseline (unless one is given), and the pairs are judged on their own.
     let sides = ab::split(&all);
-    let results = sides.as_ref().map_or(all.clone(), |(_, c)| c.clone());
-    let base = match (&opts.baseline, &sides) {
-        (Some(p), _) => Some(load_baseline(p, opts.baseline_label.clone())?),
-        (None, Some((b, _))) => Some(BaselineInput {
-            label: "base".into(),
-            source: "the base runs of this job".into(),
-            scenarios: baseline::from_results(b),
-        }),
-        (None, None) => None,
-    };
+    let results = sides.as_ref().map_or(all, |(_, c)| c.clone());
+    let base = baseline_for(opts, sides.as_ref().map(|(b, _)| b.as_slice()))?;
     let generated_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let sources = opts
         .results
@@ -206,6 +198,22 @@ pub fn run_for(opts: &ReportOptions, commit: &Commit) -> Result<ReportOutcome, R
         charts: written,
         history: opts.history.clone(),
         report,
+    })
+}
+
+/// The baseline to compare with: `--baseline`, else an A/B job's base runs.
+fn baseline_for(
+    opts: &ReportOptions,
+    ab_base: Option<&[RunResult]>,
+) -> Result<Option<BaselineInput>, ReportError> {
+    Ok(match (&opts.baseline, ab_base) {
+        (Some(p), _) => Some(load_baseline(p, opts.baseline_label.clone())?),
+        (None, Some(b)) => Some(BaselineInput {
+            label: "base".into(),
+            source: "the base runs of this job".into(),
+            scenarios: baseline::from_results(b),
+        }),
+        (None, None) => None,
     })
 }
 
