@@ -158,3 +158,68 @@ mod tests {
         assert_eq!(starts, vec![100, 130, 100, 130]);
     }
 }
+
+#[cfg(test)]
+mod split_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::super::{resolve, RunError, RunOptions};
+    use crate::matrix::Slice;
+    use crate::results::Side;
+
+    const TARGET: &str = "{ messenger_ws_url: 'ws://127.0.0.1:1', organizer_api_url: 'http://127.0.0.1:2', participant_api_url: 'http://127.0.0.1:3', event_id: 1, organizer_email: o@x, organizer_password: p }";
+
+    fn plan(candidate: &str, compare: &str) -> crate::matrix::Plan {
+        let text = format!(
+            "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [100ms]\nrepetitions: 2\nsplit: 2\n\
+             stop:\n  max_duration: 10s\n  drain: 0s\ntargets:\n  base: {TARGET}\n  candidate: {candidate}\ncompare: {compare}\n"
+        );
+        crate::matrix::parse("m.yaml", &text, &|_| None).unwrap()
+    }
+
+    fn opts(start: SystemTime) -> RunOptions {
+        RunOptions {
+            part: Slice { index: 2, count: 2 },
+            start_at: Some(start),
+            ..RunOptions::default()
+        }
+    }
+
+    #[test]
+    fn split_load_splits_both_sides_of_a_pair_alike_in_one_slot() {
+        let start = SystemTime::now() + Duration::from_secs(60);
+        let run = resolve(plan(TARGET, "interleaved"), &opts(start)).unwrap();
+        let got: Vec<(u32, Side, Option<Slice>, u64)> = run
+            .slots
+            .iter()
+            .map(|p| {
+                let at = p.slot.start_at.unwrap().duration_since(start).unwrap();
+                (p.pair.unwrap(), p.side.unwrap(), p.slot.part, at.as_secs())
+            })
+            .collect();
+        let part = Some(Slice { index: 2, count: 2 });
+        // One run of 10 s + 10 s slack per side: a pair's slot is 40 s.
+        assert_eq!(
+            got,
+            vec![
+                (1, Side::Base, part, 0),
+                (1, Side::Candidate, part, 20),
+                (2, Side::Candidate, part, 40),
+                (2, Side::Base, part, 60),
+            ]
+        );
+    }
+
+    #[test]
+    fn split_load_needs_a_deployed_candidate_and_the_interleaved_order() {
+        let start = SystemTime::now() + Duration::from_secs(60);
+        let e = resolve(plan("embedded", "interleaved"), &opts(start)).unwrap_err();
+        assert!(
+            matches!(e, RunError::SplitWithoutTarget { width: 2 }),
+            "{e}"
+        );
+        let e = resolve(plan(TARGET, "sequential"), &opts(start)).unwrap_err();
+        assert!(matches!(e, RunError::SplitSequential { width: 2 }), "{e}");
+        assert!(e.is_config());
+    }
+}
