@@ -53,4 +53,12 @@ pub struct Capacity {
     #[doc(hidden)]
     #[serde(default, with = "humantime_serde")]
     pub reorder_up_to: Option<Duration>,
+    /// Test knob: a drifting staging system. Before the run with index k
+    /// (0-based) of the job's sequence (both sides of an A/B plan counted),
+    /// `max_messages_per_second` becomes its value × (1 − drift)^k: `0.01`
+    /// makes the cap fall 1% per run. Only the drift-cancelling test of
+    /// `compare: interleaved` (tests/it/ab_e2e.rs) uses it.
+    #[doc(hidden)]
+    #[serde(default)]
+    pub drift_per_run: Option<f64>,
 }

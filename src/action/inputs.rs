@@ -66,6 +66,10 @@ pub const INPUTS: &[InputSpec] = &[
     input("organizer-email", ""),
     secret("organizer-password", ""),
     input("allow-host", ""),
+    input("candidate-messenger-ws-url", ""),
+    input("candidate-organizer-api-url", ""),
+    input("candidate-participant-api-url", ""),
+    input("candidate-event-id", ""),
 ];
 
 /// The environment variable the runner uses for an input.
@@ -175,6 +179,9 @@ pub struct ActionConfig {
     pub target: TargetOverrides,
     /// Hosts this run may load besides loopback and `target.allowed_hosts`.
     pub allow_hosts: Vec<HostPattern>,
+    /// The candidate side's overrides (`candidate-*`: URLs and event id; it
+    /// signs in with the base's organizer e-mail and password).
+    pub candidate: TargetOverrides,
 }
 
 /// A wrong input value; the message names the input and the allowed values.
@@ -311,13 +318,8 @@ impl ActionConfig {
                 "a path, or artifact:<name> with the artifact's name",
             ));
         }
-        let event_id = match i.optional("event-id") {
-            None => None,
-            Some(v) => Some(
-                v.parse::<i64>()
-                    .map_err(|_| InputError::new("event-id", &v, "an integer event id"))?,
-            ),
-        };
+        let candidate_event_id = parse_event_id(i, "candidate-event-id")?;
+        let event_id = parse_event_id(i, "event-id")?;
         // A token that is literally the expression means it was not expanded
         // (run outside a composite step): fall back to GITHUB_TOKEN.
         let token = Some(i.get("github-token"))
@@ -353,6 +355,13 @@ impl ActionConfig {
                 organizer_password: i.optional("organizer-password").map(Secret::new),
             },
             allow_hosts,
+            candidate: TargetOverrides {
+                messenger_ws_url: i.optional("candidate-messenger-ws-url"),
+                organizer_api_url: i.optional("candidate-organizer-api-url"),
+                participant_api_url: i.optional("candidate-participant-api-url"),
+                event_id: candidate_event_id,
+                ..TargetOverrides::default()
+            },
         })
     }
 }
@@ -365,6 +374,17 @@ fn allow_hosts(i: &Inputs<'_>) -> Result<Vec<HostPattern>, InputError> {
             HostPattern::parse_value(h).map_err(|e| InputError::new("allow-host", h, e.expected))
         })
         .collect()
+}
+
+/// An event id input (`event-id`, `candidate-event-id`): empty for none.
+fn parse_event_id(i: &Inputs<'_>, name: &'static str) -> Result<Option<i64>, InputError> {
+    match i.optional(name) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| InputError::new(name, &v, "an integer event id")),
+    }
 }
 
 /// The values of every secret input, raw from the environment (for masking

@@ -8,12 +8,14 @@
 //! - [`scenario`] and [`stats`]: repetitions pooled with Student-t intervals;
 //! - [`mod@compare`]: the baseline comparison (Welch's t-test + minimum change);
 //! - [`published_points`]: the published cross-scenario analysis;
-//! - [`merge`]: one run from the parts of a split scenario.
+//! - [`merge`]: one run from the parts of a split scenario;
+//! - [`paired`]: base against candidate in one job, by paired ratios.
 
 pub(crate) mod collapse;
 pub(crate) mod compare;
 pub(crate) mod delivery;
 pub(crate) mod merge;
+pub(crate) mod paired;
 pub(crate) mod plateau;
 pub(crate) mod run;
 pub(crate) mod scenario;

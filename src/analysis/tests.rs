@@ -4,7 +4,7 @@
 use crate::results;
 
 #[path = "../../tests/it/common/builder.rs"]
-mod builder;
+pub(crate) mod builder;
 
 use super::*;
 use crate::matrix::Gate;

@@ -113,6 +113,7 @@ fn run_options(cfg: &ActionConfig, ctx: &Context) -> RunOptions {
 fn overrides(cfg: &ActionConfig) -> PlanOverrides {
     PlanOverrides {
         target: cfg.target.clone(),
+        candidate: cfg.candidate.clone(),
         fail_on_regression: Some(cfg.fail_on_regression),
         cloudwatch: if cfg.cloudwatch {
             CloudWatchChoice::On {

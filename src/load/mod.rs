@@ -414,6 +414,8 @@ impl recorder::Recording {
             split,
             start_failure: run.start_failure,
             creation: Some(creation),
+            side: None,
+            pair: None,
             drain: Some(drain),
         }
     }

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::staging::Capacity;
 
+mod ab;
 pub(crate) mod cloudwatch;
 mod decode;
 mod error;
@@ -31,12 +32,15 @@ pub(crate) mod shard;
 mod validate;
 
 #[cfg(test)]
+mod ab_tests;
+#[cfg(test)]
 mod error_tests;
 #[cfg(test)]
 mod hooks_tests;
 #[cfg(test)]
 mod tests;
 
+pub use ab::{AbPlan, Compare, SideTarget};
 pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
@@ -108,8 +112,11 @@ pub struct Plan {
     /// `target.allowed_hosts`: the hosts besides loopback the target may be
     /// ([`hosts`] has the rule).
     pub allowed_hosts: Vec<HostPattern>,
-    /// Capacity knobs of the embedded server (ignored with a target).
+    /// Capacity knobs of the embedded server (ignored with a target). With
+    /// `targets:`, `target` and `embedded` are the base side.
     pub embedded: Capacity,
+    /// `targets:`'s candidate side and `compare:`; `None` for one target.
+    pub ab: Option<AbPlan>,
     /// The expanded scenarios, in file order (matrix order, then repetition).
     pub scenarios: Vec<Scenario>,
     /// When a baseline comparison fails the command.

@@ -10,8 +10,12 @@ use super::{Plan, Secret, Target};
 /// Everything about a plan that is given outside matrix.yaml.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanOverrides {
-    /// The target's settings.
+    /// The target's settings (the base side of an A/B plan).
     pub target: TargetOverrides,
+    /// The candidate side's settings (the action's `candidate-*` inputs):
+    /// URLs and event id; it signs in with the base's organizer e-mail and
+    /// password. Given without `targets:`, they make the plan an A/B plan.
+    pub candidate: TargetOverrides,
     /// Whether a regression fails the command; `None` keeps `gate:`'s.
     pub fail_on_regression: Option<bool>,
     /// Whether to fetch CloudWatch metrics.
@@ -38,6 +42,7 @@ impl PlanOverrides {
     /// The plan with these applied; `source` names the matrix file in errors.
     pub fn apply(&self, mut plan: Plan, source: &Path) -> Result<Plan, OverrideError> {
         apply_overrides(&mut plan, &self.target)?;
+        super::ab::apply_candidate(&mut plan, &self.candidate)?;
         if let Some(fail) = self.fail_on_regression {
             plan.gate.fail_on_regression = fail;
         }
@@ -89,6 +94,12 @@ pub enum OverrideError {
     /// The plan has no target and the overrides do not make a whole one.
     #[error("matrix has no `target:` block, so the target overrides must give all of messenger-ws-url, organizer-api-url, participant-api-url, organizer-email and organizer-password; missing: {0}")]
     Incomplete(String),
+    /// `candidate-*` inputs that do not make a whole candidate target.
+    #[error("the candidate-* inputs must give all of candidate-messenger-ws-url, candidate-organizer-api-url and candidate-participant-api-url (missing: {0}) unless matrix.yaml's `targets.candidate` is a target they change")]
+    CandidateIncomplete(String),
+    /// `candidate-*` inputs with the embedded server as the base.
+    #[error("the candidate-* inputs need a deployed base target (matrix.yaml `target:`/`targets.base`, or the messenger-ws-url inputs): the candidate signs in with the base's organizer-email and organizer-password")]
+    CandidateWithoutBase,
     /// `cloudwatch: true` with no `cloudwatch:` block to fetch.
     #[error("input `cloudwatch` (or `msgperf report --cloudwatch`) is on but {matrix} has no `cloudwatch:` block: add one listing the metrics to fetch, or turn CloudWatch off")]
     NoCloudWatch {
@@ -169,7 +180,8 @@ pub fn apply_overrides(plan: &mut Plan, o: &TargetOverrides) -> Result<(), Overr
     Ok(())
 }
 
-fn check_scheme(
+/// Refuses a URL input without one of `schemes` (`ws://`… or `http://`…).
+pub(crate) fn check_scheme(
     input: &'static str,
     value: &Option<String>,
     schemes: &'static [&'static str],

@@ -72,6 +72,12 @@ pub(crate) struct RawFile {
     /// `arrival:` how participants are created (default `rate`).
     #[serde(default)]
     pub arrival: Option<super::Arrival>,
+    /// `targets: {base, candidate}`: two deployments compared in one job.
+    #[serde(default)]
+    pub targets: Option<Spanned<super::ab::RawTargets>>,
+    /// `compare:` the order of an A/B plan's runs (default `interleaved`).
+    #[serde(default)]
+    pub compare: Option<Spanned<super::ab::Compare>>,
 }
 
 /// `target:`. Strings stay raw (with `${VAR}`) and located until `validate`

@@ -192,13 +192,26 @@ pub enum PartError {
 /// The time a split shard reserves for one scenario: its
 /// [`expected_duration`], [`SLOT_SLACK`], and the `before_each`/`after_each`
 /// hooks' timeouts.
+///
+/// An A/B plan (`targets:`) runs each scenario once per side, back to back
+/// in one slot: twice the time.
 pub fn slot_length(plan: &Plan, s: &Scenario) -> Duration {
     let hooks: Duration = [&plan.hooks.before_each, &plan.hooks.after_each]
         .into_iter()
         .flatten()
         .map(|h| h.timeout)
         .sum();
-    expected_duration(s, plan.cooldown) + SLOT_SLACK + hooks
+    let one = expected_duration(s, plan.cooldown) + SLOT_SLACK + hooks;
+    one * sides(plan)
+}
+
+/// Runs per scenario: 2 for an A/B plan (base and candidate), else 1.
+pub fn sides(plan: &Plan) -> u32 {
+    if plan.ab.is_some() {
+        2
+    } else {
+        1
+    }
 }
 
 /// What runner `part` of a shard (`scenarios`, from [`shard`]) runs, and
@@ -278,7 +291,7 @@ pub fn jobs(plan: &Plan, shards: u32) -> Vec<Job> {
                 if w > 1 {
                     slot_length(plan, x)
                 } else {
-                    expected_duration(x, plan.cooldown)
+                    expected_duration(x, plan.cooldown) * sides(plan)
                 }
             })
             .sum();

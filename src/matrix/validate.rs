@@ -10,10 +10,14 @@ use std::time::Duration;
 
 use serde_saphyr::{Location, Spanned};
 
+use super::ab::{self, AbPlan, SideTarget};
+use super::hosts::HostPattern;
 use super::error::{mask_url_credentials, Diagnostic, MatrixError, Source};
 use super::expand::{self, Include, Match, MatrixSpec};
 use super::interpolate::{interpolate, InterpolationError};
 use super::raw::{IntOrText, PosDur, RawExclude, RawFile, RawInclude, RawStop, RawTarget};
+use crate::staging::Capacity;
+
 use super::{Gate, OnError, OnHookFailure, Plan, ReplyPolicy, Secret, StopRules, Target};
 
 /// Default `stop.max_duration`.
@@ -42,14 +46,23 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// `env` resolves the target's `${VAR}`s; `None` plans only: the target is
 /// kept unresolved and unchecked (see [`super::load_plan_only`]).
 pub(crate) fn build(src: Source, raw: RawFile, env: Option<Env<'_>>) -> Result<Plan, MatrixError> {
-    let allowed_hosts = raw.target.as_ref().map_or_else(Vec::new, |t| {
+    // Every side's list: `target.allowed_hosts`, or both `targets.*` lists.
+    let mut allowed_hosts: Vec<HostPattern> = raw.target.as_ref().map_or_else(Vec::new, |t| {
         t.value.allowed_hosts.iter().map(|h| h.0.clone()).collect()
     });
-    let target = match (raw.target, env) {
-        (Some(t), Some(env)) => Some(target(src, t.value, env)?),
-        (Some(t), None) => Some(unresolved(t.value)),
-        (None, _) => None,
-    };
+    if let Some(t) = &raw.targets {
+        allowed_hosts.extend(ab::side_allowed_hosts(&t.value.base.value));
+        allowed_hosts.extend(ab::side_allowed_hosts(&t.value.candidate.value));
+    }
+    let mut embedded = raw.embedded.unwrap_or_default();
+    let (target, ab) = targets(
+        src,
+        raw.target,
+        raw.targets,
+        raw.compare,
+        &mut embedded,
+        env,
+    )?;
     let matrix_at = at(&raw.matrix.referenced);
     let m = raw.matrix.value;
     // Locations outlive the values moved into the spec, for later errors.
@@ -133,7 +146,8 @@ pub(crate) fn build(src: Source, raw: RawFile, env: Option<Env<'_>>) -> Result<P
     Ok(Plan {
         target,
         allowed_hosts,
-        embedded: raw.embedded.unwrap_or_default(),
+        embedded,
+        ab,
         scenarios,
         hooks: super::hooks::hooks(raw.hooks),
         on_hook_failure: raw.on_hook_failure.map_or(OnHookFailure::Skip, |o| o.0),
@@ -147,6 +161,56 @@ pub(crate) fn build(src: Source, raw: RawFile, env: Option<Env<'_>>) -> Result<P
         },
         cloudwatch,
     })
+}
+
+/// `target:`, or `targets:` with `compare:`: the base side's target (the
+/// embedded server when `None`, its knobs in `embedded`) and the A/B plan.
+fn targets(
+    src: Source,
+    single: Option<Spanned<RawTarget>>,
+    pair: Option<Spanned<ab::RawTargets>>,
+    compare: Option<Spanned<ab::Compare>>,
+    embedded: &mut Capacity,
+    env: Option<Env<'_>>,
+) -> Result<(Option<Target>, Option<AbPlan>), MatrixError> {
+    let mut resolve = |prefix: &str, t: RawTarget| match env {
+        Some(env) => target(src, prefix, t, env),
+        None => Ok(unresolved(t)),
+    };
+    let Some(pair) = pair else {
+        if let Some(c) = compare {
+            return Err(ab::misplaced(
+                src,
+                &c.referenced,
+                "compare",
+                "`compare:` orders the runs of two targets, but there is no `targets:` block",
+                "add `targets: { base: ..., candidate: ... }`, or remove `compare:`",
+            ));
+        }
+        let target = single.map(|t| resolve("target", t.value)).transpose()?;
+        return Ok((target, None));
+    };
+    if let Some(t) = single {
+        return Err(ab::misplaced(
+            src,
+            &t.referenced,
+            "target",
+            "both `target:` and `targets:` are given",
+            "keep `target:` for one deployment, or move it into `targets:` as `base:`",
+        ));
+    }
+    let top = embedded.clone();
+    let base = ab::side(src, "base", pair.value.base, &top, &mut resolve)?;
+    let candidate = ab::side(src, "candidate", pair.value.candidate, &top, &mut resolve)?;
+    let target = match base {
+        SideTarget::External(t) => Some(t),
+        SideTarget::Embedded(knobs) => {
+            *embedded = knobs;
+            None
+        }
+    };
+    let compare = compare.map_or(ab::Compare::default(), |c| c.value);
+    Ok((target, Some(AbPlan { candidate, compare })))
 }
 
 /// Refuses a matrix too large to expand: a typo such as `repetitions: 30000`
@@ -274,7 +338,8 @@ fn text(
     value: &Spanned<String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, MatrixError> {
-    let full_key = format!("target.{key}");
+    // `key` is `target.<key>` or `targets.<side>.<key>`.
+    let full_key = key.to_string();
     interpolate(&value.value, env).map_err(|e| {
         let pos = at(&value.referenced);
         let problem = e.to_string();
@@ -319,7 +384,7 @@ fn url(
     let port = if a == "ws" { 8300 } else { 8000 };
     Err(invalid(src.diagnostic(
         at(&value.referenced),
-        format!("target.{key}"),
+        key.to_string(),
         format!(
             "`{}` is not a valid URL here: it needs the scheme {a}:// or {b}:// and a host",
             mask_url_credentials(&url)
@@ -344,19 +409,28 @@ fn unresolved(t: RawTarget) -> Target {
     }
 }
 
-/// The `target:` block, interpolated and checked in file order.
+/// The `target:` block (or a side of `targets:`, `prefix` naming which),
+/// interpolated and checked in file order.
 fn target(
     src: Source,
+    prefix: &str,
     t: RawTarget,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Target, MatrixError> {
     const WS: [&str; 2] = ["ws", "wss"];
     const HTTP: [&str; 2] = ["http", "https"];
-    let messenger_ws_url = url(src, "messenger_ws_url", &t.messenger_ws_url, WS, env)?;
-    let organizer_api_url = url(src, "organizer_api_url", &t.organizer_api_url, HTTP, env)?;
+    let k = |key: &str| format!("{prefix}.{key}");
+    let messenger_ws_url = url(src, &k("messenger_ws_url"), &t.messenger_ws_url, WS, env)?;
+    let organizer_api_url = url(
+        src,
+        &k("organizer_api_url"),
+        &t.organizer_api_url,
+        HTTP,
+        env,
+    )?;
     let participant_api_url = url(
         src,
-        "participant_api_url",
+        &k("participant_api_url"),
         &t.participant_api_url,
         HTTP,
         env,
@@ -365,27 +439,27 @@ fn target(
         IntOrText::Int(n) => *n,
         IntOrText::Text(raw) => {
             let spanned = Spanned::new(raw.clone(), t.event_id.referenced, t.event_id.defined);
-            let value = text(src, "event_id", &spanned, env)?;
+            let value = text(src, &k("event_id"), &spanned, env)?;
             value.trim().parse().map_err(|_| {
                 invalid(src.diagnostic(
                     at(&t.event_id.referenced),
-                    "target.event_id",
+                    k("event_id"),
                     format!("`{value}` is not a whole number"),
                     "write the event's numeric id, such as `1`",
                 ))
             })?
         }
     };
-    let organizer_email = text(src, "organizer_email", &t.organizer_email, env)?;
+    let organizer_email = text(src, &k("organizer_email"), &t.organizer_email, env)?;
     if organizer_email.trim().is_empty() {
         return Err(invalid(src.diagnostic(
             at(&t.organizer_email.referenced),
-            "target.organizer_email",
+            k("organizer_email"),
             "the organizer e-mail is empty",
             "write an address such as `organizer{n}@example.com`, or set the variable it references",
         )));
     }
-    let password = text(src, "organizer_password", &t.organizer_password, env)?;
+    let password = text(src, &k("organizer_password"), &t.organizer_password, env)?;
     Ok(Target {
         messenger_ws_url,
         organizer_api_url,

@@ -10,6 +10,7 @@
 //! second ([`crate::analysis::merge`]). Any other repeat of a scenario id is a
 //! [`ReportError::Conflict`]: each machine must run distinct repetitions.
 
+use super::ab;
 use super::baseline;
 use super::charts::{self, ChartError};
 use super::model::{self, BaselineInput, Report};
@@ -181,6 +182,8 @@ pub struct Prepared {
     pub results: Vec<RunResult>,
     /// Their analysis.
     pub analysis: analysis::Analysis,
+    /// An A/B job's base and candidate runs (`results` are the candidate's).
+    pub sides: Option<(Vec<RunResult>, Vec<RunResult>)>,
 }
 
 impl Prepared {
@@ -198,9 +201,17 @@ impl Prepared {
 
 /// The first step of the pipeline: read and analyse `opts.results`.
 pub fn prepare(opts: &ReportOptions) -> Result<Prepared, ReportError> {
-    let results = read_results(&opts.results)?;
+    let all = read_results(&opts.results)?;
+    // An A/B job: the candidate's runs are the report's, the base runs its
+    // baseline (unless one is given), and the pairs are judged on their own.
+    let sides = ab::split(&all);
+    let results = sides.as_ref().map_or(all, |(_, c)| c.clone());
     let analysis = analysis::analyze(&results);
-    Ok(Prepared { results, analysis })
+    Ok(Prepared {
+        results,
+        analysis,
+        sides,
+    })
 }
 
 /// The last step: render and write report.md, report.json, report.html,
@@ -210,11 +221,12 @@ pub fn write(
     commit: &Commit,
     prepared: Prepared,
 ) -> Result<ReportOutcome, ReportError> {
-    let Prepared { results, analysis } = prepared;
-    let base = match &opts.baseline {
-        Some(p) => Some(load_baseline(p, opts.baseline_label.clone())?),
-        None => None,
-    };
+    let Prepared {
+        results,
+        analysis,
+        sides,
+    } = prepared;
+    let base = baseline_for(opts, sides.as_ref().map(|(b, _)| b.as_slice()))?;
     let generated_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let sources = opts
         .results
@@ -229,6 +241,9 @@ pub fn write(
         &generated_at,
         sources,
     );
+    if let Some((b, c)) = &sides {
+        ab::apply(&mut report, ab::section(b, c, &opts.gate), &opts.gate);
+    }
     let chart_files = charts::render_all(&report, &results)?;
     let chart_dir = opts.out.join("charts");
     std::fs::create_dir_all(&chart_dir).map_err(io(&chart_dir))?;
@@ -271,6 +286,22 @@ pub fn write(
     })
 }
 
+/// The baseline to compare with: `--baseline`, else an A/B job's base runs.
+fn baseline_for(
+    opts: &ReportOptions,
+    ab_base: Option<&[RunResult]>,
+) -> Result<Option<BaselineInput>, ReportError> {
+    Ok(match (&opts.baseline, ab_base) {
+        (Some(p), _) => Some(load_baseline(p, opts.baseline_label.clone())?),
+        (None, Some(b)) => Some(BaselineInput {
+            label: "base".into(),
+            source: "the base runs of this job".into(),
+            scenarios: baseline::from_results(b),
+        }),
+        (None, None) => None,
+    })
+}
+
 /// Reads and merges the result directories (see the module doc for the rule).
 pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
     if paths.is_empty() {
@@ -286,10 +317,9 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
         };
         for r in batch {
             let part = |x: &RunResult| x.split.as_ref().map(|s| s.part);
-            match seen
-                .iter()
-                .find(|(s, _)| s.scenario.id == r.scenario.id && part(s) == part(&r))
-            {
+            // Both sides of an A/B job run the same scenario ids.
+            let same = |s: &RunResult| s.scenario.id == r.scenario.id && s.side == r.side;
+            match seen.iter().find(|(s, _)| same(s) && part(s) == part(&r)) {
                 Some((s, _)) if *s == r => {}
                 Some((_, first)) => {
                     return Err(ReportError::Conflict {
@@ -312,7 +342,10 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
     let mut parts: Vec<(String, Vec<RunResult>, PathBuf)> = Vec::new();
     for (r, path) in seen {
         if r.split.is_some() {
-            match parts.iter_mut().find(|(id, _, _)| *id == r.scenario.id) {
+            let side = |x: &RunResult| x.side;
+            match parts.iter_mut().find(|(id, list, _)| {
+                *id == r.scenario.id && list.first().map(side) == Some(r.side)
+            }) {
                 Some((_, list, _)) => list.push(r),
                 None => parts.push((r.scenario.id.clone(), vec![r], path)),
             }
@@ -321,7 +354,8 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
         }
     }
     for (id, list, path) in parts {
-        if let Some(whole) = out.iter().find(|r| r.scenario.id == id) {
+        let side = list.first().and_then(|r| r.side);
+        if let Some(whole) = out.iter().find(|r| r.scenario.id == id && r.side == side) {
             return Err(ReportError::Conflict {
                 id,
                 first: PathBuf::from(format!("{} (a whole run)", whole.file_name())),
@@ -330,7 +364,7 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
         }
         out.push(crate::analysis::merge::merge_parts(list));
     }
-    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    out.sort_by(|a, b| (&a.scenario.id, a.side).cmp(&(&b.scenario.id, b.side)));
     Ok(out)
 }
 

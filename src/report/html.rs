@@ -48,6 +48,8 @@ pub fn expected_series(stem: &str) -> &'static [&'static str] {
         &["active chats at the first error"]
     } else if stem == "latency" {
         &["p50", "p99"]
+    } else if stem == "ab-ratios" {
+        &["pair ratio", "geometric mean"]
     } else {
         &[]
     }

@@ -44,9 +44,15 @@ pub fn render_within(out: &mut impl fmt::Write, report: &Report, budget: usize) 
     }
     let foot = footer(report);
     let split = split_section(report);
+    let ab = super::ab::markdown(report.ab.as_ref());
     let delivery = super::delivery::section(report);
-    let fixed =
-        chars(&head) + chars(&timeline) + chars(&foot) + chars(&split) + chars(&delivery) + MARGIN;
+    let fixed = chars(&head)
+        + chars(&ab)
+        + chars(&timeline)
+        + chars(&foot)
+        + chars(&split)
+        + chars(&delivery)
+        + MARGIN;
     let mut left = budget.saturating_sub(fixed);
 
     let prio: Vec<u8> = report.scenarios.iter().map(priority).collect();
@@ -88,6 +94,7 @@ pub fn render_within(out: &mut impl fmt::Write, report: &Report, budget: usize) 
 
     for part in [
         head.as_str(),
+        &ab,
         "### Scenarios\n\n",
         &table,
         &legend(report),
@@ -241,15 +248,19 @@ fn head(r: &Report) -> String {
     );
     match &r.baseline {
         Some(b) => {
-            let n = r
-                .scenarios
-                .iter()
-                .filter(|x| {
-                    x.comparison
-                        .as_ref()
-                        .is_some_and(|c| c.status == ChangeStatus::Regressed)
-                })
-                .count();
+            let n = match &r.ab {
+                // An A/B job's gate is the paired verdict's.
+                Some(ab) => super::ab::regressions(ab),
+                None => r
+                    .scenarios
+                    .iter()
+                    .filter(|x| {
+                        x.comparison
+                            .as_ref()
+                            .is_some_and(|c| c.status == ChangeStatus::Regressed)
+                    })
+                    .count(),
+            };
             let gate = match (n, r.gate_failed) {
                 (0, _) => "✅ passed".to_string(),
                 (n, true) => format!("❌ failed ({n} regression{})", plural(n)),

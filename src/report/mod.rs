@@ -8,6 +8,7 @@
 //! [`Report`], so snapshot tests pin the output. [`command::run`] does the
 //! file I/O for `msgperf report`.
 
+pub mod ab;
 pub mod baseline;
 pub mod charts;
 pub(crate) mod cloudwatch;

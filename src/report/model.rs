@@ -61,6 +61,11 @@ pub struct Report {
     /// missing parts, clock skew), one line each; absent when nothing was split.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub split_notes: Vec<String>,
+    /// The paired comparison of an A/B job (`targets: {base, candidate}`);
+    /// absent for a job with one target. With it, the rest of the report
+    /// describes the candidate's runs, with the base runs as the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<super::ab::AbReport>,
 }
 
 /// The CloudWatch metrics of one run, as stored in its result file.
@@ -231,6 +236,7 @@ pub fn build(
         charts: Vec::new(),
         cloudwatch,
         split_notes: split_notes(results),
+        ab: None,
     };
     report.headline = super::headline::headline(&report);
     report

@@ -42,11 +42,14 @@ impl RunResult {
     /// The file name of this run inside a results directory; parts of a
     /// split run carry their part (`<id>.part2of3.json`).
     pub fn file_name(&self) -> String {
+        // Both sides of an A/B plan run the same scenario ids.
+        let id = match self.side {
+            Some(side) => format!("{}.{side}", self.scenario.id),
+            None => self.scenario.id.clone(),
+        };
         match &self.split {
-            Some(s) if s.part > 0 => {
-                format!("{}.part{}of{}.json", self.scenario.id, s.part, s.parts)
-            }
-            _ => format!("{}.json", self.scenario.id),
+            Some(s) if s.part > 0 => format!("{id}.part{}of{}.json", s.part, s.parts),
+            _ => format!("{id}.json"),
         }
     }
 

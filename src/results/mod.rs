@@ -14,6 +14,7 @@ mod drain;
 mod io;
 mod keys;
 mod metrics;
+mod side;
 mod split;
 mod stage;
 mod worker;
@@ -24,6 +25,7 @@ pub use io::{read_dir, ResultsError};
 pub(crate) use keys::order_by_name;
 pub use keys::{lenient_keys, ByName};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
+pub use side::Side;
 pub use split::SplitInfo;
 pub use stage::{worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step};
 pub use worker::Worker;
@@ -92,6 +94,14 @@ pub struct RunResult {
     /// drain was recorded (their drain was a fixed wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainInfo>,
+    /// The side of an A/B plan this run measured (`targets:`); absent for
+    /// a plan with one target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    /// The pair of an A/B plan this run belongs to: its repetition, run
+    /// back to back with the other side's (`compare: interleaved`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<u32>,
 }
 
 /// How fast participants were created: `arrival: sequential` falls behind
@@ -503,6 +513,8 @@ impl RunResult {
             start_failure: None,
             creation: None,
             drain: None,
+            side: None,
+            pair: None,
         }
     }
 

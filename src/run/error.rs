@@ -28,6 +28,12 @@ pub enum RunError {
         /// Runners per scenario.
         width: u32,
     },
+    /// `compare: sequential` with split scenarios.
+    #[error("scenarios are split over {width} runners with `compare: sequential`: a split shard runs each pair in one fixed slot of the common schedule; use `compare: interleaved` (the default), or drop `split`")]
+    SplitSequential {
+        /// Runners per scenario.
+        width: u32,
+    },
     /// `--start-at` is further ahead than any plan waits.
     #[error("--start-at is {} in the future (more than {}): pass the instant `msgperf expand` printed for this workflow run", humantime::format_duration(*ahead), humantime::format_duration(*max))]
     StartTooFarAhead {
@@ -66,6 +72,7 @@ impl RunError {
                 | RunError::Override(_)
                 | RunError::Part(_)
                 | RunError::SplitWithoutTarget { .. }
+                | RunError::SplitSequential { .. }
                 | RunError::StartTooFarAhead { .. }
                 | RunError::NotAllowed { .. }
         )

@@ -46,3 +46,20 @@ pub fn scenario(s: &Scenario) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
+
+/// `vars` with their `MSGPERF_` prefix replaced by `prefix`: the candidate
+/// side's target as `MSGPERF_CANDIDATE_*` in the hooks that are not around
+/// one run (`before_all`, `after_all`). Only the target's variables.
+pub fn prefixed(prefix: &str, vars: &[(String, String)]) -> Vec<(String, String)> {
+    const TARGET: [&str; 5] = [
+        "MSGPERF_MESSENGER_WS_URL",
+        "MSGPERF_ORGANIZER_API_URL",
+        "MSGPERF_PARTICIPANT_API_URL",
+        "MSGPERF_EVENT_ID",
+        "MSGPERF_EMBEDDED",
+    ];
+    vars.iter()
+        .filter(|(k, _)| TARGET.contains(&k.as_str()))
+        .map(|(k, v)| (format!("{prefix}{}", &k["MSGPERF_".len()..]), v.clone()))
+        .collect()
+}

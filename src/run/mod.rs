@@ -9,6 +9,7 @@ mod allow;
 mod error;
 mod hook_env;
 pub(crate) mod hooks;
+pub(crate) mod pairs;
 mod plan;
 pub(crate) mod progress;
 pub(crate) mod signals;
@@ -25,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::load::{self, Identity, Progress, RunControl};
 use crate::matrix::shard::Slot;
 use crate::matrix::{self, Gate, HookPhase, Hooks, OnHookFailure, Scenario, Secret, Target};
-use crate::results::{HookRecord, RunResult};
+use crate::results::{HookRecord, RunResult, Side};
 use crate::server::{self, RunningServer, ServerConfig, ServerInfo, ServerStats};
 use crate::staging::SERVER_GAUGES;
 
@@ -64,19 +65,18 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
 /// file is written as soon as its run ends, and never again: CloudWatch is the
 /// report's step (`report::cloudwatch`).
 pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
-    if let TargetSource::External(target) = &plan.target {
-        // Before any hook or traffic: a refused host is never touched.
-        allow::check(target, &plan.allowed_hosts, allow::system_resolver).await?;
-    }
-    let (target, embedded) = match &plan.target {
-        TargetSource::External(target) => (target.clone(), None),
-        TargetSource::Embedded(capacity) => {
-            let server = start_embedded(capacity)?;
-            (target_of(server.info()), Some(server))
+    // Before any hook or traffic: a refused host is never touched, on
+    // either side of an A/B plan.
+    for source in std::iter::once(&plan.target).chain(plan.candidate.as_ref()) {
+        if let TargetSource::External(target) = source {
+            allow::check(target, &plan.allowed_hosts, allow::system_resolver).await?;
         }
-    };
+    }
+    let base = Rig::start(&plan.target)?;
+    // Two embedded servers when both sides are embedded: each side its own.
+    let candidate = plan.candidate.as_ref().map(Rig::start).transpose()?;
     let signals = signals::Signals::install().map_err(RunError::Signals)?;
-    let mut session = Session::new(&plan, target, embedded, signals);
+    let mut session = Session::new(&plan, base, candidate, signals);
     session.before_all().await;
     for (i, slot) in plan.slots.iter().enumerate() {
         if session.aborted.is_some() || session.signals.interrupted().is_some() {
@@ -91,11 +91,38 @@ pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
     Ok(session.finish().await)
 }
 
+/// One side's target and, when it is embedded, its server.
+struct Rig {
+    target: Target,
+    embedded: Option<RunningServer>,
+}
+
+impl Rig {
+    /// Starts the embedded server of `source`, if it is one.
+    fn start(source: &TargetSource) -> Result<Rig, RunError> {
+        Ok(match source {
+            TargetSource::External(target) => Rig {
+                target: target.clone(),
+                embedded: None,
+            },
+            TargetSource::Embedded(capacity) => {
+                let server = start_embedded(capacity)?;
+                Rig {
+                    target: target_of(server.info()),
+                    embedded: Some(server),
+                }
+            }
+        })
+    }
+}
+
 /// The state of one execution of a plan, between its slots.
 struct Session<'a> {
     plan: &'a RunPlan,
     target: Target,
     embedded: Option<RunningServer>,
+    /// The candidate side of an A/B plan.
+    candidate: Option<Rig>,
     signals: signals::Signals,
     around: Around<'a>,
     /// Why every run is skipped (a failed `before_all`, `on_hook_failure: skip`).
@@ -113,22 +140,39 @@ struct Session<'a> {
 impl<'a> Session<'a> {
     fn new(
         plan: &'a RunPlan,
-        target: Target,
-        embedded: Option<RunningServer>,
+        base: Rig,
+        candidate: Option<Rig>,
         signals: signals::Signals,
     ) -> Self {
+        let Rig { target, embedded } = base;
+        let count = plan.slots.len();
+        let mut env = hook_env::base(&target, embedded.is_some(), &plan.out, count);
+        let mut candidate_env = None;
+        let mut secrets = Vec::new();
+        if let Some(c) = &candidate {
+            let own = hook_env::base(&c.target, c.embedded.is_some(), &plan.out, count);
+            env.extend(hook_env::prefixed("MSGPERF_CANDIDATE_", &own));
+            candidate_env = Some(own);
+            let password = c.target.organizer_password.expose().to_string();
+            secrets.push(("CANDIDATE_ORGANIZER_PASSWORD".to_string(), password));
+        }
         let around = Around {
             hooks: &plan.hooks,
             enabled: plan.hooks_here,
-            base: hook_env::base(&target, embedded.is_some(), &plan.out, plan.slots.len()),
-            masker: hooks::Masker::new(target.organizer_password.expose(), &[]),
+            base: env,
+            candidate: candidate_env,
+            masker: hooks::Masker::new(target.organizer_password.expose(), &secrets),
             password: target.organizer_password.expose().to_string(),
+            candidate_password: candidate
+                .as_ref()
+                .map(|c| c.target.organizer_password.expose().to_string()),
             style: progress::Style::detect(),
         };
         Session {
             plan,
             target,
             embedded,
+            candidate,
             signals,
             around,
             skip_all: None,
@@ -145,7 +189,7 @@ impl<'a> Session<'a> {
         let token = self.signals.token();
         let Some(rec) = self
             .around
-            .run(HookPhase::BeforeAll, None, None, &token)
+            .run(HookPhase::BeforeAll, None, None, None, &token)
             .await
         else {
             return;
@@ -172,25 +216,31 @@ impl<'a> Session<'a> {
             Some(reason) => Some(reason.clone()),
             None => self.prepare(i, planned, &mut records).await?,
         };
-        let embedded = self.embedded.is_some();
+        let (target, embedded) = self.rig(planned.side);
         let mut result = match skip {
-            Some(reason) => load::skipped_result(scenario, &self.target, embedded, reason),
+            Some(reason) => load::skipped_result(scenario, target, embedded.is_some(), reason),
             None => {
                 self.ran_before = true;
                 let position = (i, self.plan.slots.len());
                 let (slot, identity) = (&planned.slot, planned.identity);
-                self.run_one(slot, identity, position).await
+                self.run_one(slot, identity, planned.side, position).await
             }
         };
         if self.skip_all.is_none() && self.signals.interrupted().is_none() {
             let outcome = result.outcome.name();
             let token = self.signals.token();
-            let after =
-                self.around
-                    .run(HookPhase::AfterEach, Some(scenario), Some(outcome), &token);
+            let after = self.around.run(
+                HookPhase::AfterEach,
+                Some(scenario),
+                Some(outcome),
+                planned.side,
+                &token,
+            );
             records.extend(after.await);
         }
         result.hooks = records;
+        result.side = planned.side;
+        result.pair = planned.pair;
         Some(result)
     }
 
@@ -212,7 +262,13 @@ impl<'a> Session<'a> {
         let scenario = &planned.slot.scenario;
         let Some(rec) = self
             .around
-            .run(HookPhase::BeforeEach, Some(scenario), None, &token)
+            .run(
+                HookPhase::BeforeEach,
+                Some(scenario),
+                None,
+                planned.side,
+                &token,
+            )
             .await
         else {
             return Some(None);
@@ -248,7 +304,7 @@ impl<'a> Session<'a> {
         let token = CancellationToken::new();
         let Some(rec) = self
             .around
-            .run(HookPhase::AfterAll, None, None, &token)
+            .run(HookPhase::AfterAll, None, None, None, &token)
             .await
         else {
             return Ok(());
@@ -266,6 +322,9 @@ impl<'a> Session<'a> {
         if let Some(server) = self.embedded {
             server.shutdown().await;
         }
+        if let Some(server) = self.candidate.and_then(|c| c.embedded) {
+            server.shutdown().await;
+        }
         RunOutcome {
             results: self.results,
             paths: self.paths,
@@ -276,19 +335,28 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The target and embedded server of `side` (the base without one).
+    fn rig(&self, side: Option<Side>) -> (&Target, Option<&RunningServer>) {
+        match (side, &self.candidate) {
+            (Some(Side::Candidate), Some(c)) => (&c.target, c.embedded.as_ref()),
+            _ => (&self.target, self.embedded.as_ref()),
+        }
+    }
+
     /// See [`run_one`].
     async fn run_one(
         &self,
         slot: &Slot,
         identity: Identity,
+        side: Option<Side>,
         position: (usize, usize),
     ) -> RunResult {
         let style = self.around.style;
-        let embedded = self.embedded.as_ref();
+        let (target, embedded) = self.rig(side);
         run_one(
             slot,
             identity,
-            &self.target,
+            target,
             embedded,
             &self.signals,
             style,
@@ -323,6 +391,8 @@ async fn run_one(
     // restarted the API between repetitions.
     let before = embedded.map(|s| {
         s.reset();
+        // A test-only drifting server (`drift_per_run`): its cap for run i.
+        s.drift_to_run(i as u32);
         s.stats()
     });
     let (progress, updates) = watch::channel(Progress::default());
@@ -351,25 +421,38 @@ struct Around<'a> {
     /// False on the parts of a split shard other than part 1.
     enabled: bool,
     base: Vec<(String, String)>,
+    /// The candidate side's target variables, for its `*_each` hooks.
+    candidate: Option<Vec<(String, String)>>,
     masker: hooks::Masker,
     password: String,
+    candidate_password: Option<String>,
     style: progress::Style,
 }
 
 impl Around<'_> {
     /// Runs the hook of `phase` if the plan has one, and shows it.
+    /// Around a run of an A/B plan, `side` says which: the target variables
+    /// are that side's, and `MSGPERF_SIDE` names it.
     async fn run(
         &self,
         phase: HookPhase,
         scenario: Option<&Scenario>,
         outcome: Option<&str>,
+        side: Option<Side>,
         interrupt: &CancellationToken,
     ) -> Option<HookRecord> {
         if !self.enabled {
             return None;
         }
         let hook = self.hooks.get(phase)?;
-        let mut env = self.base.clone();
+        let candidate = side == Some(Side::Candidate);
+        let mut env = match (&self.candidate, candidate) {
+            (Some(own), true) => own.clone(),
+            _ => self.base.clone(),
+        };
+        if let Some(side) = side {
+            env.push(("MSGPERF_SIDE".into(), side.as_str().into()));
+        }
         env.push(("MSGPERF_HOOK".into(), phase.as_str().into()));
         if let Some(s) = scenario {
             env.extend(hook_env::scenario(s));
@@ -378,7 +461,11 @@ impl Around<'_> {
             env.push(("MSGPERF_OUTCOME".into(), o.into()));
         }
         if hook.pass_password {
-            env.push(("MSGPERF_ORGANIZER_PASSWORD".into(), self.password.clone()));
+            let password = match (&self.candidate_password, candidate) {
+                (Some(own), true) => own.clone(),
+                _ => self.password.clone(),
+            };
+            env.push(("MSGPERF_ORGANIZER_PASSWORD".into(), password));
         }
         let record = hooks::run(phase, hook, &env, &self.masker, interrupt).await;
         progress::hook(self.style, scenario.map(|s| s.id.as_str()), &record);

@@ -12,9 +12,10 @@ use std::time::{Duration, SystemTime};
 use crate::load::{Identity, PlanId};
 use crate::matrix::shard::{self as sharding, Slot};
 use crate::matrix::{
-    self, CloudWatchConfig, Gate, Hooks, HostPattern, OnHookFailure, Plan, PlanOverrides, Scenario,
-    Slice, Target,
+    self, CloudWatchConfig, Compare, Gate, Hooks, HostPattern, OnHookFailure, Plan, PlanOverrides,
+    Scenario, SideTarget, Slice, Target,
 };
+use crate::results::Side;
 use crate::staging::Capacity;
 
 use super::RunError;
@@ -85,6 +86,10 @@ pub struct PlannedSlot {
     pub slot: Slot,
     /// Who the run is, as the server sees it.
     pub identity: Identity,
+    /// The side of an A/B plan this run measures; `None` with one target.
+    pub side: Option<Side>,
+    /// The pair (repetition) of an A/B plan this run belongs to.
+    pub pair: Option<u32>,
 }
 
 /// The resolved invocation: everything a run needs, decided up front.
@@ -92,11 +97,15 @@ pub struct PlannedSlot {
 pub struct RunPlan {
     /// This runner's slots, in run order.
     pub slots: Vec<PlannedSlot>,
-    /// Where the load goes.
+    /// Where the load goes (the base side of an A/B plan).
     pub target: TargetSource,
     /// The hosts besides loopback an external target may be: the file's
     /// `target.allowed_hosts` and the invocation's `--allow-host`.
     pub allowed_hosts: Vec<HostPattern>,
+    /// Where the candidate side's load goes, for an A/B plan (`targets:`).
+    pub candidate: Option<TargetSource>,
+    /// The order of an A/B plan's runs.
+    pub compare: Compare,
     /// The plan's hooks.
     pub hooks: Hooks,
     /// Whether this runner runs them: part 1 of a split shard prepares the
@@ -128,7 +137,7 @@ pub fn resolve(plan: Plan, opts: &RunOptions) -> Result<RunPlan, RunError> {
     let plan_id = opts
         .plan_id
         .unwrap_or_else(|| opts.start_at.map_or_else(PlanId::fresh, PlanId::of_start));
-    let slots = slots(&plan, opts)?
+    let mut slots: Vec<PlannedSlot> = slots(&plan, opts)?
         .into_iter()
         .map(|slot| {
             let part = slot.part.unwrap_or(Slice::WHOLE);
@@ -136,11 +145,32 @@ pub fn resolve(plan: Plan, opts: &RunOptions) -> Result<RunPlan, RunError> {
                 attempt: opts.attempt.max(1),
                 ..Identity::of(plan_id, &plan, &slot.scenario.id, opts.shard, part)
             };
-            PlannedSlot { slot, identity }
+            PlannedSlot {
+                slot,
+                identity,
+                side: None,
+                pair: None,
+            }
         })
         .collect();
+    let (candidate, compare) = match &plan.ab {
+        Some(ab) => {
+            check_ab(&slots, &ab.candidate, ab.compare)?;
+            let offset = plan.scenarios.len() as u32;
+            let half = |s: &Scenario| sharding::slot_length(&plan, s) / 2;
+            slots = super::pairs::arrange(slots, ab.compare, offset, &half);
+            let candidate = match &ab.candidate {
+                SideTarget::External(t) => TargetSource::External(t.clone()),
+                SideTarget::Embedded(c) => TargetSource::Embedded(c.clone()),
+            };
+            (Some(candidate), ab.compare)
+        }
+        None => (None, Compare::default()),
+    };
     Ok(RunPlan {
         slots,
+        candidate,
+        compare,
         target: match plan.target {
             Some(target) => TargetSource::External(target),
             None => TargetSource::Embedded(plan.embedded),
@@ -159,6 +189,30 @@ pub fn resolve(plan: Plan, opts: &RunOptions) -> Result<RunPlan, RunError> {
         cloudwatch: plan.cloudwatch,
         out: opts.out.clone(),
     })
+}
+
+/// Split A/B scenarios need a shared candidate target too, and the
+/// interleaved order (a split shard's schedule is a fixed slot per pair).
+fn check_ab(
+    slots: &[PlannedSlot],
+    candidate: &SideTarget,
+    compare: Compare,
+) -> Result<(), RunError> {
+    let width = slots
+        .iter()
+        .filter_map(|p| p.slot.part)
+        .map(|p| p.count)
+        .max();
+    let Some(width) = width.filter(|w| *w > 1) else {
+        return Ok(());
+    };
+    if matches!(candidate, SideTarget::Embedded(_)) {
+        return Err(RunError::SplitWithoutTarget { width });
+    }
+    if compare == Compare::Sequential {
+        return Err(RunError::SplitSequential { width });
+    }
+    Ok(())
 }
 
 /// The slots this runner runs: the selected scenarios of its shard, with its

@@ -9,7 +9,7 @@
 //! hash runs inside a 3 s database timeout, so a sign-up that waited too long
 //! for a core answers `500 database error` (PROTOCOL.md §4).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +36,9 @@ const BURST: Duration = Duration::from_millis(50);
 /// reservations, so latency grows smoothly under overload.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    interval: Duration,
+    /// Nanoseconds between two tokens; atomic so the test drift
+    /// ([`RateLimiter::set_rate`]) can change it between runs.
+    interval_ns: AtomicU64,
     burst: Duration,
     next: Mutex<Option<Instant>>,
 }
@@ -47,10 +49,21 @@ impl RateLimiter {
         let per_second = per_second.max(1);
         let interval = Duration::from_secs(1) / per_second;
         RateLimiter {
-            interval,
+            interval_ns: AtomicU64::new(interval.as_nanos() as u64),
             burst: BURST.max(interval),
             next: Mutex::new(None),
         }
+    }
+
+    /// Forgets every reservation: the next acquisition is free at once.
+    pub(crate) fn forget(&self) {
+        *self.next.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Changes the limit to `per_second` (fractions allowed, at least 1).
+    pub(crate) fn set_rate(&self, per_second: f64) {
+        let nanos = 1e9 / per_second.max(1.0);
+        self.interval_ns.store(nanos as u64, Ordering::Relaxed);
     }
 
     /// Reserves the next slot; returns when to proceed (now or later).
@@ -61,7 +74,7 @@ impl RateLimiter {
             Some(n) if n > earliest => n,
             _ => earliest,
         };
-        *next = Some(slot + self.interval);
+        *next = Some(slot + Duration::from_nanos(self.interval_ns.load(Ordering::Relaxed)));
         slot
     }
 

@@ -55,6 +55,8 @@ pub(crate) struct App {
 /// waits for connections to close.
 pub struct RunningServer {
     info: ServerInfo,
+    /// The knobs it started with (the test drift is computed from them).
+    capacity: super::Capacity,
     app: Arc<App>,
     tasks: Vec<JoinHandle<()>>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -84,6 +86,28 @@ impl RunningServer {
     /// repetitions. Counters are cumulative and are not cleared.
     pub fn reset(&self) {
         self.app.hub.reset();
+        // Reservations of the previous run's queued messages (their
+        // connections are closed) must not delay the next run's.
+        if let Some(limiter) = &self.app.limiter {
+            limiter.forget();
+        }
+    }
+
+    /// Applies the capacity's test drift (`drift_per_run`) for the run with
+    /// index `k` of the job's sequence: the message cap becomes
+    /// `max_messages_per_second × (1 − drift)^k`. Does nothing without a
+    /// drift or a cap.
+    #[doc(hidden)]
+    pub fn drift_to_run(&self, k: u32) {
+        let (Some(limiter), Some(cap), Some(drift)) = (
+            &self.app.limiter,
+            self.capacity.max_messages_per_second,
+            self.capacity.drift_per_run,
+        ) else {
+            return;
+        };
+        let factor = (1.0 - drift).max(0.0).powi(k.min(i32::MAX as u32) as i32);
+        limiter.set_rate(f64::from(cap) * factor);
     }
 
     /// Stops the listeners, closes every connection with a close frame, and
@@ -123,6 +147,7 @@ impl Drop for RunningServer {
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let ids = ids::IdGen::new().ok_or(ServerError::NoRandomness)?;
     let capacity = &config.capacity;
+    let knobs = capacity.clone();
     let app = Arc::new(App {
         hub: Hub::new(ids, SEED_PASSWORD),
         gate: Gate::new(capacity),
@@ -173,6 +198,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     );
     Ok(RunningServer {
         info,
+        capacity: knobs,
         app,
         tasks,
         runtime: None,

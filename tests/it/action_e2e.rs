@@ -11,7 +11,7 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "ghs_e2e_secret_token_0123";
+pub(crate) const TOKEN: &str = "ghs_e2e_secret_token_0123";
 const COMMENTS: &str = "/repos/octo/app/issues/7/comments";
 
 /// Load runs share two cores: one at a time.
@@ -55,7 +55,7 @@ async fn run_action(api: &str) -> Run {
 
 /// One `msgperf action` step in `d` (holding matrix.yaml) on a pull_request
 /// event, with the embedded server `info` as the target and `extra` inputs.
-async fn action_step(
+pub(crate) async fn action_step(
     d: &Path,
     api: &str,
     info: &server::ServerInfo,
@@ -111,12 +111,12 @@ async fn action_step(
 }
 
 /// What one action step left behind.
-struct Step {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    outputs: BTreeMap<String, String>,
-    summary: String,
+pub(crate) struct Step {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) outputs: BTreeMap<String, String>,
+    pub(crate) summary: String,
 }
 
 /// Parses `$GITHUB_OUTPUT`, insisting on the `name<<DELIM ... DELIM` form.
@@ -170,7 +170,7 @@ fn assert_secrets_hidden(run: &Run) {
     assert_no_secret_in_files(run.dir.path());
 }
 
-fn assert_no_secret_in_files(dir: &Path) {
+pub(crate) fn assert_no_secret_in_files(dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
         if p.is_dir() {
@@ -186,7 +186,7 @@ fn assert_no_secret_in_files(dir: &Path) {
 
 /// GitHub's API for PR 7 without a msgperf comment yet: exactly one listing
 /// and one new comment (`id`), both with the token, or the test fails.
-async fn github_expecting_one_new_comment(id: u64) -> MockServer {
+pub(crate) async fn github_expecting_one_new_comment(id: u64) -> MockServer {
     let api = MockServer::start().await;
     let auth = format!("Bearer {TOKEN}");
     Mock::given(method("GET"))

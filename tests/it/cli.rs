@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use msgperf::results::{self, ErrorKind, Outcome, Service, StartFailureCause, Step};
 use msgperf::server::{self, ServerConfig};
 
-fn msgperf() -> Command {
+pub(crate) fn msgperf() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_msgperf"));
     cmd.env("CI", "true").env_remove("GITHUB_ACTIONS");
     cmd
@@ -27,7 +27,7 @@ fn run_args(matrix: &Path, results: &Path, dir: &Path) -> Vec<std::ffi::OsString
 }
 
 /// Load tests share two cores: one at a time, so none measures another's load.
-fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+pub(crate) fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     crate::common::LOAD.blocking_lock()
 }
 

@@ -148,3 +148,73 @@ async fn a_failing_before_all_skips_every_run_without_load() {
     assert_eq!(phases(&outcome.results[0]), ["before_all"]);
     assert!(outcome.results[1].hooks.is_empty());
 }
+
+/// An A/B plan on two embedded servers: every `*_each` hook names its side
+/// and sees that side's URLs, `before_all` sees both, cooldown comes between
+/// every run, and a failing `before_each` skips exactly that side's run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ab_hooks_get_the_side_and_its_target_in_pair_order() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("hooks.log");
+    let log_path = log_path.display();
+    let yaml = format!(
+        r#"matrix: {{ sci: [10ms], cpi: [20ms], smi: [100ms] }}
+repetitions: 2
+stop: {{ max_duration: 1s, drain: 0s }}
+cooldown: 1s
+targets:
+  base: embedded
+  candidate: embedded
+hooks:
+  before_all: echo "before_all $MSGPERF_ORGANIZER_API_URL $MSGPERF_CANDIDATE_ORGANIZER_API_URL" >> {log_path}
+  before_each: |
+    echo "before_each $MSGPERF_REPETITION $MSGPERF_SIDE $MSGPERF_ORGANIZER_API_URL" >> {log_path}
+    [ "$MSGPERF_SIDE-$MSGPERF_REPETITION" != candidate-2 ]
+  after_each: echo "after_each $MSGPERF_SIDE $MSGPERF_OUTCOME" >> {log_path}
+"#
+    );
+    let started = std::time::Instant::now();
+    let outcome = run_matrix(dir.path(), &yaml).await;
+    let lines = log(dir.path());
+    let all: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(all.len(), 3, "{lines:?}");
+    let (base_url, cand_url) = (all[1], all[2]);
+    assert_ne!(base_url, cand_url, "two servers");
+    let each: Vec<String> = lines[1..].to_vec();
+    assert_eq!(
+        each,
+        [
+            format!("before_each 1 base {base_url}"),
+            "after_each base completed".to_string(),
+            format!("before_each 1 candidate {cand_url}"),
+            "after_each candidate completed".to_string(),
+            format!("before_each 2 candidate {cand_url}"),
+            "after_each candidate skipped".to_string(),
+            format!("before_each 2 base {base_url}"),
+            "after_each base completed".to_string(),
+        ]
+    );
+    let sides: Vec<(Option<&str>, Option<u32>, Outcome)> = outcome
+        .results
+        .iter()
+        .map(|r| (r.side.map(|s| s.as_str()), r.pair, r.outcome))
+        .collect();
+    assert_eq!(
+        sides,
+        [
+            (Some("base"), Some(1), Outcome::Completed),
+            (Some("candidate"), Some(1), Outcome::Completed),
+            (Some("candidate"), Some(2), Outcome::Skipped),
+            (Some("base"), Some(2), Outcome::Completed),
+        ]
+    );
+    // Cooldown before every run but the first: three seconds at least.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3 + 3));
+    assert_eq!(
+        results::read_dir(&dir.path().join("results"))
+            .unwrap()
+            .len(),
+        4
+    );
+}

@@ -7,7 +7,9 @@
 
 mod common;
 
+mod ab_e2e;
 mod act_workflows;
+mod action_ab;
 mod action_e2e;
 mod action_nightly;
 mod allowed_hosts;

@@ -1,7 +1,7 @@
 //! Charts as files (charts/*.svg and *.png): per scenario the rate timeline
 //! with active chats on a second axis (like the published graphs), the
 //! published analysis scatter, latency percentiles, and CloudWatch metrics
-//! against the message rate.
+//! against the message rate, and an A/B job's per-pair ratios.
 //!
 //! Drawn with plotters without default features: the SVG and bitmap backends
 //! and ab_glyph text with the DejaVu Sans font embedded in the binary, so no
@@ -9,11 +9,13 @@
 //! the pure-Rust `png` crate. Every function here renders to memory; writing
 //! the files is the command layer's job.
 
+mod ab;
 mod cloudwatch;
 mod latency;
 mod scatter;
 mod timeline;
 
+pub use ab::ab_chart;
 pub use cloudwatch::{cloudwatch_chart, cloudwatch_charts, CloudWatchChart, MetricPanel};
 pub use latency::latency_chart;
 pub use scatter::published_chart;
@@ -155,6 +157,9 @@ pub fn render_all(report: &Report, results: &[RunResult]) -> Result<Vec<ChartFil
     }
     if let Some(l) = latency_chart(report)? {
         out.push(l);
+    }
+    if let Some(c) = report.ab.as_ref().map(ab_chart).transpose()?.flatten() {
+        out.push(c);
     }
     Ok(out)
 }
