@@ -75,10 +75,17 @@ pub struct Periods {
 }
 
 /// Per participant: how many messages it sent and which ones arrived.
+///
+/// Delivered seqs are a bitset whose leading words, once every message in
+/// them arrived, are dropped (`base` counts them): in a long run with no loss
+/// a participant's ledger stays a word or two instead of a bit per message
+/// ever sent (a 30-minute soak at smi 1 s would otherwise keep growing).
 #[derive(Default)]
 struct Ledger {
     sent: u32,
-    seen: Vec<u64>,
+    seen: std::collections::VecDeque<u64>,
+    /// Words dropped from the front of `seen`: every seq below `64·base` arrived.
+    base: u32,
     /// One past the highest seq delivered so far.
     next: u32,
 }
@@ -86,12 +93,20 @@ struct Ledger {
 impl Ledger {
     /// Marks `seq` delivered; false when it had been delivered before.
     fn mark(&mut self, seq: u32) -> bool {
-        let (word, bit) = ((seq / 64) as usize, seq % 64);
-        if self.seen.len() <= word {
-            self.seen.resize(word + 1, 0);
+        let (word, bit) = (seq / 64, seq % 64);
+        let Some(i) = word.checked_sub(self.base).map(|i| i as usize) else {
+            // Every seq of a dropped word had arrived: this is a duplicate.
+            return false;
+        };
+        if self.seen.len() <= i {
+            self.seen.resize(i + 1, 0);
         }
-        let fresh = self.seen[word] & (1 << bit) == 0;
-        self.seen[word] |= 1 << bit;
+        let fresh = self.seen[i] & (1 << bit) == 0;
+        self.seen[i] |= 1 << bit;
+        while self.seen.front() == Some(&u64::MAX) {
+            self.seen.pop_front();
+            self.base += 1;
+        }
         fresh
     }
 
@@ -119,6 +134,51 @@ struct Bucket {
     signed_up: u64,
     connected: u64,
 }
+
+/// The gauges of the timeline, integrated second by second.
+#[derive(Default, Clone, Copy)]
+struct Running {
+    participants: u64,
+    chats: u64,
+    connections: i64,
+    signed_up: u64,
+    connected: u64,
+}
+
+impl Running {
+    /// Second `t`'s row of the timeline; `self` must have integrated every
+    /// second before it.
+    fn row(&mut self, t: usize, b: &Bucket, stop_us: Option<u64>) -> Second {
+        self.participants += b.participants;
+        self.chats += b.chats;
+        self.signed_up += b.signed_up;
+        self.connected += b.connected;
+        self.connections += b.connections;
+        Second {
+            t: t as u32,
+            sent: b.sent,
+            delivered: b.delivered,
+            participants: self.participants,
+            active_chats: self.chats,
+            open_connections: self.connections.max(0) as u64,
+            errors: b.errors,
+            max_lateness_ms: b.max_late_us as f64 / 1000.0,
+            cpu_percent: b.cpu_percent,
+            replies: b.replies,
+            signed_up: self.signed_up,
+            connected: self.connected,
+            // A second is drain when most of it came after the stop.
+            phase: match stop_us {
+                Some(stop) if t as u64 * 1_000_000 + 500_000 >= stop => Phase::Drain,
+                _ => Phase::Run,
+            },
+        }
+    }
+}
+
+/// Completed seconds a progress snapshot carries for the journal: more than
+/// one, so a snapshot the journal's writer missed loses no row.
+const PROGRESS_SECONDS: usize = 5;
 
 /// The recorder's state; [`Recorder::run`] drives it from the event channel.
 pub struct Recorder {
@@ -148,6 +208,10 @@ pub struct Recorder {
     started_span_us: Option<(u64, u64)>,
     drain: DrainTracker,
     out_of_order: u64,
+    /// The gauges up to the last second published, and that second's row
+    /// and the few before it.
+    published: Running,
+    recent: std::collections::VecDeque<Second>,
 }
 
 /// Error budgets are judged only after this many operations, so that one early
@@ -192,6 +256,8 @@ impl Recorder {
             started_span_us: None,
             drain: DrainTracker::default(),
             out_of_order: 0,
+            published: Running::default(),
+            recent: std::collections::VecDeque::with_capacity(PROGRESS_SECONDS),
         }
     }
 
@@ -227,6 +293,7 @@ impl Recorder {
                     let cpu = self.cpu.sample_percent();
                     let done = elapsed.saturating_sub(1) as usize;
                     self.bucket(done).cpu_percent = cpu;
+                    self.complete_seconds(done);
                     self.check_budget();
                     let _ = progress.send(self.snapshot(elapsed));
                 }
@@ -425,6 +492,21 @@ impl Recorder {
         }
     }
 
+    /// Turns the seconds up to `done` into timeline rows for the progress
+    /// snapshot (and so the journal). Events of a second that arrive after it
+    /// was published are still in the result's timeline, not in the journal.
+    fn complete_seconds(&mut self, done: usize) {
+        let stop_us = self.stop_us();
+        let from = self.recent.back().map_or(0, |s| s.t as usize + 1);
+        for t in from..=done.min(self.buckets.len().saturating_sub(1)) {
+            let row = self.published.row(t, &self.buckets[t], stop_us);
+            if self.recent.len() == PROGRESS_SECONDS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(row);
+        }
+    }
+
     fn snapshot(&self, elapsed_s: u64) -> Progress {
         let last = elapsed_s
             .checked_sub(1)
@@ -435,44 +517,19 @@ impl Recorder {
             delivered_per_s: last.map_or(0, |b| b.delivered),
             replies_per_s: last.map_or(0, |b| b.replies),
             open_connections: self.open_connections.max(0) as u64,
+            seconds: self.recent.iter().cloned().collect(),
             ..self.totals.clone()
         }
     }
 
     fn finish(self) -> Recording {
-        let (mut participants, mut chats, mut connections) = (0u64, 0u64, 0i64);
-        let (mut signed_up, mut connected) = (0u64, 0u64);
         let stop_us = self.stop_us();
+        let mut running = Running::default();
         let timeline = self
             .buckets
             .iter()
             .enumerate()
-            .map(|(t, b)| {
-                participants += b.participants;
-                chats += b.chats;
-                signed_up += b.signed_up;
-                connected += b.connected;
-                connections += b.connections;
-                Second {
-                    t: t as u32,
-                    sent: b.sent,
-                    delivered: b.delivered,
-                    participants,
-                    active_chats: chats,
-                    open_connections: connections.max(0) as u64,
-                    errors: b.errors,
-                    max_lateness_ms: b.max_late_us as f64 / 1000.0,
-                    cpu_percent: b.cpu_percent,
-                    replies: b.replies,
-                    signed_up,
-                    connected,
-                    // A second is drain when most of it came after the stop.
-                    phase: match stop_us {
-                        Some(stop) if t as u64 * 1_000_000 + 500_000 >= stop => Phase::Drain,
-                        _ => Phase::Run,
-                    },
-                }
-            })
+            .map(|(t, b)| running.row(t, b, stop_us))
             .collect();
         let sent: u64 = self.ledgers.iter().map(|l| u64::from(l.sent)).sum();
         let lost = sent.saturating_sub(self.totals.delivered);

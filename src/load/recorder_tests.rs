@@ -177,3 +177,24 @@ fn deliveries_after_the_stop_are_late_and_their_seconds_are_drain() {
     assert_eq!(rec.message.count, 4, "late latencies are in the histogram");
     assert_eq!(rec.out_of_order, 1, "seq 2 came after seq 3");
 }
+
+#[test]
+fn a_ledger_drops_fully_delivered_words_and_still_finds_duplicates() {
+    let mut l = Ledger::default();
+    // 1,000 messages delivered in order: the words they filled are dropped.
+    for seq in 0..1000 {
+        assert!(l.mark(seq));
+    }
+    assert_eq!(l.base, 1000 / 64);
+    assert_eq!(l.seen.len(), 1, "only the word still filling stays");
+    // A duplicate of a dropped word's seq and of a kept one are both found.
+    assert!(!l.mark(3));
+    assert!(!l.mark(999));
+    // A gap (seq 1000 never arrives) pins its word: later ones still count.
+    for seq in 1001..1200 {
+        assert!(l.mark(seq));
+    }
+    assert_eq!(l.base, 1000 / 64, "the word with the gap is kept");
+    assert!(l.mark(1000), "the late one is fresh");
+    assert_eq!(l.base, 1200 / 64);
+}

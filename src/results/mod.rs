@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 
 mod drain;
 mod io;
+pub mod journal;
 mod metrics;
 mod split;
 mod stage;
 
 pub use drain::{DrainEnd, DrainInfo, Phase};
-pub use io::{read_dir, ResultsError};
+pub use io::{read_dir, result_file_name, scan_dir, ResultsError, Scan};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
 pub use split::SplitInfo;
 pub use stage::{worst_start_failure, Service, StageCounts, StartFailure, StartFailureCause, Step};
@@ -256,6 +257,10 @@ pub enum ErrorKind {
     ConnectionClosed,
     /// A participant got no chat after its `get_chats` tries.
     NoChat,
+    /// The generator's own limit, not the API's: no descriptor (`EMFILE`,
+    /// `ENFILE`) or no local port (`EADDRNOTAVAIL`) for a new connection. A
+    /// run with one is `generator-bound`, never a capacity.
+    GeneratorLimit,
 }
 
 impl ErrorKind {
@@ -269,6 +274,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::ConnectionClosed => "connection_closed",
             ErrorKind::NoChat => "no_chat",
+            ErrorKind::GeneratorLimit => "generator_limit",
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum RunError {
     /// A result file could not be written.
     #[error(transparent)]
     Results(#[from] ResultsError),
+    /// The plan needs more descriptors or local ports than this process has.
+    #[error(transparent)]
+    Limits(#[from] super::limits::LimitError),
     /// `cloudwatch.required: true` and CloudWatch failed.
     #[error("cloudwatch.required is true and CloudWatch failed: {0}")]
     CloudWatch(String),
@@ -59,6 +62,7 @@ impl RunError {
                 | RunError::Part(_)
                 | RunError::SplitWithoutTarget { .. }
                 | RunError::StartTooFarAhead { .. }
+                | RunError::Limits(_)
         )
     }
 }

@@ -9,6 +9,8 @@ mod cloudwatch;
 mod error;
 mod hook_env;
 pub mod hooks;
+mod journal;
+pub mod limits;
 mod plan;
 pub mod progress;
 pub mod signals;
@@ -59,6 +61,7 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
 /// `after_all`, then the CloudWatch metrics of the runs. Each result file is
 /// written as soon as its run ends.
 pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
+    limits::check(&plan)?;
     let (target, embedded) = match &plan.target {
         TargetSource::External(target) => (target.clone(), None),
         TargetSource::Embedded(capacity) => {
@@ -233,6 +236,8 @@ impl<'a> Session<'a> {
     /// Writes a result file and shows it.
     fn keep(&mut self, result: RunResult) -> Result<(), RunError> {
         let path = result.write_to_dir(&self.plan.out)?;
+        // The result file has all the journal had (and more).
+        journal::remove(&self.plan.out, &result.file_name());
         progress::finished(self.around.style, &result, &path);
         self.results.push(result);
         self.paths.push(path);
@@ -287,22 +292,23 @@ impl<'a> Session<'a> {
             &self.target,
             embedded,
             &self.signals,
-            style,
+            (style, &self.plan.out),
             position,
         )
         .await
     }
 }
 
-/// One real run: reset the embedded server, run the load, attach its counters.
-/// `position` is the slot's index and the number of slots, for the progress.
+/// One real run: reset the embedded server, run the load with its journal
+/// in `out`, attach the server's counters. `position` is the slot's index
+/// and the number of slots, for the progress.
 async fn run_one(
     slot: &Slot,
     identity: Identity,
     target: &Target,
     embedded: Option<&RunningServer>,
     signals: &signals::Signals,
-    style: progress::Style,
+    (style, out): (progress::Style, &std::path::Path),
     (i, count): (usize, usize),
 ) -> RunResult {
     let scenario = &slot.scenario;
@@ -330,9 +336,18 @@ async fn run_one(
         start,
         identity,
     };
-    let (mut result, ()) = tokio::join!(
+    let header = journal::header(
+        scenario,
+        target,
+        embedded.is_some(),
+        slot.part,
+        slot.start_at,
+    );
+    let journaled = journal::follow(journal::open(out, &header), updates.clone());
+    let (mut result, (), ()) = tokio::join!(
         load::run_scenario(scenario, target, control),
-        progress::follow(style, scenario, i, count, updates)
+        progress::follow(style, scenario, i, count, updates),
+        journaled
     );
     if let (Some(server), Some(before)) = (embedded, before) {
         result.server = Some(stats_delta(&before, &server.stats()));
