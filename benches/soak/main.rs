@@ -242,13 +242,14 @@ fn main() {
     let json = serde_json::to_vec(&result).expect("results serialize");
     let t = &result.totals;
     println!(
-        "result: {} timeline rows ({} bytes of JSON), sent {}, delivered {}, lost {}, errors {}, p99 message latency {:.1} ms, late ticks {}",
+        "result: {} timeline rows ({} bytes of JSON), sent {}, delivered {}, lost {}, errors {} {:?}, p99 message latency {:.1} ms, late ticks {}",
         result.timeline.len(),
         json.len(),
         t.messages_sent,
         t.messages_delivered,
         t.messages_lost,
         t.errors,
+        result.errors_by_kind,
         result.latency_ms.message.p99,
         result.generator.late_ticks,
     );

@@ -114,10 +114,6 @@ fn result_of(h: JournalHeader, timeline: Vec<Second>) -> RunResult {
             |_| h.started_at.clone(),
             |t| humantime::format_rfc3339_millis(t).to_string(),
         );
-    let sum = |f: fn(&Second) -> u64| timeline.iter().map(f).sum::<u64>();
-    let last = timeline.last().cloned().unwrap_or_default();
-    let (sent, delivered) = (sum(|s| s.sent), sum(|s| s.delivered));
-    let participants = timeline.iter().map(|s| s.participants).max().unwrap_or(0);
     let cpu: Vec<f64> = timeline.iter().map(|s| s.cpu_percent).collect();
     let generator = Generator {
         max_send_lateness_ms: timeline
@@ -128,24 +124,7 @@ fn result_of(h: JournalHeader, timeline: Vec<Second>) -> RunResult {
         cores: h.cores,
         ..Generator::default()
     };
-    let totals = Totals {
-        participants,
-        chats: last.active_chats,
-        messages_sent: sent,
-        messages_delivered: delivered,
-        errors: sum(|s| s.errors),
-        replies_sent: sum(|s| s.replies),
-        stages: StageCounts {
-            participants_started: participants,
-            signed_up: last.signed_up,
-            connected: last.connected,
-            ..StageCounts::default()
-        },
-        // Killed without a drain: what had not arrived is not known lost.
-        backlog_at_stop: sent.saturating_sub(delivered),
-        messages_undelivered_at_drain_end: sent.saturating_sub(delivered),
-        ..Totals::default()
-    };
+    let totals = totals_of(&timeline);
     RunResult {
         schema: SCHEMA_VERSION,
         scenario: h.scenario,
@@ -169,6 +148,33 @@ fn result_of(h: JournalHeader, timeline: Vec<Second>) -> RunResult {
         start_failure: None,
         creation: h.creation,
         drain: None,
+    }
+}
+
+/// The totals a timeline gives: sums of the per-second counts, the gauges
+/// of its last second.
+fn totals_of(timeline: &[Second]) -> Totals {
+    let sum = |f: fn(&Second) -> u64| timeline.iter().map(f).sum::<u64>();
+    let last = timeline.last().cloned().unwrap_or_default();
+    let (sent, delivered) = (sum(|s| s.sent), sum(|s| s.delivered));
+    let participants = timeline.iter().map(|s| s.participants).max().unwrap_or(0);
+    Totals {
+        participants,
+        chats: last.active_chats,
+        messages_sent: sent,
+        messages_delivered: delivered,
+        errors: sum(|s| s.errors),
+        replies_sent: sum(|s| s.replies),
+        stages: StageCounts {
+            participants_started: participants,
+            signed_up: last.signed_up,
+            connected: last.connected,
+            ..StageCounts::default()
+        },
+        // Killed without a drain: what had not arrived is not known lost.
+        backlog_at_stop: sent.saturating_sub(delivered),
+        messages_undelivered_at_drain_end: sent.saturating_sub(delivered),
+        ..Totals::default()
     }
 }
 
