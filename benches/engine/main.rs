@@ -104,6 +104,7 @@ fn scenario(smi: Duration) -> Scenario {
         },
         reply: ReplyPolicy::None,
         arrival: Default::default(),
+        hold_at: None,
     }
 }
 

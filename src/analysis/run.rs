@@ -231,10 +231,12 @@ pub fn analyze_run(run: &RunResult) -> RunAnalysis {
             .fold(0.0, f64::max),
     });
     let window = plateau_window(secs, found.as_ref());
-    let (verdict, reasons) = with_collapse(
-        decide(run, secs.len(), found.as_ref(), rate, window),
-        collapse.as_ref(),
-    );
+    let decided = decide(run, secs.len(), found.as_ref(), rate, window);
+    let (verdict, reasons) = if verdict::generator_limit(run).is_some() {
+        decided
+    } else {
+        with_collapse(decided, collapse.as_ref())
+    };
     let g = &run.generator;
     RunAnalysis {
         id: run.scenario.id.clone(),
@@ -325,6 +327,11 @@ fn decide(
             .as_deref()
             .unwrap_or("a before hook failed");
         return (Verdict::Skipped, vec![format!("run was skipped: {why}")]);
+    }
+    // Whatever else the run shows, connections the generator could not open
+    // make its numbers the generator's: never a capacity, never a collapse.
+    if let Some(why) = verdict::generator_limit(run) {
+        return (Verdict::GeneratorBound, vec![why]);
     }
     if run.outcome == Outcome::Failed {
         let why = run.start_failure.as_ref().map_or_else(

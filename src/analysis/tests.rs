@@ -308,3 +308,22 @@ fn a_plateau_made_by_failing_sign_ups_is_setup_bound_not_a_capacity() {
     r.totals.stages.connected = 995;
     assert_eq!(analyze_run(&r).verdict, Verdict::Valid);
 }
+
+#[test]
+fn a_run_that_hit_the_generators_limits_is_generator_bound_not_a_capacity() {
+    // A run that saturates cleanly, except that some connections found no
+    // descriptor on the generator's side.
+    let mut r = build(&Spec::new(100.0, 1, 4210.0));
+    assert_eq!(analyze_run(&r).verdict, Verdict::Valid, "the control");
+    r.errors_by_kind
+        .insert(crate::results::ErrorKind::GeneratorLimit, 3);
+    let a = analyze_run(&r);
+    assert_eq!(a.verdict, Verdict::GeneratorBound);
+    assert!(!a.verdict.measured_api());
+    let why = a.reasons.join(" ");
+    assert!(
+        why.contains("3 connection(s) found no free descriptor"),
+        "{why}"
+    );
+    assert!(why.contains("not the API's capacity"), "{why}");
+}

@@ -12,7 +12,7 @@
 //! | `too-short` | fewer than [`MIN_RUN_S`] usable seconds: too short for the plateau analysis (two windows of [`super::plateau::MIN_WINDOW_S`] s at least); the reason states the minimum and the run's peak, which is still shown |
 //! | `inconclusive` | no message was sent |
 //! | `collapsed` | the rate fell to (near) zero for good while connections were refused, reset or timed out: the API went away (see [`super::collapse`]); its peak before the collapse is shown |
-//! | `generator-bound` | any generator rule below fired |
+//! | `generator-bound` | the generator hit its own limits (`generator_limit` errors: no descriptor or local port; checked right after `skipped`, and no collapse overrides it), or any generator rule below fired |
 //! | `setup-bound` | the first failure was the Organizer or Participant API and fewer than [`SETUP_CONNECTED_SHARE`] of the participants started reached the Messenger API: the load was limited by sign-up, not by the API under test ([`setup_bound`]) |
 //! | `no-plateau` | the rate was still rising (or collapsed without a plateau) when the run ended: its peak is a lower bound of the capacity |
 //! | `valid` | a plateau was found and the generator kept up |
@@ -30,7 +30,7 @@
 //! Send lateness is assumed to measure the generator's scheduler (when a tick
 //! fired versus when it was due), not the time a blocked socket write took.
 
-use crate::results::{ByName, RunResult, Second, Service};
+use crate::results::{ByName, ErrorKind, RunResult, Second, Service};
 use serde::{Deserialize, Serialize};
 
 /// Share of the generator's cores (`cores × 100%`) at or above which it is CPU-bound.
@@ -164,6 +164,20 @@ pub fn setup_bound(run: &RunResult) -> Option<String> {
         s.participants_started,
         service.label(),
         e.step.map_or("an error", |st| st.label())
+    ))
+}
+
+/// Why the run is `generator-bound` because connections failed for lack of
+/// descriptors or local ports on the generator's side (`generator_limit`
+/// errors), or `None`. Such a run's rate is what the generator could open,
+/// not what the API took.
+pub fn generator_limit(run: &RunResult) -> Option<String> {
+    let n = *run
+        .errors_by_kind
+        .get(&ErrorKind::GeneratorLimit)
+        .filter(|&&n| n > 0)?;
+    Some(format!(
+        "the generator hit its own limits: {n} connection(s) found no free descriptor or local port (`generator_limit`); raise the open-file limit or use `split: K`: this is not the API's capacity"
     ))
 }
 

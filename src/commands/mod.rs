@@ -32,6 +32,9 @@ pub type Code = i32;
 
 /// Runs a parsed command; returns the process exit code.
 pub async fn execute(cli: Cli) -> Result<Code, Failure> {
+    // Every command may open sockets (`serve`, `run`, `action`): the soft
+    // open-file limit of a shell (often 1,024) is no reason to fail.
+    crate::run::limits::raise_open_files();
     match cli.command {
         Command::Run(args) => run::run(args).await,
         Command::Serve(args) => serve::serve(args).await,

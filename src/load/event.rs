@@ -114,4 +114,7 @@ pub struct Progress {
     pub errors: u64,
     /// Open WebSockets.
     pub open_connections: u64,
+    /// The last completed seconds of the timeline (a few, oldest first), as
+    /// the result file will have them: what the run's journal appends.
+    pub seconds: Vec<crate::results::Second>,
 }

@@ -108,3 +108,55 @@ pub(crate) fn binary_frame(step: Step, len: usize) -> Failure {
 pub(crate) fn unreadable(step: Step, e: ReadError) -> Failure {
     Failure::new(step, ErrorKind::Protocol, e.to_string())
 }
+
+/// Whether a socket error is the generator's own limit rather than the API:
+/// no descriptor left (`EMFILE` for the process, `ENFILE` for the system) or
+/// no local port left (`EADDRNOTAVAIL`).
+pub(crate) fn is_generator_limit(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL)
+    )
+}
+
+/// Whether an error or any of its sources is the generator's own limit
+/// (reqwest and hyper wrap the socket's error a few levels down).
+pub(crate) fn caused_by_generator_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            // A wrapping io::Error's `source()` skips the error it wraps.
+            let inner = io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static));
+            if is_generator_limit(io) || inner.is_some_and(caused_by_generator_limit) {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// What a generator-limit failure says besides its cause: whose limit it is
+/// and what to do.
+pub(crate) const GENERATOR_LIMIT_HINT: &str =
+    "the generator's own limit, not the API's: raise `ulimit -n` (or the local port range) or spread the load with `split: K`";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptor_and_port_exhaustion_are_the_generators_limit() {
+        for errno in [libc::EMFILE, libc::ENFILE, libc::EADDRNOTAVAIL] {
+            let e = std::io::Error::from_raw_os_error(errno);
+            assert!(is_generator_limit(&e), "{e}");
+            let wrapped = std::io::Error::other(e);
+            assert!(caused_by_generator_limit(&wrapped), "{wrapped}");
+        }
+        let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert!(!is_generator_limit(&refused));
+        assert!(!caused_by_generator_limit(&refused));
+    }
+}

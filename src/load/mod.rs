@@ -506,6 +506,13 @@ async fn spawn_participants(
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut k: u32 = 0;
     loop {
+        if scenario
+            .hold_at
+            .is_some_and(|n| u64::from(part.participant_id(k)) >= n)
+        {
+            // A soak holds its population: creation ends, the run goes on.
+            return std::future::pending().await;
+        }
         let scheduled = tick.tick().await;
         let late_us = Instant::now()
             .saturating_duration_since(scheduled.into_std())

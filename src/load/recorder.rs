@@ -135,6 +135,7 @@ impl Recorder {
                     let cpu = self.cpu.sample_percent();
                     let done = elapsed.saturating_sub(1) as usize;
                     self.buckets.second(done).cpu_percent = cpu;
+                    self.buckets.complete(done, self.stop_us());
                     self.check_budget();
                     let _ = progress.send(self.snapshot(elapsed));
                 }
@@ -286,6 +287,7 @@ impl Recorder {
             delivered_per_s: last.map_or(0, |b| b.delivered),
             replies_per_s: last.map_or(0, |b| b.replies),
             open_connections: self.buckets.open_connections.max(0) as u64,
+            seconds: self.buckets.recent(),
             ..self.counts.totals.clone()
         }
     }

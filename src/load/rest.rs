@@ -162,7 +162,10 @@ impl Call {
     fn transport(&self, e: reqwest::Error) -> RestError {
         // Anything else on the way (a reset, a connection closed mid-answer)
         // is the connection failing, not a protocol the server broke.
-        let kind = if e.is_timeout() {
+        let limit = super::failure::caused_by_generator_limit(&e);
+        let kind = if limit {
+            ErrorKind::GeneratorLimit
+        } else if e.is_timeout() {
             ErrorKind::Timeout
         } else if e.is_connect() {
             ErrorKind::ConnectRefused
@@ -175,7 +178,12 @@ impl Call {
             kind,
             step: self.step,
             http_status: None,
-            message: format!("POST {} failed: {e}", self.url),
+            message: if limit {
+                let hint = super::failure::GENERATOR_LIMIT_HINT;
+                format!("POST {} failed: {e} ({hint})", self.url)
+            } else {
+                format!("POST {} failed: {e}", self.url)
+            },
         }
     }
 }

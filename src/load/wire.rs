@@ -147,6 +147,9 @@ async fn connect_inner(
     .map_err(|e| ConnectError {
         kind: match e {
             tungstenite::Error::Http(_) => ErrorKind::HttpStatus,
+            tungstenite::Error::Io(ref io) if super::failure::is_generator_limit(io) => {
+                ErrorKind::GeneratorLimit
+            }
             tungstenite::Error::Io(_) => ErrorKind::ConnectRefused,
             _ => ErrorKind::Protocol,
         },
@@ -171,9 +174,18 @@ async fn resolve(host: &str, port: u16) -> Result<SocketAddr, ConnectError> {
 }
 
 fn refused(url: &str) -> impl Fn(std::io::Error) -> ConnectError + '_ {
-    move |e| ConnectError {
-        kind: ErrorKind::ConnectRefused,
-        message: format!("TCP connection to {url} failed: {e}"),
+    move |e| {
+        if super::failure::is_generator_limit(&e) {
+            let hint = super::failure::GENERATOR_LIMIT_HINT;
+            return ConnectError {
+                kind: ErrorKind::GeneratorLimit,
+                message: format!("no socket for a connection to {url}: {e} ({hint})"),
+            };
+        }
+        ConnectError {
+            kind: ErrorKind::ConnectRefused,
+            message: format!("TCP connection to {url} failed: {e}"),
+        }
     }
 }
 

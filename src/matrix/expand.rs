@@ -273,6 +273,7 @@ pub(crate) fn scenarios(spec: &MatrixSpec, cells: &[Combination]) -> Vec<Scenari
                 stop: stop(spec, cell),
                 reply: super::ReplyPolicy::None,
                 arrival: arrival(spec, cell),
+                hold_at: None,
             });
         }
     }

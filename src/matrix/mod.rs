@@ -178,6 +178,11 @@ pub struct Scenario {
     pub reply: ReplyPolicy,
     /// How participants are created: open rate or one after another.
     pub arrival: Arrival,
+    /// Creation pauses once this many participants (of all parts) were
+    /// created and the run goes on until a stop rule: a soak's steady
+    /// population (`benches/soak`). `None` (every matrix scenario): creation
+    /// goes on until a stop rule.
+    pub hold_at: Option<u64>,
 }
 
 /// How participants are created (`arrival:` at the top level or per include).

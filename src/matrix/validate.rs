@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde_saphyr::{Location, Spanned};
 
 use super::ab::{self, AbPlan, SideTarget};
-use super::hosts::HostPattern;
 use super::error::{mask_url_credentials, Diagnostic, MatrixError, Source};
 use super::expand::{self, Include, Match, MatrixSpec};
+use super::hosts::HostPattern;
 use super::interpolate::{interpolate, InterpolationError};
 use super::raw::{IntOrText, PosDur, RawExclude, RawFile, RawInclude, RawStop, RawTarget};
 use crate::staging::Capacity;

@@ -310,12 +310,7 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
     let mut seen: Vec<(RunResult, PathBuf)> = Vec::new();
     for p in expand_globs(paths)? {
         let p = &p;
-        let batch = if p.is_file() {
-            vec![RunResult::read(p)?]
-        } else {
-            results::read_dir(p)?
-        };
-        for r in batch {
+        for r in runs_in(p)? {
             let part = |x: &RunResult| x.split.as_ref().map(|s| s.part);
             // Both sides of an A/B job run the same scenario ids.
             let same = |s: &RunResult| s.scenario.id == r.scenario.id && s.side == r.side;
@@ -366,6 +361,49 @@ pub fn read_results(paths: &[PathBuf]) -> Result<Vec<RunResult>, ReportError> {
     }
     out.sort_by(|a, b| (&a.scenario.id, a.side).cmp(&(&b.scenario.id, b.side)));
     Ok(out)
+}
+
+/// The runs of one `--results` path (a directory or a file). One file that
+/// cannot be read (half-written, damaged, of a newer schema) is skipped with
+/// a warning naming it instead of failing the report; a journal without its
+/// result file becomes the `interrupted` run it recorded
+/// ([`results::journal`]), with a warning saying so.
+fn runs_in(p: &Path) -> Result<Vec<RunResult>, ReportError> {
+    let skip = |e: &ResultsError| eprintln!("warning: skipping {e}");
+    if p.is_file() {
+        let read = if results::journal::is_journal(p) {
+            results::journal::recover(p).inspect(|r| recovered(r, p))
+        } else {
+            RunResult::read(p)
+        };
+        return Ok(read.map_or_else(
+            |e| {
+                skip(&e);
+                Vec::new()
+            },
+            |r| vec![r],
+        ));
+    }
+    let scan = results::scan_dir(p)?;
+    scan.unreadable.iter().for_each(skip);
+    for (r, journal) in &scan.recovered {
+        recovered(r, journal);
+    }
+    Ok(scan
+        .runs
+        .into_iter()
+        .chain(scan.recovered)
+        .map(|(r, _)| r)
+        .collect())
+}
+
+fn recovered(r: &RunResult, journal: &Path) {
+    eprintln!(
+        "warning: {}: run {} has no result file (the process was killed): reported as interrupted, from the {} s of timeline its journal kept",
+        journal.display(),
+        r.scenario.id,
+        r.timeline.len()
+    );
 }
 
 /// Paths as given, with `*`, `?` and `[...]` patterns expanded (sorted), so

@@ -10,7 +10,7 @@
 use super::format;
 use crate::analysis::run::FirstErrorInfo;
 use crate::analysis::{RunAnalysis, Verdict};
-use crate::results::{Service, Step};
+use crate::results::{ErrorKind, Service, Step};
 
 /// The headline when no run could start: what to fix, from the first run.
 pub fn not_started(runs: &[RunAnalysis]) -> Option<String> {
@@ -38,6 +38,13 @@ pub fn sentence(runs: &[RunAnalysis]) -> Option<String> {
         .filter_map(|r| r.first_error.as_ref())
         .min_by(|a, b| a.at_s.total_cmp(&b.at_s))?;
     let step = e.step?;
+    if e.kind == ErrorKind::GeneratorLimit {
+        return Some(format!(
+            "The generator hit its own limit first (generator_limit at {}: no descriptor or local port for a {}): not the API's; the run is generator-bound, raise the open-file limit or use `split: K`",
+            format::secs(e.at_s),
+            step.label()
+        ));
+    }
     let service = e.service.unwrap_or(step.service());
     let mut s = format!(
         "{} {} failed first ({} at {}, {} chats active)",
@@ -67,7 +74,7 @@ fn what(e: &FirstErrorInfo) -> String {
 mod tests {
     use super::*;
     use crate::analysis::analyze_run;
-    use crate::results::{ErrorKind, FirstError, Outcome, StartFailure, StartFailureCause};
+    use crate::results::{FirstError, Outcome, StartFailure, StartFailureCause};
 
     fn run_failing(step: Step, status: Option<u16>, at_s: f64) -> RunAnalysis {
         let mut r = crate::results::tests::sample();
@@ -102,6 +109,33 @@ mod tests {
             "{s}"
         );
         assert!(!s.contains("not saturated"), "{s}");
+    }
+
+    #[test]
+    fn a_generator_limit_is_named_as_the_generators_not_the_apis() {
+        let mut r = crate::results::tests::sample();
+        r.first_error = Some(FirstError {
+            at_s: 2.5,
+            kind: ErrorKind::GeneratorLimit,
+            message: "no socket for a connection: Too many open files (os error 24)".into(),
+            worker: crate::results::Worker::Participant(250),
+            active_chats: 240,
+            participants: 250,
+            step: Some(Step::Handshake),
+            service: Some(Step::Handshake.service()),
+            http_status: None,
+        });
+        r.errors_by_kind
+            .insert(crate::results::ErrorKind::GeneratorLimit, 1);
+        let s = sentence(&[analyze_run(&r)]).unwrap();
+        assert!(
+            s.starts_with("The generator hit its own limit first (generator_limit at 2.5 s"),
+            "{s}"
+        );
+        assert!(
+            s.contains("generator-bound") && !s.contains("Messenger API"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -38,6 +38,15 @@ pub enum ResultsError {
     },
 }
 
+/// The file name of scenario `id`'s result: `<id>.json`, or
+/// `<id>.part2of3.json` for part 2 of 3 of a split run (part 0 is a merged one).
+pub fn result_file_name(id: &str, part: Option<(u32, u32)>) -> String {
+    match part {
+        Some((part, parts)) if part > 0 => format!("{id}.part{part}of{parts}.json"),
+        _ => format!("{id}.json"),
+    }
+}
+
 impl RunResult {
     /// The file name of this run inside a results directory; parts of a
     /// split run carry their part (`<id>.part2of3.json`).
@@ -47,10 +56,13 @@ impl RunResult {
             Some(side) => format!("{}.{side}", self.scenario.id),
             None => self.scenario.id.clone(),
         };
-        match &self.split {
-            Some(s) if s.part > 0 => format!("{id}.part{}of{}.json", s.part, s.parts),
-            _ => format!("{id}.json"),
-        }
+        result_file_name(&id, self.split.as_ref().map(|s| (s.part, s.parts)))
+    }
+
+    /// The file name of this run's journal (`<id>.journal.jsonl`), see
+    /// [`super::journal`].
+    pub fn journal_name(&self) -> String {
+        super::journal::journal_name(&self.file_name())
     }
 
     /// Writes `dir/<scenario-id>.json` atomically and returns its path.
@@ -128,4 +140,58 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunResult>, ResultsError> {
             .then_with(|| a.part().cmp(&b.part()))
     });
     Ok(out)
+}
+
+/// What a results directory holds, read leniently (for `msgperf report`).
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Readable result files and their paths, sorted by path.
+    pub runs: Vec<(RunResult, PathBuf)>,
+    /// `interrupted` runs recovered from a journal that has no readable
+    /// result file beside it, and the journals' paths.
+    pub recovered: Vec<(RunResult, PathBuf)>,
+    /// Result files and journals that could not be read (half-written,
+    /// damaged, not msgperf's, or of a newer schema).
+    pub unreadable: Vec<ResultsError>,
+}
+
+/// Reads `dir` as [`read_dir`] does, but never fails on one file: an
+/// unreadable file goes to [`Scan::unreadable`], and a journal whose result
+/// file is missing or unreadable becomes an `interrupted` run
+/// ([`super::journal::recover`]). Only listing the directory can fail.
+pub fn scan_dir(dir: &Path) -> Result<Scan, ResultsError> {
+    let io = |source| ResultsError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        paths.push(entry.map_err(io)?.path());
+    }
+    paths.sort();
+    let mut scan = Scan::default();
+    let mut journals = Vec::new();
+    for path in paths {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.as_deref().unwrap_or_default();
+        if super::journal::is_journal(&path) {
+            journals.push(path);
+        } else if name.ends_with(".json") && !name.starts_with('.') && name != "report.json" {
+            match RunResult::read(&path) {
+                Ok(run) => scan.runs.push((run, path)),
+                Err(e) => scan.unreadable.push(e),
+            }
+        }
+    }
+    for journal in journals {
+        let result = super::journal::result_path_of(&journal);
+        if scan.runs.iter().any(|(_, p)| Some(p) == result.as_ref()) {
+            continue;
+        }
+        match super::journal::recover(&journal) {
+            Ok(run) => scan.recovered.push((run, journal)),
+            Err(e) => scan.unreadable.push(e),
+        }
+    }
+    Ok(scan)
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 mod drain;
 mod io;
+pub mod journal;
 mod keys;
 mod metrics;
 mod side;
@@ -21,7 +22,7 @@ mod worker;
 
 pub use crate::time::Timestamp;
 pub use drain::{DrainEnd, DrainInfo, Phase};
-pub use io::{read_dir, ResultsError};
+pub use io::{read_dir, result_file_name, scan_dir, ResultsError, Scan};
 pub(crate) use keys::order_by_name;
 pub use keys::{lenient_keys, ByName};
 pub use metrics::{MetricPoint, MetricSeries, RunMetrics};
@@ -292,6 +293,10 @@ pub enum ErrorKind {
     ConnectionClosed,
     /// A participant got no chat after its `get_chats` tries.
     NoChat,
+    /// The generator's own limit, not the API's: no descriptor (`EMFILE`,
+    /// `ENFILE`) or no local port (`EADDRNOTAVAIL`) for a new connection. A
+    /// run with one is `generator-bound`, never a capacity.
+    GeneratorLimit,
 }
 
 impl ByName for ErrorKind {
@@ -313,6 +318,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::ConnectionClosed => "connection_closed",
             ErrorKind::NoChat => "no_chat",
+            ErrorKind::GeneratorLimit => "generator_limit",
         }
     }
 }

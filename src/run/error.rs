@@ -61,6 +61,9 @@ pub enum RunError {
         /// Why it is refused.
         why: Why,
     },
+    /// The plan needs more descriptors or local ports than this process has.
+    #[error(transparent)]
+    Limits(#[from] super::limits::LimitError),
 }
 
 impl RunError {
@@ -75,6 +78,7 @@ impl RunError {
                 | RunError::SplitSequential { .. }
                 | RunError::StartTooFarAhead { .. }
                 | RunError::NotAllowed { .. }
+                | RunError::Limits(_)
         )
     }
 }

@@ -9,6 +9,8 @@ mod allow;
 mod error;
 mod hook_env;
 pub(crate) mod hooks;
+mod journal;
+pub mod limits;
 pub(crate) mod pairs;
 mod plan;
 pub(crate) mod progress;
@@ -65,6 +67,7 @@ pub async fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
 /// file is written as soon as its run ends, and never again: CloudWatch is the
 /// report's step (`report::cloudwatch`).
 pub async fn execute(plan: RunPlan) -> Result<RunOutcome, RunError> {
+    limits::check(&plan)?;
     // Before any hook or traffic: a refused host is never touched, on
     // either side of an A/B plan.
     for source in std::iter::once(&plan.target).chain(plan.candidate.as_ref()) {
@@ -292,6 +295,8 @@ impl<'a> Session<'a> {
     /// Writes a result file and shows it.
     fn keep(&mut self, result: RunResult) -> Result<(), RunError> {
         let path = result.write_to_dir(&self.plan.out)?;
+        // The result file has all the journal had (and more).
+        journal::remove(&self.plan.out, &result.file_name());
         progress::finished(self.around.style, &result, &path);
         self.results.push(result);
         self.paths.push(path);
@@ -354,27 +359,28 @@ impl<'a> Session<'a> {
         let style = self.around.style;
         let (target, embedded) = self.rig(side);
         run_one(
-            slot,
+            (slot, side),
             identity,
             target,
             embedded,
             &self.signals,
-            style,
+            (style, &self.plan.out),
             position,
         )
         .await
     }
 }
 
-/// One real run: reset the embedded server, run the load, attach its counters.
-/// `position` is the slot's index and the number of slots, for the progress.
+/// One real run: reset the embedded server, run the load with its journal
+/// in `out`, attach the server's counters. `position` is the slot's index
+/// and the number of slots, for the progress.
 async fn run_one(
-    slot: &Slot,
+    (slot, side): (&Slot, Option<Side>),
     identity: Identity,
     target: &Target,
     embedded: Option<&RunningServer>,
     signals: &signals::Signals,
-    style: progress::Style,
+    (style, out): (progress::Style, &std::path::Path),
     (i, count): (usize, usize),
 ) -> RunResult {
     let scenario = &slot.scenario;
@@ -404,9 +410,18 @@ async fn run_one(
         start,
         identity,
     };
-    let (mut result, ()) = tokio::join!(
+    let header = journal::header(
+        (scenario, side),
+        target,
+        embedded.is_some(),
+        slot.part,
+        slot.start_at,
+    );
+    let journaled = journal::follow(journal::open(out, &header), updates.clone());
+    let (mut result, (), ()) = tokio::join!(
         load::run_scenario(scenario, target, control),
-        progress::follow(style, scenario, i, count, updates)
+        progress::follow(style, scenario, i, count, updates),
+        journaled
     );
     if let (Some(server), Some(before)) = (embedded, before) {
         result.server = Some(stats_delta(&before, &server.stats()));

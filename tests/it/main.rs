@@ -23,6 +23,8 @@ mod fixtures_roundtrip;
 mod github_nightly_wiremock;
 mod github_wiremock;
 mod hooks_e2e;
+mod journal_e2e;
+mod limits_e2e;
 mod report;
 mod report_cloudwatch;
 mod report_files;
