@@ -15,6 +15,7 @@ pub mod delivery;
 mod details;
 pub mod first_failure;
 pub mod format;
+mod from_bytes;
 pub mod headline;
 pub mod history;
 pub mod html;
@@ -24,4 +25,5 @@ pub mod model;
 pub mod terminal;
 
 pub use command::{run, run_for, Commit, ReportError, ReportOptions, ReportOutcome};
+pub use from_bytes::report_from_bytes;
 pub use model::{build, BaselineInput, Report, REPORT_SCHEMA};

@@ -8,6 +8,7 @@
 mod accounts;
 mod capacity;
 mod chats;
+mod decode;
 mod envelope;
 mod faults;
 mod frames;
@@ -26,6 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub use capacity::{DEFAULT_SEND_QUEUE, SIGN_UP_TIMEOUT};
+pub use decode::{every_decoding, ClientDecoding};
 pub use rest::{INVALID_CREDENTIALS, RESET_PATH, STATS_PATH};
 pub use run::{start, start_on_own_runtime, RunningServer};
 pub use state::{ESME_ADMIN_EMAIL, ESME_OWNER_EMAIL, SEEDED_ORGANIZERS, SEED_EVENTS, VIEWER_EMAIL};
