@@ -206,6 +206,56 @@ pub fn frame(text: &[u8]) -> Result<Frame, ReadError> {
     }
 }
 
+/// Everything the client makes of one server frame or REST body, by each of
+/// its readers: the JSON ones above and the hot path's byte scanners.
+#[derive(Debug)]
+pub struct Readings {
+    /// [`frame`]: what an organizer or participant makes of a WebSocket frame.
+    pub frame: Result<Frame, ReadError>,
+    /// [`token`]: the token of a sign-in or sign-up body.
+    pub token: Result<String, ReadError>,
+    /// [`error_message`]: the message of a REST error body.
+    pub error_message: Option<String>,
+    /// A participant's message token (`[mp:…]`), as an organizer finds it.
+    pub message_token: Option<super::wire::Token>,
+    /// An organizer's reply token (`[re:…]`), as a participant finds it.
+    pub reply_token: Option<super::wire::Token>,
+    /// The participant's `error` frame test.
+    pub error_text: Option<String>,
+    /// The reply an answering organizer would send to the message, if any.
+    pub reply: Option<String>,
+}
+
+/// Runs every reader of the client over `data`, as if the server had sent it
+/// as a frame or a body. Never panics, whatever the bytes.
+///
+/// The fuzz target `client` (fuzz/) and the corpus replay test
+/// (`tests/it/fuzz_corpus.rs`) call it: keep it public.
+pub fn every_reading(data: &[u8]) -> Readings {
+    use super::reply::{chat_id, is_reply, ReplyFrames};
+    use tokio_tungstenite::tungstenite::Message;
+    let message_token = super::wire::find_token(data);
+    // Organizers read text frames only: the reply is built from UTF-8 bytes.
+    let reply = match (message_token, std::str::from_utf8(data), chat_id(data)) {
+        (Some(token), Ok(_), Some(chat)) if !is_reply(data) => {
+            match ReplyFrames::default().frame(chat, token) {
+                Message::Text(text) => Some(text.as_str().to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    Readings {
+        frame: frame(data),
+        token: token(data, "POST /auth/sign-in"),
+        error_message: error_message(data),
+        message_token,
+        reply_token: super::wire::find_reply(data),
+        error_text: super::participant::error_text(data),
+        reply,
+    }
+}
+
 #[cfg(test)]
 #[path = "read_tests.rs"]
 mod tests;

@@ -12,6 +12,7 @@ use serde_saphyr::{
 };
 
 use super::error::{nearest, sanitize, MatrixError, Source};
+use super::file::key_path;
 use super::raw::HINT_MARK;
 
 /// Deserializes the whole document, or says precisely what is wrong with it.
@@ -119,6 +120,25 @@ pub(crate) fn expected_value(key: &str) -> &'static str {
     }
 }
 
+/// The key of line `line` (from the indentation of the lines up to it) when
+/// it lies inside `key`, the deepest key serde reached; otherwise `key`.
+fn key_at_line(text: &str, line: u64, key: String) -> String {
+    let Ok(line) = usize::try_from(line) else {
+        return key;
+    };
+    let end = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i);
+    let found = key_path(&text[..end]);
+    let inside = key.is_empty() || found.starts_with(&format!("{key}."));
+    if line > 0 && inside && !found.is_empty() {
+        found
+    } else {
+        key
+    }
+}
+
 /// Builds the diagnostic for one serde-saphyr error.
 fn convert(src: Source, err: &YamlError, path: Option<&Path>) -> MatrixError {
     let (line, column, width) = err
@@ -159,16 +179,30 @@ fn convert(src: Source, err: &YamlError, path: Option<&Path>) -> MatrixError {
             Some((problem, hint)) => (problem.to_string(), hint.to_string()),
             None => (msg.clone(), format!("write {}", expected_value(leaf(&key)))),
         },
-        YamlError::Eof { .. } if key.is_empty() => (
+        YamlError::Eof { .. } if key.is_empty() => {
+            key = "matrix".into();
+            (
             "the file is empty".to_string(),
             "start from the published matrix.yaml; at least `matrix:` with sci, cpi and smi is needed".to_string(),
-        ),
-        YamlError::MultipleDocuments { .. } => (
-            "the file holds more than one YAML document".to_string(),
-            "keep one document: remove the `---` line and what follows, or merge the two".to_string(),
-        ),
+            )
+        }
+        YamlError::MultipleDocuments { .. } => {
+            key = key_at_line(src.text, line, key);
+            (
+                "the file holds more than one YAML document".to_string(),
+                "keep one document: remove the `---` line and what follows, or merge the two"
+                    .to_string(),
+            )
+        }
         other => {
-            let message = UserMessageFormatter.format_message(other).into_owned();
+            // Scanner and parser errors stop before serde sees the key.
+            key = key_at_line(src.text, line, key);
+            let mut message = UserMessageFormatter.format_message(other).into_owned();
+            if message.contains("recursion limit") {
+                message = format!(
+                    "{message}: lists and mappings nested deeper than any matrix file needs"
+                );
+            }
             let syntax = matches!(
                 other,
                 YamlError::ExternalMessage { source, .. }

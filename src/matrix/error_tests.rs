@@ -410,3 +410,70 @@ fn an_unknown_arrival_names_the_choices() {
         &["bad.yaml, line 5", "`arrival`", "rate", "sequential"],
     );
 }
+
+/// Regression: `max_duration: 500000000000y` parsed, and `run` panicked
+/// ("overflow when adding duration to instant") instead of exiting 2.
+#[test]
+fn durations_longer_than_a_week_are_refused_before_they_overflow_the_clock() {
+    check(
+        &format!("{MATRIX}stop:\n  max_duration: 500000000000y\n"),
+        &[
+            "line 6, column 17, key `stop.max_duration`",
+            "longer than the 7 days",
+        ],
+    );
+    check(
+        "matrix:\n  sci: [10ms]\n  cpi: [20ms]\n  smi: [10000y]\n",
+        &["line 4", "key `matrix.smi[0]`", "longer than the 7 days"],
+    );
+    let week = format!("{MATRIX}stop:\n  max_duration: 7days\n  drain: 1week\n");
+    assert!(parse("ok.yaml", &week, &env).is_ok());
+}
+
+/// Regression: scanner errors (a tab, a second document, an empty file)
+/// named no key; they now name the key of their line.
+#[test]
+fn yaml_errors_before_any_key_name_the_key_of_their_line() {
+    check(
+        &format!("{MATRIX}stop:\n\tmax_duration: 30s\n"),
+        &["line 6", "key `stop.max_duration`"],
+    );
+    check(
+        &format!("{MATRIX}---\n{MATRIX}"),
+        &["line 6", "key `matrix`"],
+    );
+    check("# nothing\n", &["key `matrix`", "the file is empty"]);
+}
+
+/// Regression: a file that is not UTF-8 was "cannot read …: stream did not
+/// contain valid UTF-8", with no line or key.
+#[test]
+fn bytes_that_are_not_utf8_name_line_and_key() {
+    let mut bytes = format!("{MATRIX}stop:\n  on_error: ").into_bytes();
+    bytes.extend_from_slice(b"\xE9\n");
+    let e = parse_bytes("bad.yaml", &bytes, &env).unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains("bad.yaml, line 6, column 13, key `stop.on_error`"),
+        "{shown}"
+    );
+    assert!(shown.contains("not UTF-8"), "{shown}");
+}
+
+/// A file over the size limit is refused where the limit falls.
+#[test]
+fn a_file_over_the_limit_is_refused_naming_the_line_where_it_falls() {
+    let mut text = format!("{MATRIX}stop:\n");
+    while text.len() <= MAX_FILE_BYTES {
+        text.push_str("  # padding\n");
+    }
+    let line = 1 + text[..MAX_FILE_BYTES].matches('\n').count();
+    let e = parse_bytes("big.yaml", text.as_bytes(), &env).unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains(&format!("big.yaml, line {line},")) && shown.contains("key `stop`"),
+        "{}",
+        &shown[..shown.len().min(500)]
+    );
+    assert!(shown.contains("larger than 1 MiB"), "{shown:.300}");
+}

@@ -22,6 +22,7 @@ pub(crate) mod cloudwatch;
 mod decode;
 mod error;
 pub(crate) mod expand;
+mod file;
 mod hooks;
 pub mod hosts;
 mod interpolate;
@@ -44,6 +45,7 @@ pub use ab::{AbPlan, Compare, SideTarget};
 pub use cloudwatch::{CloudWatchConfig, MetricSource, MetricSpec, PublishConfig};
 pub use error::{Diagnostic, MatrixError};
 pub use expand::{duration_label, expand, Include, Match, MatrixSpec};
+pub use file::MAX_BYTES as MAX_FILE_BYTES;
 pub use hooks::{Hook, HookPhase, Hooks, OnHookFailure, ReplyPolicy, DEFAULT_HOOK_TIMEOUT};
 pub use hosts::HostPattern;
 pub use interpolate::{interpolate, InterpolationError};
@@ -84,22 +86,30 @@ pub fn parse_plan_only(source_name: &str, text: &str) -> Result<Plan, MatrixErro
     validate::build(src, raw, None)
 }
 
+/// Like [`parse`] for the raw bytes of a file: bytes that are not UTF-8, or
+/// more than [`MAX_FILE_BYTES`] of them, are a [`MatrixError::Syntax`] naming
+/// the line, column and key where they are.
+///
+/// The fuzz target `matrix` (fuzz/) and the corpus replay test
+/// (`tests/it/fuzz_corpus.rs`) call it: keep it public.
+pub fn parse_bytes(
+    source_name: &str,
+    bytes: &[u8],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan, MatrixError> {
+    parse(source_name, file::text(source_name, bytes)?, env)
+}
+
 /// Reads `path` and [`parse_plan_only`]s it.
 pub fn load_plan_only(path: &Path) -> Result<Plan, MatrixError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_plan_only(&path.display().to_string(), &text)
+    let name = path.display().to_string();
+    let bytes = file::read(path)?;
+    parse_plan_only(&name, file::text(&name, &bytes)?)
 }
 
 /// Reads `path` and [`parse`]s it with the process environment.
 pub fn load_file(path: &Path) -> Result<Plan, MatrixError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&path.display().to_string(), &text, &|name| {
+    parse_bytes(&path.display().to_string(), &file::read(path)?, &|name| {
         std::env::var(name).ok()
     })
 }

@@ -201,14 +201,26 @@ pub(crate) struct RawGate {
     pub fail_on_regression: Option<bool>,
 }
 
+/// The longest duration matrix.yaml may give: no interval, run or timeout
+/// is longer, and one of 500 billion years parses but overflows the clock
+/// when the run adds it to "now" (a panic, not a configuration error).
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Parses a humantime string, with an error that says what to write instead.
 fn parse_duration<E: de::Error>(text: &str) -> Result<Duration, E> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
+    let value = humantime::parse_duration(text.trim()).map_err(|e| {
         fail(
             format_args!("`{text}` is not a duration ({e})"),
             "write a number and a unit, such as `10ms`, `1s` or `2m`",
         )
-    })
+    })?;
+    if value > MAX_DURATION {
+        return Err(fail(
+            format_args!("`{text}` is longer than the 7 days a duration may be here"),
+            "a run, interval or timeout of more than a week is a typo: write one such as `30s` or `2h`",
+        ));
+    }
+    Ok(value)
 }
 
 /// A duration, zero allowed (`drain: 0s` means no reading time).

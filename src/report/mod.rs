@@ -17,6 +17,7 @@ pub(crate) mod delivery;
 mod details;
 pub(crate) mod first_failure;
 pub(crate) mod format;
+mod from_bytes;
 pub(crate) mod headline;
 pub(crate) mod history;
 pub(crate) mod html;
@@ -30,4 +31,5 @@ pub use command::{
     ReportOutcome,
 };
 pub use format::text;
+pub use from_bytes::report_from_bytes;
 pub use model::{build, BaselineInput, Report, REPORT_SCHEMA};

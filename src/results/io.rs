@@ -89,6 +89,11 @@ impl RunResult {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::from_slice(&text, path)
+    }
+
+    /// Decodes the bytes of a result file; `path` only names it in errors.
+    pub fn from_slice(text: &[u8], path: &Path) -> Result<RunResult, ResultsError> {
         #[derive(Deserialize)]
         struct Probe {
             schema: u32,
@@ -97,14 +102,14 @@ impl RunResult {
             path: path.to_path_buf(),
             source,
         };
-        let probe: Probe = serde_json::from_slice(&text).map_err(parse)?;
+        let probe: Probe = serde_json::from_slice(text).map_err(parse)?;
         if probe.schema > SCHEMA_VERSION {
             return Err(ResultsError::NewerSchema {
                 path: path.to_path_buf(),
                 found: probe.schema,
             });
         }
-        let mut run: RunResult = serde_json::from_slice(&text).map_err(parse)?;
+        let mut run: RunResult = serde_json::from_slice(text).map_err(parse)?;
         if run.scenario.group.is_empty() {
             run.scenario.group = super::ScenarioInfo::group_from_id(&run.scenario.id);
         }

@@ -8,6 +8,7 @@
 mod accounts;
 mod capacity;
 mod chats;
+mod decode;
 mod envelope;
 mod faults;
 mod frames;
@@ -26,6 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub use capacity::{DEFAULT_SEND_QUEUE, SIGN_UP_TIMEOUT};
+pub use decode::{every_decoding, ClientDecoding};
 /// The decoding of client frames, as the server reads them (fuzz targets call it).
 pub use envelope::{auth_token, chat_ref, envelope, send_message, Envelope};
 pub use rest::{INVALID_CREDENTIALS, RESET_PATH, STATS_PATH};
