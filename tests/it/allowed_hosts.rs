@@ -28,12 +28,7 @@ fn matrix(dir: &Path, ws: &str, org: &str, part: &str, extra: &str) -> PathBuf {
 fn run(matrix: &Path, args: &[&str]) -> Output {
     let dir = matrix.parent().unwrap();
     Command::new(env!("CARGO_BIN_EXE_msgperf"))
-        .args(["run", "--matrix"])
-        .arg(matrix)
-        .arg("--out")
-        .arg(dir.join("results"))
-        .arg("--report-dir")
-        .arg(dir.join("report"))
+        .args(crate::cli::run_args(matrix, &dir.join("results"), dir))
         .args(args)
         .env("CI", "true")
         .env_remove("GITHUB_ACTIONS")

@@ -14,7 +14,8 @@ pub(crate) fn msgperf() -> Command {
 }
 
 /// `run --matrix M --out RESULTS --report-dir DIR/report`.
-fn run_args(matrix: &Path, results: &Path, dir: &Path) -> Vec<std::ffi::OsString> {
+/// `run --matrix M --out R --report-dir D/report`: how the tests invoke `msgperf run`.
+pub(crate) fn run_args(matrix: &Path, results: &Path, dir: &Path) -> Vec<std::ffi::OsString> {
     vec![
         "run".into(),
         "--matrix".into(),

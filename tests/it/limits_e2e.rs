@@ -58,12 +58,7 @@ fn plan(dir: &Path, target: &str) -> PathBuf {
 
 fn run(cmd: &mut Command, matrix: &Path, dir: &Path) -> (Output, String) {
     let out = cmd
-        .args(["run", "--matrix"])
-        .arg(matrix)
-        .arg("--out")
-        .arg(dir.join("results"))
-        .arg("--report-dir")
-        .arg(dir.join("report"))
+        .args(crate::cli::run_args(matrix, &dir.join("results"), dir))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
