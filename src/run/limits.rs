@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::plan::{RunPlan, TargetSource};
 use crate::matrix::shard::Slot;
+use crate::results::Side;
 
 /// Descriptors kept free for what the estimate does not count: the runtime,
 /// result and journal files, hook processes' pipes, the CloudWatch client.
@@ -135,11 +136,17 @@ fn participants(slot: &Slot) -> u64 {
 
 /// What the plan's most demanding slot needs, or `None` for a plan without slots.
 pub fn estimate(plan: &RunPlan, open_now: u64) -> Option<Need> {
-    let embedded = matches!(plan.target, TargetSource::Embedded(_));
     plan.slots
         .iter()
         .map(|planned| {
             let slot = &planned.slot;
+            // The side the slot loads: an A/B plan's candidate may be
+            // embedded when the base is not, or the other way round.
+            let source = match (planned.side, &plan.candidate) {
+                (Some(Side::Candidate), Some(candidate)) => candidate,
+                _ => &plan.target,
+            };
+            let embedded = matches!(source, TargetSource::Embedded(_));
             let parts = u64::from(slot.part.map_or(1, |p| p.count).max(1));
             let participants = participants(slot);
             let organizers = u64::from(slot.scenario.organizers).div_ceil(parts);
@@ -235,7 +242,8 @@ pub fn check(plan: &RunPlan) -> Result<(), LimitError> {
     let Some(need) = estimate(plan, open_now()) else {
         return Ok(());
     };
-    let embedded = matches!(plan.target, TargetSource::Embedded(_));
+    // The embedded server runs in this process for that slot when it has sockets.
+    let embedded = need.server > 0;
     let fits = fit(&need, OpenFiles::current().ok(), local_ports(), embedded);
     match fits {
         Err(e) if std::env::var_os(UNCHECKED_ENV).is_some() => {

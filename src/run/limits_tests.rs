@@ -77,3 +77,31 @@ fn raising_leaves_soft_at_hard() {
     let (_, after) = raise_open_files().expect("limits are readable on Linux");
     assert_eq!(after.soft, after.hard);
 }
+
+/// An A/B plan whose base is deployed and whose candidate is embedded: the
+/// candidate's runs have the embedded server's sockets in this process, the
+/// base's do not.
+#[test]
+fn an_embedded_candidate_counts_its_servers_sockets_and_a_deployed_base_does_not() {
+    const TARGET: &str = "{ messenger_ws_url: 'ws://127.0.0.1:1', organizer_api_url: 'http://127.0.0.1:2', participant_api_url: 'http://127.0.0.1:3', event_id: 1, organizer_email: o@x, organizer_password: p }";
+    let text = |candidate: &str| {
+        format!(
+            "matrix:\n  sci: [10ms]\n  cpi: [10ms]\n  smi: [100ms]\nrepetitions: 1\n\
+             stop:\n  max_duration: 5s\n  drain: 0s\ntargets:\n  base: {TARGET}\n  candidate: {candidate}\n"
+        )
+    };
+    let estimate_of = |candidate: &str| {
+        let plan = crate::matrix::parse("m.yaml", &text(candidate), &|_| None).unwrap();
+        let run = super::super::resolve(plan, &super::super::RunOptions::default()).unwrap();
+        estimate(&run, 10).unwrap()
+    };
+    let deployed = estimate_of(TARGET);
+    assert_eq!(deployed.server, 0, "both sides deployed: no server here");
+    let embedded = estimate_of("embedded");
+    assert_eq!(embedded.participants, deployed.participants);
+    assert_eq!(
+        embedded.server,
+        embedded.connections() + EMBEDDED_LISTENERS,
+        "the embedded candidate's server holds the other end of every connection"
+    );
+}
