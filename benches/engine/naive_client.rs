@@ -198,16 +198,18 @@ pub async fn run(target: &Target, cpi: Duration, smi: Duration, duration: Durati
     peak = peak.max(rss_kib());
     tasks.shutdown().await;
     let (user, sys) = process_cpu();
-    let cpu = (user - user0) + (sys - sys0);
     let messages = sent.load(Ordering::Relaxed);
-    Sample {
-        us_per_message: cpu as f64 / messages.max(1) as f64,
-        kib_per_participant: (peak - rss0) as f64 / participants.max(1) as f64,
-        messages,
-        delivered: delivered.load(Ordering::Relaxed),
-        participants,
-        user_us: (user - user0) as f64,
-    }
+    let mut s = Sample::default();
+    s.set("user_us", (user - user0) as f64);
+    s.set("sys_us", (sys - sys0) as f64);
+    s.set("messages", messages as f64);
+    s.set("delivered", delivered.load(Ordering::Relaxed) as f64);
+    s.set("participants", participants as f64);
+    s.set(
+        "kib_per_participant",
+        (peak - rss0) as f64 / participants.max(1) as f64,
+    );
+    s
 }
 
 /// The floor: CPU µs of one bare tokio-tungstenite `send_message` (frame built

@@ -414,6 +414,8 @@ fn generator(parts: &[RunResult]) -> crate::results::Generator {
         let x = &r.generator;
         g.max_send_lateness_ms = g.max_send_lateness_ms.max(x.max_send_lateness_ms);
         g.p99_send_lateness_ms = g.p99_send_lateness_ms.max(x.p99_send_lateness_ms);
+        g.p99_creation_lateness_ms = g.p99_creation_lateness_ms.max(x.p99_creation_lateness_ms);
+        g.max_creation_lateness_ms = g.max_creation_lateness_ms.max(x.max_creation_lateness_ms);
         g.late_ticks += x.late_ticks;
         g.cpu_percent += x.cpu_percent;
         g.cores += x.cores;

@@ -9,6 +9,16 @@ use hdrhistogram::Histogram;
 use super::event::Latency;
 use crate::results::{Generator, Latencies, Percentiles};
 
+/// Which schedule a tick belongs to: the generator's lateness is reported
+/// for sends and for participant creation apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// A participant's message or an organizer's `start_chat`.
+    Send,
+    /// The spawner adding a participant.
+    Creation,
+}
+
 /// The run's distributions, in µs.
 pub(crate) struct Histograms {
     /// Participant send → organizer receive (fresh deliveries only).
@@ -16,8 +26,10 @@ pub(crate) struct Histograms {
     handshake: Histogram<u64>,
     sign_up: Histogram<u64>,
     chat_request: Histogram<u64>,
-    /// Lateness of every scheduled tick (sends, start_chats, spawns).
+    /// Lateness of every scheduled send (messages, start_chats).
     lateness: Histogram<u64>,
+    /// Lateness of the participant-creation schedule.
+    creation: Histogram<u64>,
     /// Ticks later than their own period (skipped, never made up).
     late_ticks: u64,
 }
@@ -32,6 +44,7 @@ impl Default for Histograms {
             sign_up: hist(),
             chat_request: hist(),
             lateness: hist(),
+            creation: hist(),
             late_ticks: 0,
         }
     }
@@ -48,9 +61,13 @@ impl Histograms {
         let _ = h.record(us.max(1));
     }
 
-    /// A tick `late_us` after its schedule, of a schedule of `period`.
-    pub(crate) fn late(&mut self, late_us: u64, period: Duration) {
-        let _ = self.lateness.record(late_us.max(1));
+    /// A tick `late_us` after its schedule, of a `schedule` of `period`.
+    pub(crate) fn late(&mut self, late_us: u64, schedule: Schedule, period: Duration) {
+        let h = match schedule {
+            Schedule::Send => &mut self.lateness,
+            Schedule::Creation => &mut self.creation,
+        };
+        let _ = h.record(late_us.max(1));
         if late_us >= period.as_micros() as u64 {
             self.late_ticks += 1;
         }
@@ -80,9 +97,12 @@ impl Histograms {
     /// run (`cpu_ns`, average percent of one core) per message `sent`.
     pub(crate) fn generator(&self, (cpu_ns, cpu_percent): (u64, f64), sent: u64) -> Generator {
         let lateness = percentiles(&self.lateness);
+        let creation = percentiles(&self.creation);
         Generator {
             max_send_lateness_ms: lateness.max,
             p99_send_lateness_ms: lateness.p99,
+            p99_creation_lateness_ms: creation.p99,
+            max_creation_lateness_ms: creation.max,
             late_ticks: self.late_ticks,
             cpu_percent,
             cpu_us_per_message: if sent == 0 {

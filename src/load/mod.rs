@@ -23,6 +23,7 @@ pub mod read;
 mod recorder;
 pub(crate) mod reply;
 mod rest;
+mod socket;
 mod split;
 mod stop;
 mod stop_policy;

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::failure::{binary_frame, closed_by_server, read_failed, unreadable, Failure};
 use super::owed::Owed;
 use super::read::{self, Frame};
+use super::socket::Interest;
 use super::recorder::{Event, Latency, Stage};
 use super::wire::{self, MessageFrames, SocketSizing, Ws};
 use super::Ctx;
@@ -85,7 +86,22 @@ pub async fn run_connected(ctx: Arc<Ctx>, id: u32, token: String) {
     if let Some(f) = failure {
         ctx.fail(who(id), f);
     }
-    ws.close(ctx.close_deadline()).await;
+    // The close handshake waits for the server's answer.
+    if wire::set_interest(&mut ws, Interest::ReadsAndWrites).is_ok() {
+        ws.close(ctx.close_deadline()).await;
+    }
+}
+
+/// Re-registers the participant's socket for `interest`.
+fn listen(ws: &mut Guarded, interest: Interest) -> Result<(), Failure> {
+    wire::set_interest(ws, interest).map_err(|e| {
+        let kind = if super::failure::is_generator_limit(&e) {
+            ErrorKind::GeneratorLimit
+        } else {
+            ErrorKind::ConnectionClosed
+        };
+        Failure::new(Step::Send, kind, format!("cannot re-register the socket with epoll: {e}"))
+    })
 }
 
 fn who(id: u32) -> Worker {
@@ -118,12 +134,22 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
     let mut stopping = false;
     let read_every = read_every(ctx.smi);
     let mut owed = Owed::new(ctx.handshake_timeout);
+    // Reading only on its schedule, the participant stops listening for
+    // reads: the server's echoes then wake nobody (see `socket`).
+    if !replies {
+        if let Err(f) = listen(ws, Interest::Writes) {
+            return Some(f);
+        }
+    }
     loop {
         let scheduled = tokio::select! {
             biased;
             _ = &mut done => return None,
             _ = &mut stopped, if !stopping => {
                 stopping = true;
+                if let Err(f) = listen(ws, Interest::ReadsAndWrites) {
+                    return Some(f);
+                }
                 continue;
             }
             scheduled = tick.tick(), if !stopping => scheduled,
@@ -140,6 +166,7 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
         // two syscalls (the data, then the empty read that re-arms epoll).
         let read = seq.is_multiple_of(read_every);
         if read {
+            wire::rearm(ws);
             if let Err(f) = drain(ws, ctx, id, &mut owed) {
                 return Some(f);
             }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::counters::{Buckets, Counters, Delivery, Ledgers};
 use super::drain::{DrainTracker, DrainView};
-use super::histograms::Histograms;
+use super::histograms::{Histograms, Schedule};
 use super::split::{OneWay, Part};
 use super::stop::StopSignal;
 use super::stop_policy::StopPolicy;
@@ -168,8 +168,8 @@ impl Recorder {
             .publish(outstanding, p99_us, self.clock.elapsed_us());
     }
 
-    fn late(&mut self, t_us: u64, late_us: u64, period: Duration) {
-        self.histograms.late(late_us, period);
+    fn late(&mut self, t_us: u64, late_us: u64, schedule: Schedule, period: Duration) {
+        self.histograms.late(late_us, schedule, period);
         let b = self.buckets.at(t_us);
         b.max_late_us = b.max_late_us.max(late_us);
     }
@@ -197,16 +197,22 @@ impl Recorder {
             } => {
                 self.counts.totals.sent += 1;
                 self.buckets.at(t_us).sent += 1;
-                self.late(t_us, late_us, self.periods.send_message);
+                self.late(t_us, late_us, Schedule::Send, self.periods.send_message);
                 self.ledgers.sent(participant, seq);
             }
             Event::StartChatSent { late_us } => {
                 self.counts.start_chats_sent += 1;
-                self.late(self.clock.elapsed_us(), late_us, self.periods.start_chat);
+                self.late(
+                    self.clock.elapsed_us(),
+                    late_us,
+                    Schedule::Send,
+                    self.periods.start_chat,
+                );
             }
             Event::SpawnTick { late_us } => self.late(
                 self.clock.elapsed_us(),
                 late_us,
+                Schedule::Creation,
                 self.periods.create_participant,
             ),
             Event::Delivered {

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use memchr::memmem;
-use tokio::net::{lookup_host, TcpSocket, TcpStream};
+use tokio::net::{lookup_host, TcpSocket};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use super::socket::{Interest, Socket};
 use crate::results::ErrorKind;
 
 /// The largest frame (and message) the client reads. No frame of the
@@ -28,7 +29,7 @@ use crate::results::ErrorKind;
 pub const MAX_FRAME: usize = 1 << 20;
 
 /// A client WebSocket as the workers use it.
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Ws = WebSocketStream<MaybeTlsStream<Socket>>;
 
 /// Marker that opens the correlation token inside a message's text.
 const TOKEN_OPEN: &[u8] = b" [mp:";
@@ -132,6 +133,7 @@ async fn connect_inner(
     }
     let stream = socket.connect(addr).await.map_err(refused(url))?;
     let _ = stream.set_nodelay(true);
+    let stream = Socket::new(stream).map_err(refused(url))?;
     let config = WebSocketConfig::default()
         .read_buffer_size(sizing.read_buffer)
         .write_buffer_size(0)
@@ -151,6 +153,11 @@ async fn connect_inner(
                 ErrorKind::GeneratorLimit
             }
             tungstenite::Error::Io(_) => ErrorKind::ConnectRefused,
+            // The server closed the connection before it answered the
+            // upgrade (it died, or dropped us): not a protocol it broke.
+            tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete)
+            | tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed => ErrorKind::ConnectionClosed,
             _ => ErrorKind::Protocol,
         },
         message: format!("WebSocket upgrade with {url} failed: {e}"),
@@ -189,14 +196,32 @@ fn refused(url: &str) -> impl Fn(std::io::Error) -> ConnectError + '_ {
     }
 }
 
+/// Sets what a plain connection's socket waits for (see [`Socket`]); a TLS
+/// connection keeps waiting for both, as its record layer may need reads to
+/// make progress on writes.
+pub fn set_interest(ws: &mut Ws, interest: Interest) -> std::io::Result<()> {
+    match ws.get_mut() {
+        MaybeTlsStream::Plain(socket) => socket.set_interest(interest),
+        _ => Ok(()),
+    }
+}
+
+/// Lets the next scheduled drain of a plain connection ask the kernel again.
+pub fn rearm(ws: &mut Ws) {
+    if let MaybeTlsStream::Plain(socket) = ws.get_mut() {
+        socket.rearm();
+    }
+}
+
 /// The local address of a connection, as the original client printed it.
 pub fn local_addr(ws: &Ws) -> String {
-    let tcp = match ws.get_ref() {
-        MaybeTlsStream::Plain(tcp) => tcp,
+    let socket = match ws.get_ref() {
+        MaybeTlsStream::Plain(socket) => socket,
         MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
         _ => return "unknown".into(),
     };
-    tcp.local_addr()
+    socket
+        .local_addr()
         .map_or_else(|_| "unknown".into(), |a| a.to_string())
 }
 
@@ -318,6 +343,26 @@ fn take_int(rest: &mut &[u8], end: u8) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::protocol::ClientFrame;
+
+    /// A server that reads the upgrade request and closes without an answer
+    /// (it died mid-handshake) closed the connection: no protocol broken.
+    #[tokio::test]
+    async fn a_connection_closed_during_the_upgrade_is_connection_closed() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/connect", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = tcp.read(&mut request).await;
+        });
+        let sizing = SocketSizing::PARTICIPANT;
+        let e = connect(&url, Duration::from_secs(5), sizing, None)
+            .await
+            .err()
+            .expect("no upgrade");
+        assert_eq!(e.kind, ErrorKind::ConnectionClosed, "{}", e.message);
+    }
 
     #[test]
     fn message_frames_are_valid_protocol_and_carry_the_token() {

@@ -478,6 +478,14 @@ pub struct Generator {
     /// 99th percentile of send lateness, ms.
     #[serde(default)]
     pub p99_send_lateness_ms: f64,
+    /// 99th percentile of the participant-creation schedule's lateness, ms
+    /// (left out of the file when no participant was created, so files
+    /// written before it existed read back byte-identical).
+    #[serde(default, skip_serializing_if = "unset")]
+    pub p99_creation_lateness_ms: f64,
+    /// Largest lateness of a participant creation, ms.
+    #[serde(default, skip_serializing_if = "unset")]
+    pub max_creation_lateness_ms: f64,
     /// Ticks that fired more than one interval late (skipped, never burst).
     #[serde(default)]
     pub late_ticks: u64,
@@ -489,6 +497,11 @@ pub struct Generator {
     /// Cores available to the generator.
     #[serde(default)]
     pub cores: u32,
+}
+
+/// A figure that was never measured (written as absent).
+fn unset(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl RunResult {

@@ -223,6 +223,7 @@ pub fn build(spec: &Spec) -> RunResult {
             cpu_percent: if spec.generator_bound { 188.0 } else { 47.0 },
             cpu_us_per_message: 9.5,
             cores: 2,
+            ..Generator::default()
         },
         ..RunResult::empty(scenario, target)
     }
