@@ -23,7 +23,10 @@ pub fn from_env() -> Option<GoClient> {
 
 /// The server's cumulative counter `name` (`GET /__msgperf/stats`).
 fn server_counter(server: &Server, name: &str) -> f64 {
-    let text = http_get(&format!("{}/__msgperf/stats", server.target.organizer_api_url));
+    let text = http_get(&format!(
+        "{}/__msgperf/stats",
+        server.target.organizer_api_url
+    ));
     let stats: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     stats[name].as_f64().unwrap_or(0.0)
 }
@@ -115,5 +118,7 @@ fn http_get(url: &str) -> String {
     if tcp.write_all(request.as_bytes()).is_err() || tcp.read_to_string(&mut answer).is_err() {
         return String::new();
     }
-    answer.split_once("\r\n\r\n").map_or(String::new(), |(_, body)| body.to_string())
+    answer
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_string())
 }

@@ -231,7 +231,16 @@ fn main() {
         let naive = on("BENCH_NAIVE").then(|| measure(&server, "naive"));
         let go = go.as_ref().map(|g| g.measure(&server));
         let big = on("BENCH_10K").then(|| measure(&server, "engine-10k"));
-        table.add(round, &e, &idle, &empty, &floor, naive.as_ref(), go.as_ref(), big.as_ref());
+        table.add(
+            round,
+            &e,
+            &idle,
+            &empty,
+            &floor,
+            naive.as_ref(),
+            go.as_ref(),
+            big.as_ref(),
+        );
     }
     println!();
     for (label, values) in table.rows() {

@@ -61,7 +61,10 @@ pub fn run(side: &str, target: &Target) -> Sample {
         }
         "floor" => {
             let mut s = Sample::default();
-            s.set("us_per_message", rt.block_on(naive_client::floor(target, 50, 100)));
+            s.set(
+                "us_per_message",
+                rt.block_on(naive_client::floor(target, 50, 100)),
+            );
             s
         }
         "naive" => rt.block_on(naive_client::run(target, CPI, SMI, DURATION)),
@@ -103,7 +106,10 @@ async fn engine(target: &Target, scenario: Scenario) -> Sample {
     s.set("delivered", r.totals.messages_delivered as f64);
     s.set("participants", r.totals.participants as f64);
     s.set("errors", r.totals.errors as f64);
-    s.set("kib_per_participant", (peak.load(Ordering::Relaxed) - rss0) as f64 / participants);
+    s.set(
+        "kib_per_participant",
+        (peak.load(Ordering::Relaxed) - rss0) as f64 / participants,
+    );
     s.set("late_ticks", r.generator.late_ticks as f64);
     s.set("p99_send_ms", r.generator.p99_send_lateness_ms);
     s.set("max_send_ms", r.generator.max_send_lateness_ms);
@@ -159,35 +165,56 @@ impl Table {
             e.per_message(e.get("server_us")),
         );
         self.push("engine CPU µs / message sent (whole process)", per_msg);
-        self.push("  … user", e.per_message(e.get("user_us")));
-        self.push("  … kernel", e.per_message(e.get("sys_us")));
+        self.push("  … of which user", e.per_message(e.get("user_us")));
+        self.push("  … of which kernel", e.per_message(e.get("sys_us")));
         self.push("engine set-up CPU µs / participant", setup);
-        self.push("  … user", setup_user);
-        self.push("  … kernel", setup - setup_user);
-        self.push("engine fixed CPU of a 30 s run, ms", empty.cpu_us() / 1000.0);
+        self.push("  … set-up, user", setup_user);
+        self.push("  … set-up, kernel", setup - setup_user);
+        self.push(
+            "engine fixed CPU of a 30 s run, ms",
+            empty.cpu_us() / 1000.0,
+        );
         self.push("engine µs / message, set-up apart", marginal);
-        self.push("  … user", marginal_user);
-        self.push("  … kernel", marginal - marginal_user);
+        self.push("  … per message, user", marginal_user);
+        self.push("  … per message, kernel", marginal - marginal_user);
         self.push("engine RSS KiB / participant", e.get("kib_per_participant"));
         self.push("engine late ticks", e.get("late_ticks"));
         self.push("engine p99 send lateness ms", e.get("p99_send_ms"));
         self.push("engine p99 creation lateness ms", e.get("p99_creation_ms"));
-        self.push("server CPU µs / message (msgperf serve)", e.per_message(e.get("server_us")));
-        self.push("server / engine CPU per message", e.get("server_us") / e.cpu_us().max(1.0));
+        self.push(
+            "server CPU µs / message (msgperf serve)",
+            e.per_message(e.get("server_us")),
+        );
+        self.push(
+            "server / engine CPU per message",
+            e.get("server_us") / e.cpu_us().max(1.0),
+        );
         self.push("floor: bare send CPU µs", floor_us);
         self.push("engine / floor", per_msg / floor_us.max(1e-9));
         if let Some(n) = naive {
             let naive_per_msg = n.per_message(n.cpu_us());
-            println!("         naive client {naive_per_msg:.2} µs/msg ({:.0} sent)", n.get("messages"));
+            println!(
+                "         naive client {naive_per_msg:.2} µs/msg ({:.0} sent)",
+                n.get("messages")
+            );
             self.push("naive client CPU µs / message", naive_per_msg);
-            self.push("naive client RSS KiB / participant", n.get("kib_per_participant"));
+            self.push(
+                "naive client RSS KiB / participant",
+                n.get("kib_per_participant"),
+            );
             self.push("engine / naive client", per_msg / naive_per_msg.max(1e-9));
         }
         if let Some(g) = go {
             let go_per_msg = g.per_message(g.cpu_us());
-            println!("         Go client {go_per_msg:.2} µs/msg ({:.0} sent)", g.get("messages"));
+            println!(
+                "         Go client {go_per_msg:.2} µs/msg ({:.0} sent)",
+                g.get("messages")
+            );
             self.push("Go client CPU µs / message", go_per_msg);
-            self.push("Go client RSS KiB / participant", g.get("kib_per_participant"));
+            self.push(
+                "Go client RSS KiB / participant",
+                g.get("kib_per_participant"),
+            );
             self.push("Go client / engine", go_per_msg / per_msg.max(1e-9));
         }
         if let Some(b) = big {
@@ -197,9 +224,15 @@ impl Table {
                 b.get("p99_creation_ms"), b.get("cpu_percent")
             );
             self.push("10k hold: participants", b.get("participants"));
-            self.push("10k hold: RSS KiB / participant", b.get("kib_per_participant"));
+            self.push(
+                "10k hold: RSS KiB / participant",
+                b.get("kib_per_participant"),
+            );
             self.push("10k hold: late ticks", b.get("late_ticks"));
-            self.push("10k hold: p99 creation lateness ms", b.get("p99_creation_ms"));
+            self.push(
+                "10k hold: p99 creation lateness ms",
+                b.get("p99_creation_ms"),
+            );
             self.push("10k hold: p99 send lateness ms", b.get("p99_send_ms"));
             self.push("10k hold: generator % of a core", b.get("cpu_percent"));
         }

@@ -27,6 +27,7 @@ mod socket;
 mod split;
 mod stop;
 mod stop_policy;
+mod upgrade;
 pub(crate) mod wire;
 
 use std::future::Future;

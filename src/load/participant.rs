@@ -11,8 +11,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::failure::{binary_frame, closed_by_server, read_failed, unreadable, Failure};
 use super::owed::Owed;
 use super::read::{self, Frame};
-use super::socket::Interest;
 use super::recorder::{Event, Latency, Stage};
+use super::socket::Interest;
 use super::wire::{self, MessageFrames, SocketSizing, Ws};
 use super::Ctx;
 use crate::protocol::ClientFrame;
@@ -100,7 +100,11 @@ fn listen(ws: &mut Guarded, interest: Interest) -> Result<(), Failure> {
         } else {
             ErrorKind::ConnectionClosed
         };
-        Failure::new(Step::Send, kind, format!("cannot re-register the socket with epoll: {e}"))
+        Failure::new(
+            Step::Send,
+            kind,
+            format!("cannot re-register the socket with epoll: {e}"),
+        )
     })
 }
 

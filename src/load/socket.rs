@@ -210,7 +210,8 @@ mod tests {
     async fn pair() -> (Socket, tokio::net::TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (client, server) = tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+        let (client, server) =
+            tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
         (Socket::new(client.unwrap()).unwrap(), server.unwrap().0)
     }
 

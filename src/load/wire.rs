@@ -2,7 +2,9 @@
 //! building and recognising the frames of the hot path without allocating.
 //!
 //! Connections are opened on a `TcpSocket` whose kernel buffers we size
-//! ourselves, and tungstenite gets a 4 KiB read buffer and no write buffer:
+//! ourselves, the upgrade of a plain `ws://` connection is our own
+//! ([`super::upgrade`]), and tungstenite gets a small read buffer (2 KiB for
+//! a participant) and no write buffer:
 //! its defaults cost about 130 KiB per connection, which at thousands of
 //! participants would make the generator's memory, not the API, the limit.
 
@@ -58,11 +60,13 @@ pub struct SocketSizing {
 }
 
 impl SocketSizing {
-    /// Participants receive little (their own echoes): keep them small.
+    /// Participants receive little (their own echoes, a few hundred bytes
+    /// each, read every `READ_EVERY`): keep them small. A bigger batch of
+    /// echoes takes a few reads.
     pub const PARTICIPANT: SocketSizing = SocketSizing {
         recv_buffer: Some(16 * 1024),
         send_buffer: Some(16 * 1024),
-        read_buffer: 4 * 1024,
+        read_buffer: 2 * 1024,
     };
     /// Organizers receive every message of their chats: let the kernel grow them.
     pub const ORGANIZER: SocketSizing = SocketSizing {
@@ -109,16 +113,44 @@ async fn connect_inner(
         kind: ErrorKind::Protocol,
         message: format!("bad WebSocket URL {url}: {e}"),
     })?;
+    let mut socket = open(url, request.uri(), sizing).await?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(sizing.read_buffer)
+        .write_buffer_size(0)
+        .max_frame_size(Some(MAX_FRAME))
+        .max_message_size(Some(MAX_FRAME));
     let uri = request.uri();
-    let host = uri.host().unwrap_or("localhost").to_string();
-    let port = uri
-        .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("wss") {
-            443
-        } else {
-            80
-        });
-    let addr = resolve(&host, port).await?;
+    if uri.scheme_str() == Some("ws") {
+        let host = uri.authority().map_or("localhost", |a| a.as_str());
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let tail = super::upgrade::upgrade(&mut socket, url, host, path).await?;
+        let plain = MaybeTlsStream::Plain(socket);
+        let role = tungstenite::protocol::Role::Client;
+        return Ok(WebSocketStream::from_partially_read(plain, tail, role, Some(config)).await);
+    }
+    let (ws, _response) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        socket,
+        Some(config),
+        tls.cloned(),
+    )
+    .await
+    .map_err(|e| ConnectError {
+        kind: handshake_error_kind(&e),
+        message: format!("WebSocket upgrade with {url} failed: {e}"),
+    })?;
+    Ok(ws)
+}
+
+/// A connected socket to the host of `uri`, with `sizing`'s kernel buffers.
+async fn open(url: &str, uri: &http::Uri, sizing: SocketSizing) -> Result<Socket, ConnectError> {
+    let host = uri.host().unwrap_or("localhost");
+    let default_port = if uri.scheme_str() == Some("wss") {
+        443
+    } else {
+        80
+    };
+    let addr = resolve(host, uri.port_u16().unwrap_or(default_port)).await?;
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -133,36 +165,24 @@ async fn connect_inner(
     }
     let stream = socket.connect(addr).await.map_err(refused(url))?;
     let _ = stream.set_nodelay(true);
-    let stream = Socket::new(stream).map_err(refused(url))?;
-    let config = WebSocketConfig::default()
-        .read_buffer_size(sizing.read_buffer)
-        .write_buffer_size(0)
-        .max_frame_size(Some(MAX_FRAME))
-        .max_message_size(Some(MAX_FRAME));
-    let (ws, _response) = tokio_tungstenite::client_async_tls_with_config(
-        request,
-        stream,
-        Some(config),
-        tls.cloned(),
-    )
-    .await
-    .map_err(|e| ConnectError {
-        kind: match e {
-            tungstenite::Error::Http(_) => ErrorKind::HttpStatus,
-            tungstenite::Error::Io(ref io) if super::failure::is_generator_limit(io) => {
-                ErrorKind::GeneratorLimit
-            }
-            tungstenite::Error::Io(_) => ErrorKind::ConnectRefused,
-            // The server closed the connection before it answered the
-            // upgrade (it died, or dropped us): not a protocol it broke.
-            tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete)
-            | tungstenite::Error::ConnectionClosed
-            | tungstenite::Error::AlreadyClosed => ErrorKind::ConnectionClosed,
-            _ => ErrorKind::Protocol,
-        },
-        message: format!("WebSocket upgrade with {url} failed: {e}"),
-    })?;
-    Ok(ws)
+    Socket::new(stream).map_err(refused(url))
+}
+
+/// The error kind of a failed tungstenite (`wss://`) handshake.
+fn handshake_error_kind(e: &tungstenite::Error) -> ErrorKind {
+    match e {
+        tungstenite::Error::Http(_) => ErrorKind::HttpStatus,
+        tungstenite::Error::Io(io) if super::failure::is_generator_limit(io) => {
+            ErrorKind::GeneratorLimit
+        }
+        tungstenite::Error::Io(_) => ErrorKind::ConnectRefused,
+        // The server closed the connection before it answered the
+        // upgrade (it died, or dropped us): not a protocol it broke.
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete)
+        | tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed => ErrorKind::ConnectionClosed,
+        _ => ErrorKind::Protocol,
+    }
 }
 
 async fn resolve(host: &str, port: u16) -> Result<SocketAddr, ConnectError> {
