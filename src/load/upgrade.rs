@@ -159,4 +159,13 @@ mod tests {
             ErrorKind::Protocol
         );
     }
+
+    /// The real Messenger API's 101 (gorilla/websocket), from
+    /// `../shared/esme-transcripts/ws-organizer.json`.
+    #[test]
+    fn the_real_apis_answer_is_accepted() {
+        let key = "pi9i/9QY+OeACMMAEyneJA==";
+        let real = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: QxihP+KdHsuPrqAObLVoMrdDWFI=\r\n\r\n";
+        assert_eq!(check_answer(real, key), Ok(()));
+    }
 }
