@@ -119,6 +119,16 @@ pub(crate) fn is_generator_limit(e: &std::io::Error) -> bool {
     )
 }
 
+/// The kind of a failed socket call: [`ErrorKind::GeneratorLimit`] when it
+/// is the generator's own limit, else `otherwise`.
+pub(crate) fn io_error_kind(e: &std::io::Error, otherwise: ErrorKind) -> ErrorKind {
+    if is_generator_limit(e) {
+        ErrorKind::GeneratorLimit
+    } else {
+        otherwise
+    }
+}
+
 /// Whether an error or any of its sources is the generator's own limit
 /// (reqwest and hyper wrap the socket's error a few levels down).
 pub(crate) fn caused_by_generator_limit(e: &(dyn std::error::Error + 'static)) -> bool {

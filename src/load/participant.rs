@@ -95,14 +95,9 @@ pub async fn run_connected(ctx: Arc<Ctx>, id: u32, token: String) {
 /// Re-registers the participant's socket for `interest`.
 fn listen(ws: &mut Guarded, interest: Interest) -> Result<(), Failure> {
     wire::set_interest(ws, interest).map_err(|e| {
-        let kind = if super::failure::is_generator_limit(&e) {
-            ErrorKind::GeneratorLimit
-        } else {
-            ErrorKind::ConnectionClosed
-        };
         Failure::new(
             Step::Send,
-            kind,
+            super::failure::io_error_kind(&e, ErrorKind::ConnectionClosed),
             format!("cannot re-register the socket with epoll: {e}"),
         )
     })
@@ -166,8 +161,8 @@ async fn chat(ctx: &Ctx, id: u32, ws: &mut Guarded, chat_id: &str) -> Option<Fai
         };
         // Read what arrived (the server's echoes of our own messages, errors)
         // in one go, at most every READ_EVERY: waking for every echo would
-        // double the generator's wake-ups per message, and each read costs
-        // two syscalls (the data, then the empty read that re-arms epoll).
+        // double the generator's wake-ups per message. Without read interest
+        // (`socket`) a drain costs one `recv` when it all fits the buffer.
         let read = seq.is_multiple_of(read_every);
         if read {
             wire::rearm(ws);

@@ -30,7 +30,8 @@ pub enum Interest {
 
 /// A connected, non-blocking TCP socket whose read interest can be dropped.
 pub struct Socket {
-    /// `None` only for the instant of a re-registration.
+    /// `None` while a re-registration is under way, and for good once
+    /// one failed and the old registration could not be restored.
     fd: Option<AsyncFd<std::net::TcpStream>>,
     interest: Interest,
     /// In [`Interest::Writes`]: the last read came back short (or empty),

@@ -122,11 +122,7 @@ fn failed(kind: ErrorKind, url: &str, why: &str) -> ConnectError {
 
 /// A failed read or write of the upgrade, classified as tungstenite's were.
 fn io_failed(url: &str, e: &std::io::Error) -> ConnectError {
-    let kind = if super::failure::is_generator_limit(e) {
-        ErrorKind::GeneratorLimit
-    } else {
-        ErrorKind::ConnectRefused
-    };
+    let kind = super::failure::io_error_kind(e, ErrorKind::ConnectRefused);
     failed(kind, url, &format!("IO error: {e}"))
 }
 

@@ -113,13 +113,13 @@ async fn connect_inner(
         kind: ErrorKind::Protocol,
         message: format!("bad WebSocket URL {url}: {e}"),
     })?;
-    let mut socket = open(url, request.uri(), sizing).await?;
+    let uri = request.uri();
+    let mut socket = open(url, uri, sizing).await?;
     let config = WebSocketConfig::default()
         .read_buffer_size(sizing.read_buffer)
         .write_buffer_size(0)
         .max_frame_size(Some(MAX_FRAME))
         .max_message_size(Some(MAX_FRAME));
-    let uri = request.uri();
     if uri.scheme_str() == Some("ws") {
         let host = uri.authority().map_or("localhost", |a| a.as_str());
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -172,10 +172,7 @@ async fn open(url: &str, uri: &http::Uri, sizing: SocketSizing) -> Result<Socket
 fn handshake_error_kind(e: &tungstenite::Error) -> ErrorKind {
     match e {
         tungstenite::Error::Http(_) => ErrorKind::HttpStatus,
-        tungstenite::Error::Io(io) if super::failure::is_generator_limit(io) => {
-            ErrorKind::GeneratorLimit
-        }
-        tungstenite::Error::Io(_) => ErrorKind::ConnectRefused,
+        tungstenite::Error::Io(io) => super::failure::io_error_kind(io, ErrorKind::ConnectRefused),
         // The server closed the connection before it answered the
         // upgrade (it died, or dropped us): not a protocol it broke.
         tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete)
