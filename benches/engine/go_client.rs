@@ -67,7 +67,7 @@ impl GoClient {
         let mut peak_kib = 0.0f64;
         while start.elapsed() < DURATION {
             std::thread::sleep(std::time::Duration::from_millis(500));
-            peak_kib = peak_kib.max(rss_of(child.id()));
+            peak_kib = peak_kib.max(process::rss_kib_of(&child.id().to_string()) as f64);
         }
         let cpu = process::pid_cpu_us(child.id()) as f64;
         let _ = child.kill();
@@ -93,16 +93,6 @@ fn counts(server: &Server) -> (f64, f64, f64) {
         server_counter(server, "messages_stored"),
         server_counter(server, "chats_started"),
     )
-}
-
-/// A process's resident set, KiB.
-fn rss_of(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// The body of a plain `GET` of an `http://host:port/path` URL ("" on failure).

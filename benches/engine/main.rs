@@ -25,12 +25,14 @@
 mod go_client;
 mod naive_client;
 mod process;
+#[path = "../../tests/it/common/serve.rs"]
+#[allow(dead_code)]
+mod serve;
 mod sides;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use msgperf::matrix::{Secret, Target};
@@ -82,35 +84,21 @@ impl Sample {
     }
 }
 
-/// The `msgperf serve` process of the benchmark.
+/// The `msgperf serve` process of the benchmark, pinned to [`SERVER_CORE`].
 pub struct Server {
-    child: Child,
+    serve: serve::Serve,
     target: Target,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
     /// Its process's CPU time so far, µs.
     fn cpu_us(&self) -> u64 {
-        process::pid_cpu_us(self.child.id())
+        process::pid_cpu_us(self.serve.pid())
     }
 }
 
 fn start_server() -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_msgperf"));
-    command
-        .args(["serve", "--organizer-port", "0", "--participant-port", "0"])
-        .args(["--messenger-port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(
-            std::fs::File::create(std::env::temp_dir().join("msgperf-bench-serve.log")).unwrap(),
-        ));
     // SAFETY: pinning only calls sched_setaffinity, which is async-signal-safe.
     unsafe {
         command.pre_exec(|| {
@@ -118,28 +106,9 @@ fn start_server() -> Server {
             Ok(())
         });
     }
-    let mut child = command.spawn().expect("msgperf serve starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut get = |key: &str| -> String {
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            if let Some(value) = line.strip_prefix(&format!("{key}: ")) {
-                return value.trim().trim_matches('"').to_string();
-            }
-        }
-        panic!("serve did not print {key}")
-    };
-    let target = Target {
-        messenger_ws_url: get("messenger_ws_url"),
-        organizer_api_url: get("organizer_api_url"),
-        participant_api_url: get("participant_api_url"),
-        event_id: get("event_id").parse().unwrap(),
-        organizer_email: get("organizer_email"),
-        organizer_password: Secret::new(get("organizer_password")),
-    };
-    // Keep reading its stdout so the server never writes into a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Server { child, target }
+    let serve = serve::Serve::start_command(command, &[]);
+    let target = serve.target();
+    Server { serve, target }
 }
 
 fn env(key: &str) -> String {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use msgperf::load::{self, Identity, Part, Progress, RunControl};
-use msgperf::matrix::{OnError, ReplyPolicy, Scenario, Secret, StopRules, Target};
+use msgperf::matrix::{OnError, ReplyPolicy, Scenario, StopRules};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -93,20 +93,6 @@ fn scenario(participants: u64, minutes: u64) -> Scenario {
         reply: ReplyPolicy::None,
         arrival: Default::default(),
         hold_at: Some(participants),
-    }
-}
-
-fn target(server: &serve::Serve) -> Target {
-    Target {
-        messenger_ws_url: server.get("messenger_ws_url").into(),
-        organizer_api_url: server.get("organizer_api_url").into(),
-        participant_api_url: server.get("participant_api_url").into(),
-        event_id: server
-            .get("event_id")
-            .parse()
-            .expect("event_id is a number"),
-        organizer_email: server.get("organizer_email").into(),
-        organizer_password: Secret::new(server.get("organizer_password")),
     }
 }
 
@@ -231,7 +217,7 @@ fn main() {
         let start = Instant::now();
         std::thread::spawn(move || sample_until(done, updates, start))
     };
-    let result = runtime.block_on(load::run_scenario(&scenario, &target(&server), control));
+    let result = runtime.block_on(load::run_scenario(&scenario, &server.target(), control));
     done.store(true, Ordering::Release);
     let samples = sampler.join().expect("the sampler does not panic");
     println!("\n{}", header());

@@ -4,12 +4,15 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 
 /// The target keys `msgperf serve` prints, and the running process.
 pub struct Serve {
     child: Child,
-    stderr: Option<ChildStderr>,
+    /// Reads the server's stderr as it comes (a long run must never find
+    /// the pipe full); joined by [`Serve::stop`] for the counters.
+    stderr: Option<JoinHandle<String>>,
     /// `key: value` lines of the banner (`messenger_ws_url`, ..., `organizer_password`).
     pub target: BTreeMap<String, String>,
 }
@@ -22,7 +25,13 @@ impl Serve {
 
     /// Like [`Serve::start`], with more `serve` options (capacity limits).
     pub fn start_with(bin: &str, args: &[&str]) -> Serve {
-        let mut child = Command::new(bin)
+        Serve::start_command(Command::new(bin), args)
+    }
+
+    /// Like [`Serve::start_with`], from a `command` of the `msgperf` binary
+    /// that the caller prepared (the engine bench pins it to a core).
+    pub fn start_command(mut command: Command, args: &[&str]) -> Serve {
+        let mut child = command
             .args(["serve", "--organizer-port", "0", "--participant-port", "0"])
             .args(["--messenger-port", "0"])
             .args(args)
@@ -52,7 +61,13 @@ impl Serve {
             6,
             "the banner has the six target keys: {target:?}"
         );
-        let stderr = child.stderr.take();
+        let stderr = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        });
         Serve {
             child,
             stderr,
@@ -60,9 +75,26 @@ impl Serve {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A banner value.
     pub fn get(&self, key: &str) -> &str {
         &self.target[key]
+    }
+
+    /// The server as the load engine's [`msgperf::matrix::Target`].
+    pub fn target(&self) -> msgperf::matrix::Target {
+        msgperf::matrix::Target {
+            messenger_ws_url: self.get("messenger_ws_url").into(),
+            organizer_api_url: self.get("organizer_api_url").into(),
+            participant_api_url: self.get("participant_api_url").into(),
+            event_id: self.get("event_id").parse().expect("event_id is a number"),
+            organizer_email: self.get("organizer_email").into(),
+            organizer_password: msgperf::matrix::Secret::new(self.get("organizer_password")),
+        }
     }
 
     /// The `target:` block of a matrix file for this server, with the password
@@ -83,11 +115,12 @@ impl Serve {
         let pid = self.child.id().to_string();
         let status = Command::new("kill").args(["-TERM", &pid]).status();
         assert!(status.is_ok_and(|s| s.success()), "kill -TERM {pid}");
-        let mut err = String::new();
-        if let Some(mut e) = self.stderr.take() {
-            e.read_to_string(&mut err).expect("stderr is text");
-        }
         let _ = self.child.wait();
+        let err = self
+            .stderr
+            .take()
+            .map(|reader| reader.join().expect("the stderr reader does not panic"))
+            .unwrap_or_default();
         // `stopped; {"key": n, ...}`: the Debug form of a map of strings to
         // numbers is JSON.
         let json = err
