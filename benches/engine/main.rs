@@ -21,6 +21,12 @@
 //!
 //! `cargo bench --bench engine` (env `BENCH_RUNS`, default 5; `BENCH_NAIVE=0`
 //! and `BENCH_10K=0` leave those sides out; `ESME_GO_CLIENT`).
+//!
+//! `BENCH_BASELINE=/path/to/an/earlier/engine-bench-executable` runs that
+//! build's engine side beside this one's in every round, against the same
+//! server, and prints the ratio: on a shared VM the same build's CPU per
+//! message drifts by a quarter within minutes, so only a baseline measured
+//! in the same rounds tells whether a change helped.
 
 mod go_client;
 mod naive_client;
@@ -130,9 +136,14 @@ fn child_target() -> Target {
 /// Measures one side in a fresh process pinned to core 0, and the server's
 /// CPU over the same time (`server_us`).
 fn measure(server: &Server, side: &str) -> Sample {
+    measure_with(&std::env::current_exe().unwrap(), server, side)
+}
+
+/// [`measure`] with the bench executable `exe` (this one, or a baseline's).
+fn measure_with(exe: &std::path::Path, server: &Server, side: &str) -> Sample {
     let t = &server.target;
     let server0 = server.cpu_us();
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = Command::new(exe)
         .env("BENCH_CHILD", side)
         .env("BENCH_WS", &t.messenger_ws_url)
         .env("BENCH_ORG", &t.organizer_api_url)
@@ -151,6 +162,23 @@ fn measure(server: &Server, side: &str) -> Sample {
     let mut sample = Sample::parse(line);
     sample.set("server_us", (server.cpu_us() - server0) as f64);
     sample
+}
+
+/// The engine side of this build and of the `baseline` build, in an order
+/// that alternates by round (AB, BA, …) so that a machine growing slower or
+/// faster over the bench favours neither.
+fn engine_and_baseline(
+    server: &Server,
+    baseline: &std::path::Path,
+    round: usize,
+) -> (Sample, Sample) {
+    if round % 2 == 1 {
+        let e = measure(server, "engine");
+        (e, measure_with(baseline, server, "engine"))
+    } else {
+        let base = measure_with(baseline, server, "engine");
+        (measure(server, "engine"), base)
+    }
 }
 
 fn stats(mut v: Vec<f64>) -> String {
@@ -191,9 +219,22 @@ fn main() {
     if go.is_none() {
         println!("original Go client: not given (set ESME_GO_CLIENT=/path/to/binary to compare)");
     }
+    let baseline = std::env::var_os("BENCH_BASELINE").map(std::path::PathBuf::from);
+    if let Some(b) = &baseline {
+        println!(
+            "baseline: {} (its engine side runs beside this one's, order alternating)",
+            b.display()
+        );
+    }
     let mut table = sides::Table::default();
     for round in 1..=runs {
-        let e = measure(&server, "engine");
+        let (e, base) = match &baseline {
+            Some(b) => {
+                let (e, base) = engine_and_baseline(&server, b, round);
+                (e, Some(base))
+            }
+            None => (measure(&server, "engine"), None),
+        };
         let idle = measure(&server, "engine-idle");
         let empty = measure(&server, "engine-empty");
         let floor = measure(&server, "floor");
@@ -210,6 +251,9 @@ fn main() {
             go.as_ref(),
             big.as_ref(),
         );
+        if let Some(base) = &base {
+            table.add_baseline(&e, base);
+        }
     }
     println!();
     for (label, values) in table.rows() {

@@ -137,6 +137,26 @@ impl Table {
         self.rows
     }
 
+    /// Adds this build's engine side `e` beside the baseline build's `base`
+    /// of the same round (`BENCH_BASELINE`) and prints their line. The ratio
+    /// "over the server's" divides each by the server CPU of its own run:
+    /// the server does the same work for both, so the machine's drift
+    /// between the two runs cancels out.
+    pub fn add_baseline(&mut self, e: &Sample, base: &Sample) {
+        let (this, that) = (e.per_message(e.cpu_us()), base.per_message(base.cpu_us()));
+        let per_server = |s: &Sample| s.cpu_us() / s.get("server_us").max(1.0);
+        println!(
+            "         baseline {that:.2} µs/msg ({:.0} sent), this build {this:.2}",
+            base.get("messages")
+        );
+        self.push("baseline engine CPU µs / message (BENCH_BASELINE)", that);
+        self.push("this build / baseline", this / that.max(1e-9));
+        self.push(
+            "this build / baseline, each over its server's CPU",
+            per_server(e) / per_server(base).max(1e-9),
+        );
+    }
+
     /// Adds one round and prints its line.
     #[allow(clippy::too_many_arguments)]
     pub fn add(
