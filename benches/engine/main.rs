@@ -2,7 +2,8 @@
 //! ms, 30 s, `on_error: never`): whole-process CPU µs per message sent (user
 //! and kernel), set-up CPU per participant, RSS per participant, late ticks
 //! and lateness, beside the `msgperf serve` process's own CPU per message,
-//! a bare tokio-tungstenite send (the floor) and a naive client of the same
+//! a bare tokio-tungstenite send (the floor, on 50 connections and on the
+//! engine's 1,500) and a naive client of the same
 //! scenario, all measured in the same round; plus a 10,000-participant hold
 //! for memory and timer health. With `ESME_GO_CLIENT=/path/to/binary` the
 //! original Go client runs the same scenario in each round too.
@@ -238,6 +239,7 @@ fn main() {
         let idle = measure(&server, "engine-idle");
         let empty = measure(&server, "engine-empty");
         let floor = measure(&server, "floor");
+        let floor_1500 = measure(&server, "floor-1500");
         let naive = on("BENCH_NAIVE").then(|| measure(&server, "naive"));
         let go = go.as_ref().map(|g| g.measure(&server));
         let big = on("BENCH_10K").then(|| measure(&server, "engine-10k"));
@@ -247,6 +249,7 @@ fn main() {
             &idle,
             &empty,
             &floor,
+            &floor_1500,
             naive.as_ref(),
             go.as_ref(),
             big.as_ref(),

@@ -59,11 +59,16 @@ pub fn run(side: &str, target: &Target) -> Sample {
             s.hold_at = Some(BIG_PARTICIPANTS);
             rt.block_on(engine(target, s))
         }
-        "floor" => {
+        "floor" | "floor-1500" => {
+            let (connections, each) = if side == "floor" {
+                (50, 100)
+            } else {
+                (1500, 10)
+            };
             let mut s = Sample::default();
             s.set(
                 "us_per_message",
-                rt.block_on(naive_client::floor(target, 50, 100)),
+                rt.block_on(naive_client::floor(target, connections, each)),
             );
             s
         }
@@ -166,6 +171,7 @@ impl Table {
         idle: &Sample,
         empty: &Sample,
         floor: &Sample,
+        floor_1500: &Sample,
         naive: Option<&Sample>,
         go: Option<&Sample>,
         big: Option<&Sample>,
@@ -211,6 +217,9 @@ impl Table {
         );
         self.push("floor: bare send CPU µs", floor_us);
         self.push("engine / floor", per_msg / floor_us.max(1e-9));
+        let floor_1500 = floor_1500.get("us_per_message");
+        self.push("floor at 1,500 connections (10 sends each)", floor_1500);
+        self.push("engine / floor at 1,500", per_msg / floor_1500.max(1e-9));
         if let Some(n) = naive {
             let naive_per_msg = n.per_message(n.cpu_us());
             println!(
