@@ -165,20 +165,23 @@ fn measure_with(exe: &std::path::Path, server: &Server, side: &str) -> Sample {
     sample
 }
 
-/// The engine side of this build and of the `baseline` build, in an order
-/// that alternates by round (AB, BA, …) so that a machine growing slower or
-/// faster over the bench favours neither.
+/// The engine side of this build and, when given, of the `baseline` build,
+/// in an order that alternates by round (AB, BA, …) so that a machine
+/// growing slower or faster over the bench favours neither.
 fn engine_and_baseline(
     server: &Server,
-    baseline: &std::path::Path,
+    baseline: Option<&std::path::Path>,
     round: usize,
-) -> (Sample, Sample) {
+) -> (Sample, Option<Sample>) {
+    let Some(baseline) = baseline else {
+        return (measure(server, "engine"), None);
+    };
     if round % 2 == 1 {
         let e = measure(server, "engine");
-        (e, measure_with(baseline, server, "engine"))
+        (e, Some(measure_with(baseline, server, "engine")))
     } else {
         let base = measure_with(baseline, server, "engine");
-        (measure(server, "engine"), base)
+        (measure(server, "engine"), Some(base))
     }
 }
 
@@ -229,13 +232,7 @@ fn main() {
     }
     let mut table = sides::Table::default();
     for round in 1..=runs {
-        let (e, base) = match &baseline {
-            Some(b) => {
-                let (e, base) = engine_and_baseline(&server, b, round);
-                (e, Some(base))
-            }
-            None => (measure(&server, "engine"), None),
-        };
+        let (e, base) = engine_and_baseline(&server, baseline.as_deref(), round);
         let idle = measure(&server, "engine-idle");
         let empty = measure(&server, "engine-empty");
         let floor = measure(&server, "floor");
