@@ -119,6 +119,7 @@ async fn engine(target: &Target, scenario: Scenario) -> Sample {
     s.set("p99_send_ms", r.generator.p99_send_lateness_ms);
     s.set("max_send_ms", r.generator.max_send_lateness_ms);
     s.set("p99_creation_ms", r.generator.p99_creation_lateness_ms);
+    s.set("max_creation_ms", r.generator.max_creation_lateness_ms);
     s.set("cpu_percent", r.generator.cpu_percent);
     s
 }
@@ -261,6 +262,10 @@ impl Table {
             self.push(
                 "10k hold: p99 creation lateness ms",
                 b.get("p99_creation_ms"),
+            );
+            self.push(
+                "10k hold: max creation lateness ms",
+                b.get("max_creation_ms"),
             );
             self.push("10k hold: p99 send lateness ms", b.get("p99_send_ms"));
             self.push("10k hold: generator % of a core", b.get("cpu_percent"));

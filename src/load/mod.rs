@@ -27,6 +27,7 @@ mod socket;
 mod split;
 mod stop;
 mod stop_policy;
+mod ticker;
 mod upgrade;
 pub(crate) mod wire;
 
@@ -37,7 +38,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
-use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::Connector;
 use tokio_util::sync::CancellationToken;
@@ -503,9 +503,8 @@ async fn spawn_participants(
     part: Part,
     set: &mut JoinSet<()>,
 ) {
-    let first = tokio::time::Instant::from_std(ctx.clock.start) + part.spawn_offset(scenario.cpi);
-    let mut tick = tokio::time::interval_at(first, part.spawn_period(scenario.cpi));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let first = ctx.clock.start + part.spawn_offset(scenario.cpi);
+    let mut tick = ticker::Ticker::start(first, part.spawn_period(scenario.cpi));
     let mut k: u32 = 0;
     loop {
         if scenario
@@ -517,7 +516,7 @@ async fn spawn_participants(
         }
         let scheduled = tick.tick().await;
         let late_us = Instant::now()
-            .saturating_duration_since(scheduled.into_std())
+            .saturating_duration_since(scheduled)
             .as_micros() as u64;
         ctx.emit(Event::SpawnTick { late_us });
         if scenario
