@@ -20,8 +20,11 @@
 //! organizer's `start_chat` every sci, the recorder, timers), so set-up per
 //! participant is the second run minus the third.
 //!
-//! `cargo bench --bench engine` (env `BENCH_RUNS`, default 5; `BENCH_NAIVE=0`
-//! and `BENCH_10K=0` leave those sides out; `ESME_GO_CLIENT`).
+//! Last, the creation schedule's timer alone (`timers.rs`): how late a tokio
+//! interval and `load::Ticker` fire at 2 ms in an idle process.
+//!
+//! `cargo bench --bench engine` (env `BENCH_RUNS`, default 5; `BENCH_NAIVE=0`,
+//! `BENCH_10K=0` and `BENCH_TIMERS=0` leave those sides out; `ESME_GO_CLIENT`).
 //!
 //! `BENCH_BASELINE=/path/to/an/earlier/engine-bench-executable` runs that
 //! build's engine side beside this one's in every round, against the same
@@ -36,6 +39,7 @@ mod process;
 #[allow(dead_code)]
 mod serve;
 mod sides;
+mod timers;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -240,6 +244,7 @@ fn main() {
         let naive = on("BENCH_NAIVE").then(|| measure(&server, "naive"));
         let go = go.as_ref().map(|g| g.measure(&server));
         let big = on("BENCH_10K").then(|| measure(&server, "engine-10k"));
+        let timers = on("BENCH_TIMERS").then(|| measure(&server, "timers"));
         table.add(
             round,
             &e,
@@ -253,6 +258,9 @@ fn main() {
         );
         if let Some(base) = &base {
             table.add_baseline(&e, base);
+        }
+        if let Some(t) = &timers {
+            table.add_timers(t);
         }
     }
     println!();

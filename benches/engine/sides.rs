@@ -73,6 +73,7 @@ pub fn run(side: &str, target: &Target) -> Sample {
             s
         }
         "naive" => rt.block_on(naive_client::run(target, CPI, SMI, DURATION)),
+        "timers" => rt.block_on(super::timers::measure()),
         other => panic!("unknown side {other}"),
     }
 }
@@ -161,6 +162,28 @@ impl Table {
             "this build / baseline, each over its server's CPU",
             per_server(e) / per_server(base).max(1e-9),
         );
+    }
+
+    /// Adds the timers side of one round (`timers.rs`) and prints its line.
+    pub fn add_timers(&mut self, t: &Sample) {
+        println!(
+            "         2 ms timer, idle: tokio p50 {:.0} µs, p99 {:.0} µs, {:.1}% late; ticker p50 {:.0} µs, p99 {:.0} µs, {:.1}% late",
+            t.get("tokio_p50_us"), t.get("tokio_p99_us"), t.get("tokio_late_percent"),
+            t.get("ticker_p50_us"), t.get("ticker_p99_us"), t.get("ticker_late_percent"),
+        );
+        for timer in ["tokio", "ticker"] {
+            let who = if timer == "tokio" {
+                "tokio interval"
+            } else {
+                "creation ticker (own thread)"
+            };
+            for (figure, key) in [("p50", "p50_us"), ("p99", "p99_us"), ("max", "max_us")] {
+                let label = format!("2 ms timer, idle: {who} {figure} lateness µs");
+                self.push(&label, t.get(&format!("{timer}_{key}")));
+            }
+            let label = format!("2 ms timer, idle: {who} % of ticks late");
+            self.push(&label, t.get(&format!("{timer}_late_percent")));
+        }
     }
 
     /// Adds one round and prints its line.

@@ -50,6 +50,7 @@ pub use info::{scenario_info, skipped_result, target_info};
 pub use recorder::Progress;
 pub use split::Part;
 pub use stop::StopReason;
+pub use ticker::Ticker;
 
 use crate::matrix::{Arrival, ReplyPolicy, Scenario, Secret, Target};
 use crate::protocol::{AuthFrame, CONNECT};

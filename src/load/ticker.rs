@@ -25,7 +25,7 @@ const THREAD_NAME: &str = "msgperf-load-ticker";
 /// A schedule of instants `period` apart from `first`, like a tokio interval
 /// with `MissedTickBehavior::Skip`, kept precisely by its own thread. The
 /// thread ends when the ticker is dropped.
-pub(crate) struct Ticker(Source);
+pub struct Ticker(Source);
 
 /// Who keeps the schedule.
 enum Source {
@@ -45,7 +45,7 @@ enum Source {
 impl Ticker {
     /// Starts the schedule's thread, or falls back to a tokio interval (with a
     /// warning) if the OS refuses one.
-    pub(crate) fn start(first: Instant, period: Duration) -> Ticker {
+    pub fn start(first: Instant, period: Duration) -> Ticker {
         let (tick_tx, ticks) = mpsc::channel(1);
         let (resets, reset_rx) = std_mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -75,7 +75,7 @@ impl Ticker {
 
     /// Waits for the next instant of the schedule and returns it (the instant
     /// it was due, not when it came).
-    pub(crate) async fn tick(&mut self) -> Instant {
+    pub async fn tick(&mut self) -> Instant {
         let (ticks, current) = match &mut self.0 {
             Source::Tokio(interval) => return interval.tick().await.into_std(),
             Source::Thread {
@@ -94,7 +94,7 @@ impl Ticker {
 
     /// Restarts the schedule: the next instant is one period from now, as
     /// `tokio::time::Interval::reset` does.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         match &mut self.0 {
             Source::Tokio(interval) => interval.reset(),
             Source::Thread {
