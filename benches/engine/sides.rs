@@ -171,17 +171,12 @@ impl Table {
             t.get("tokio_p50_us"), t.get("tokio_p99_us"), t.get("tokio_late_percent"),
             t.get("ticker_p50_us"), t.get("ticker_p99_us"), t.get("ticker_late_percent"),
         );
-        for timer in ["tokio", "ticker"] {
-            let who = if timer == "tokio" {
-                "tokio interval"
-            } else {
-                "creation ticker (own thread)"
-            };
+        for (timer, who) in [("tokio", "tokio interval"), ("ticker", "load::Ticker")] {
             for (figure, key) in [("p50", "p50_us"), ("p99", "p99_us"), ("max", "max_us")] {
-                let label = format!("2 ms timer, idle: {who} {figure} lateness µs");
+                let label = format!("2 ms idle timer, {who}: {figure} lateness µs");
                 self.push(&label, t.get(&format!("{timer}_{key}")));
             }
-            let label = format!("2 ms timer, idle: {who} % of ticks late");
+            let label = format!("2 ms idle timer, {who}: % of ticks late");
             self.push(&label, t.get(&format!("{timer}_late_percent")));
         }
     }
