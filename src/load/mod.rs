@@ -512,7 +512,9 @@ async fn spawn_participants(
             .hold_at
             .is_some_and(|n| u64::from(part.participant_id(k)) >= n)
         {
-            // A soak holds its population: creation ends, the run goes on.
+            // A soak holds its population: creation ends, the run goes on
+            // (and the schedule's thread with it, rather than tick unheard).
+            drop(tick);
             return std::future::pending().await;
         }
         let scheduled = tick.tick().await;
