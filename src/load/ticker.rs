@@ -3,8 +3,8 @@
 //! tokio's timer has a resolution of 1 ms, and its deadlines wait for the
 //! next `epoll_wait` timeout in whole milliseconds. An idle `tokio::time::interval`
 //! pinned to one core of the bench VM fires 1.5 ms late at the median and
-//! 2.0 ms at p99, whatever its period; at a 2 ms `cpi` that skipped one
-//! creation in eighteen for the timer's sake, not the generator's, and the
+//! 2.0 ms at p99, whatever its period; at a 2 ms `cpi` that skipped 2–6% of
+//! the creations for the timer's sake, not the generator's, and the
 //! run reported them as late ticks. A thread that sleeps to each instant
 //! (a high-resolution futex timeout) and wakes the spawner through a channel
 //! fires about 0.1 ms late (p99 0.2 ms) on the same core.
