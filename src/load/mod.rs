@@ -225,6 +225,9 @@ pub fn connect_url(messenger_ws_url: &str) -> String {
 /// worker, then [`recorder::Recording::into_result`].
 pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunControl) -> RunResult {
     let part = control.part;
+    // Built before the clock starts: loading the TLS roots takes milliseconds
+    // (13-19 ms in a debug build), which made every first tick late.
+    let http = rest::client(scenario.stop.handshake_timeout);
     let clock = wait_for_start(&control).await;
     let stop = Arc::new(StopSignal::new());
     let (events, receiver) = mpsc::unbounded_channel();
@@ -237,7 +240,7 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, control: RunCont
     let (drain_views, mut drain_view) = watch::channel(drain::DrainView::default());
     recorder.publish_drain_to(drain_views);
     let recording = tokio::spawn(recorder.run(receiver, control.progress.clone()));
-    let ctx = context(scenario, target, &control, clock, events, &stop);
+    let ctx = context(scenario, target, &control, clock, events, &stop, http);
     let mut organizers = start_organizers(&ctx, scenario, target, part);
     let pool_here = organizers.len();
     let mut participants = JoinSet::new();
@@ -306,6 +309,7 @@ fn context(
     clock: Clock,
     events: mpsc::UnboundedSender<Event>,
     stop: &Arc<StopSignal>,
+    http: reqwest::Client,
 ) -> Arc<Ctx> {
     let ws_url = connect_url(&target.messenger_ws_url);
     Arc::new(Ctx {
@@ -322,7 +326,7 @@ fn context(
         handshake_timeout: scenario.stop.handshake_timeout,
         identity: control.identity,
         run_key: control.identity.run_key(),
-        http: rest::client(scenario.stop.handshake_timeout),
+        http,
         events,
         stop: stop.clone(),
         done: CancellationToken::new(),
