@@ -1,5 +1,6 @@
-//! The creation schedule's timer on its own: a tokio interval against
-//! `msgperf::load::Ticker` (a thread that sleeps to each instant), both at
+//! The creation schedule's timer on its own: `msgperf::load::Ticker` on a
+//! tokio interval (`Ticker::on_tokio`, its fallback) against its own thread
+//! (`Ticker::start`, a thread that sleeps to each instant), both at
 //! the 2 ms cpi of the 10,000-participant hold, in a process that does
 //! nothing else, pinned to core 0 like every generator.
 //!
@@ -10,7 +11,6 @@
 use std::time::{Duration, Instant};
 
 use msgperf::load::Ticker;
-use tokio::time::MissedTickBehavior;
 
 use super::Sample;
 
@@ -19,24 +19,22 @@ const PERIOD: Duration = Duration::from_millis(2);
 /// Ticks per timer: 5 s each.
 const TICKS: usize = 2_500;
 
+/// How a ticker is started: on tokio's timer or on its own thread.
+type StartTicker = fn(Instant, Duration) -> Ticker;
+
 /// Lateness of both timers, p50 / p99 / max µs and the share of late ticks.
 pub async fn measure() -> Sample {
     let mut s = Sample::default();
-    let mut interval = tokio::time::interval(PERIOD);
-    interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut late = Vec::with_capacity(TICKS);
-    for _ in 0..TICKS {
-        let due = interval.tick().await.into_std();
-        late.push(since(due));
+    let timers: [(&str, StartTicker); 2] = [("tokio", Ticker::on_tokio), ("ticker", Ticker::start)];
+    for (name, start) in timers {
+        let mut ticker = start(Instant::now(), PERIOD);
+        let mut late = Vec::with_capacity(TICKS);
+        for _ in 0..TICKS {
+            let due = ticker.tick().await;
+            late.push(since(due));
+        }
+        record(&mut s, name, late);
     }
-    record(&mut s, "tokio", late);
-    let mut ticker = Ticker::start(Instant::now(), PERIOD);
-    let mut late = Vec::with_capacity(TICKS);
-    for _ in 0..TICKS {
-        let due = ticker.tick().await;
-        late.push(since(due));
-    }
-    record(&mut s, "ticker", late);
     s
 }
 

@@ -66,8 +66,9 @@ impl Ticker {
         }
     }
 
-    /// The same schedule on a tokio interval.
-    fn on_tokio(first: Instant, period: Duration) -> Ticker {
+    /// The same schedule on a tokio interval (what [`Ticker::start`] falls
+    /// back to), for comparing the two timers.
+    pub fn on_tokio(first: Instant, period: Duration) -> Ticker {
         let mut interval = tokio::time::interval_at(first.into(), period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         Ticker(Source::Tokio(interval))
