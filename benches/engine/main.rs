@@ -21,10 +21,13 @@
 //! participant is the second run minus the third.
 //!
 //! Last, the creation schedule's timer alone (`timers.rs`): how late a tokio
-//! interval and `load::Ticker` fire at 2 ms in an idle process.
+//! interval and `load::Ticker` fire at 2 ms in an idle process; and what one
+//! sleeping round trip costs on this host (`wake.rs`), beside the number of
+//! times a participant's set-up sleeps.
 //!
 //! `cargo bench --bench engine` (env `BENCH_RUNS`, default 5; `BENCH_NAIVE=0`,
-//! `BENCH_10K=0` and `BENCH_TIMERS=0` leave those sides out; `ESME_GO_CLIENT`).
+//! `BENCH_10K=0`, `BENCH_TIMERS=0` and `BENCH_WAKE=0` leave those sides out;
+//! `ESME_GO_CLIENT`).
 //!
 //! `BENCH_BASELINE=/path/to/an/earlier/engine-bench-executable` runs that
 //! build's engine side beside this one's in every round, against the same
@@ -40,6 +43,7 @@ mod process;
 mod serve;
 mod sides;
 mod timers;
+mod wake;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -209,7 +213,10 @@ fn on(key: &str) -> bool {
 fn main() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     if let Ok(side) = std::env::var("BENCH_CHILD") {
-        process::pin_to(0);
+        process::pin_to(env("BENCH_CORE").parse().unwrap_or(0));
+        if side == "wake-echo" {
+            return wake::echo();
+        }
         let sample = sides::run(&side, &child_target());
         println!("{}", sample.line());
         return;
@@ -245,6 +252,7 @@ fn main() {
         let go = go.as_ref().map(|g| g.measure(&server));
         let big = on("BENCH_10K").then(|| measure(&server, "engine-10k"));
         let timers = on("BENCH_TIMERS").then(|| measure(&server, "timers"));
+        let wake = on("BENCH_WAKE").then(|| measure(&server, "wake"));
         table.add(
             round,
             &e,
@@ -261,6 +269,9 @@ fn main() {
         }
         if let Some(t) = &timers {
             table.add_timers(t);
+        }
+        if let Some(w) = &wake {
+            table.add_wake(w, &idle, &empty);
         }
     }
     println!();

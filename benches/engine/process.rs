@@ -2,16 +2,28 @@
 //! `getrusage`, another's from `/proc/<pid>/stat`), resident memory, and
 //! pinning to one core.
 
-/// This process's (user, kernel) CPU time so far, µs.
-pub fn process_cpu() -> (u64, u64) {
+/// This process's resource usage so far (all its threads).
+fn rusage() -> libc::rusage {
     // SAFETY: getrusage writes into the zeroed struct we own.
-    let u = unsafe {
+    unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut u);
         u
-    };
+    }
+}
+
+/// This process's (user, kernel) CPU time so far, µs.
+pub fn process_cpu() -> (u64, u64) {
+    let u = rusage();
     let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     (us(u.ru_utime), us(u.ru_stime))
+}
+
+/// This process's (voluntary, involuntary) context switches so far: a
+/// voluntary one is a thread going to sleep (to wait for I/O, a timer, a lock).
+pub fn context_switches() -> (u64, u64) {
+    let u = rusage();
+    (u.ru_nvcsw as u64, u.ru_nivcsw as u64)
 }
 
 /// This process's user + kernel CPU time so far, µs.
@@ -54,9 +66,12 @@ pub fn pid_cpu_us(pid: u32) -> u64 {
     (ticks(11) + ticks(12)) * 1_000_000 / hz
 }
 
-/// The cores this machine has (at least 1).
+/// The cores this machine has online (at least 1), whatever this process
+/// is pinned to.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    // SAFETY: sysconf only reads a constant of the system.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(online).unwrap_or(1).max(1)
 }
 
 /// Pins the calling process (all its future threads) to `core`. Does

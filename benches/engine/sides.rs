@@ -74,6 +74,7 @@ pub fn run(side: &str, target: &Target) -> Sample {
         }
         "naive" => rt.block_on(naive_client::run(target, CPI, SMI, DURATION)),
         "timers" => rt.block_on(super::timers::measure()),
+        "wake" => super::wake::measure(),
         other => panic!("unknown side {other}"),
     }
 }
@@ -83,6 +84,7 @@ pub fn run(side: &str, target: &Target) -> Sample {
 async fn engine(target: &Target, scenario: Scenario) -> Sample {
     let rss0 = process::rss_kib();
     let (user0, sys0) = process::process_cpu();
+    let switches0 = process::context_switches();
     let (progress, mut updates) = watch::channel(Progress::default());
     let peak = Arc::new(AtomicU64::new(rss0));
     let watcher = {
@@ -122,6 +124,9 @@ async fn engine(target: &Target, scenario: Scenario) -> Sample {
     s.set("p99_creation_ms", r.generator.p99_creation_lateness_ms);
     s.set("max_creation_ms", r.generator.max_creation_lateness_ms);
     s.set("cpu_percent", r.generator.cpu_percent);
+    let (voluntary, involuntary) = process::context_switches();
+    s.set("voluntary_switches", (voluntary - switches0.0) as f64);
+    s.set("involuntary_switches", (involuntary - switches0.1) as f64);
     s
 }
 
@@ -181,6 +186,32 @@ impl Table {
         }
     }
 
+    /// Adds the wake side of one round (`wake.rs`) and prints its line,
+    /// with the sleeps of a participant's set-up (`idle` minus `empty`, per
+    /// participant) and what they would cost at that price.
+    pub fn add_wake(&mut self, w: &Sample, idle: &Sample, empty: &Sample) {
+        let joined = (idle.get("participants") - empty.get("participants")).max(1.0);
+        let sleeps = (idle.get("voluntary_switches") - empty.get("voluntary_switches")) / joined;
+        let setup = (idle.cpu_us() - empty.cpu_us()) / joined;
+        let cross = w.get("cross_us");
+        println!(
+            "         round trip, 1 byte: {cross:.1} µs of CPU across cores ({:.1} µs wall), {:.1} µs on one core; set-up sleeps {sleeps:.1} times per participant",
+            w.get("cross_wall_us"), w.get("same_us"),
+        );
+        self.push("round trip across cores: CPU µs, this side", cross);
+        self.push("  … the echo side's CPU µs", w.get("cross_echo_us"));
+        self.push("  … wall µs", w.get("cross_wall_us"));
+        self.push(
+            "round trip on one core: CPU µs, this side",
+            w.get("same_us"),
+        );
+        self.push("set-up: the generator's sleeps / participant", sleeps);
+        self.push(
+            "set-up CPU / (sleeps × round trip across cores)",
+            setup / (sleeps * cross).max(1e-9),
+        );
+    }
+
     /// Adds one round and prints its line.
     #[allow(clippy::too_many_arguments)]
     pub fn add(
@@ -222,6 +253,10 @@ impl Table {
         self.push("engine µs / message, set-up apart", marginal);
         self.push("  … per message, user", marginal_user);
         self.push("  … per message, kernel", marginal - marginal_user);
+        self.push(
+            "  … the generator's sleeps / message",
+            (e.get("voluntary_switches") - idle.get("voluntary_switches")) / extra,
+        );
         self.push("engine RSS KiB / participant", e.get("kib_per_participant"));
         self.push("engine late ticks", e.get("late_ticks"));
         self.push("engine p99 send lateness ms", e.get("p99_send_ms"));
