@@ -124,6 +124,8 @@ async fn engine(target: &Target, scenario: Scenario) -> Sample {
     s.set("p99_creation_ms", r.generator.p99_creation_lateness_ms);
     s.set("max_creation_ms", r.generator.max_creation_lateness_ms);
     s.set("cpu_percent", r.generator.cpu_percent);
+    s.set("message_p50_ms", r.latency_ms.message.p50);
+    s.set("message_p99_ms", r.latency_ms.message.p99);
     let (voluntary, involuntary) = process::context_switches();
     s.set("voluntary_switches", (voluntary - switches0.0) as f64);
     s.set("involuntary_switches", (involuntary - switches0.1) as f64);
