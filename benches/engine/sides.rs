@@ -276,6 +276,10 @@ impl Table {
         let floor_1500 = floor_1500.get("us_per_message");
         self.push("floor at 1,500 connections (10 sends each)", floor_1500);
         self.push("engine / floor at 1,500", per_msg / floor_1500.max(1e-9));
+        self.push(
+            "engine per message, set-up apart / floor at 1,500",
+            marginal / floor_1500.max(1e-9),
+        );
         if let Some(n) = naive {
             let naive_per_msg = n.per_message(n.cpu_us());
             println!(
