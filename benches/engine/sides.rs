@@ -132,6 +132,14 @@ async fn engine(target: &Target, scenario: Scenario) -> Sample {
     s
 }
 
+/// A figure per participant of set-up: what the one-message run (`idle`)
+/// has of it beyond the one-participant run (`empty`), divided by the
+/// participants it added.
+fn per_joined(idle: &Sample, empty: &Sample, figure: impl Fn(&Sample) -> f64) -> f64 {
+    let joined = (idle.get("participants") - empty.get("participants")).max(1.0);
+    (figure(idle) - figure(empty)) / joined
+}
+
 /// Every figure of every round, by row.
 #[derive(Default)]
 pub struct Table {
@@ -192,9 +200,8 @@ impl Table {
     /// with the sleeps of a participant's set-up (`idle` minus `empty`, per
     /// participant) and what they would cost at that price.
     pub fn add_wake(&mut self, w: &Sample, idle: &Sample, empty: &Sample) {
-        let joined = (idle.get("participants") - empty.get("participants")).max(1.0);
-        let sleeps = (idle.get("voluntary_switches") - empty.get("voluntary_switches")) / joined;
-        let setup = (idle.cpu_us() - empty.cpu_us()) / joined;
+        let sleeps = per_joined(idle, empty, |s| s.get("voluntary_switches"));
+        let setup = per_joined(idle, empty, Sample::cpu_us);
         let cross = w.get("cross_us");
         println!(
             "         round trip, 1 byte: {cross:.1} µs of CPU across cores ({:.1} µs wall), {:.1} µs on one core; set-up sleeps {sleeps:.1} times per participant",
@@ -230,9 +237,8 @@ impl Table {
     ) {
         let per_msg = e.per_message(e.cpu_us());
         let floor_us = floor.get("us_per_message");
-        let joined = (idle.get("participants") - empty.get("participants")).max(1.0);
-        let setup = (idle.cpu_us() - empty.cpu_us()) / joined;
-        let setup_user = (idle.get("user_us") - empty.get("user_us")) / joined;
+        let setup = per_joined(idle, empty, Sample::cpu_us);
+        let setup_user = per_joined(idle, empty, |s| s.get("user_us"));
         let extra = (e.get("messages") - idle.get("messages")).max(1.0);
         let marginal = (e.cpu_us() - idle.cpu_us()) / extra;
         let marginal_user = (e.get("user_us") - idle.get("user_us")) / extra;
